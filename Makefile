@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pagetrack top-level Makefile; 'make help' lists the targets.
+#
+# The kernel module is built by Kbuild (the Kbuild file beside this one);
+# everything else here is userspace.
+
+ifneq ($(KERNELRELEASE),)
+include $(src)/Kbuild
+else
+
+# Evaluated lazily so that 'make deps' works before any headers exist.
+KDIR = $(shell scripts/kdir.sh)
+KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
+
+B := build
+KSRC := $(B)/ksrc
+CC ?= gcc
+
+CFLAGS_COMMON := -std=gnu11 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
+		 -Iinclude/uapi -Ilib
+CFLAGS ?= -O2
+SANITIZE := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=all
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_HDRS := $(wildcard lib/*.h) include/uapi/linux/pagetrack.h
+
+# --- tests ------------------------------------------------------------------
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
+
+SELFTEST_SRCS := $(wildcard selftests/*/*_test.c)
+SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(SELFTEST_SRCS))
+SELFTEST_LIB := $(wildcard selftests/lib/*.c) $(wildcard selftests/lib/*.h)
+# The harness is borrowed code: its own warnings are not ours to fix.
+SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib
+
+KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
+	       include/uapi/linux/pagetrack.h
+
+.PHONY: all module tools tests deps check demo clean help checkpatch
+
+all: module tools
+
+help:
+	@echo "make            build the module and the tools"
+	@echo "make deps       install the Debian packages needed (as root)"
+	@echo "make check      deps, build, unit tests, checkpatch, VM tests"
+	@echo "make demo       boot the test VM and run the KVM smoke guest"
+	@echo "make tests      build unit tests and selftests only"
+	@echo "make clean      remove build outputs"
+	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
+
+deps:
+	@scripts/deps.sh
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+tools:
+
+tests: $(UNIT_TESTS) $(SELFTESTS)
+
+$(KSRC)/.stamp: scripts/extract-ksrc.sh
+	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)
+
+$(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $< $(LIB_SRCS) -lcmocka
+
+# A test foo_test.c may come with a guest payload foo_guest.S.
+.SECONDEXPANSION:
+$(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*).S) \
+		  $(SELFTEST_LIB) $(LIB_SRCS) $(LIB_HDRS) $(KSRC)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
+		$(filter %.c %.S,$^) -lpthread
+
+checkpatch: $(KSRC)/.stamp
+	@scripts/checkpatch.sh $(KERNEL_SRCS)
+
+check:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all tests
+	@scripts/check.sh
+
+demo:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory module tests
+	tools/vmtest --insmod kmod/pagetrack.ko -- scripts/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(B)
+
+endif

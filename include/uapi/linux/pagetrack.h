@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pagetrack - which pages of a memory range are present, accessed and
+ * dirty, from page-table A/D bits, including the accessed bits KVM keeps in
+ * its own NPT/EPT tables.
+ *
+ * This is the one definition of the interface: the module, the VMM, the
+ * tools and the selftests all include it.
+ *
+ * Every ioctl argument starts with a @size field holding sizeof() of the
+ * structure as the caller knows it, so a structure can grow (the
+ * clone3()/openat2() convention): the kernel accepts any size from the
+ * first published one up, requires bytes it does not know to be zero, and
+ * copies back only as many bytes as the caller declared.  The size encoded
+ * in the ioctl command number is therefore ignored.
+ */
+#ifndef _UAPI_LINUX_PAGETRACK_H
+#define _UAPI_LINUX_PAGETRACK_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define PAGETRACK_DEVICE_NAME	"pagetrack"
+#define PAGETRACK_IOC_MAGIC	0xB8
+
+/* Target the process named by @pid (a PID in the caller's namespace). */
+#define PAGETRACK_ATTACH_PID	(1U << 0)
+/* Target the process named by @pid, which holds a pidfd. */
+#define PAGETRACK_ATTACH_PIDFD	(1U << 1)
+/* Also ask the KVM VM @kvm_fd for the accessed bits of its guest. */
+#define PAGETRACK_ATTACH_KVM	(1U << 2)
+#define PAGETRACK_ATTACH_FLAGS	(PAGETRACK_ATTACH_PID | PAGETRACK_ATTACH_PIDFD | \
+				 PAGETRACK_ATTACH_KVM)
+
+/**
+ * struct pagetrack_attach - argument of %PAGETRACK_IOC_ATTACH
+ * @size: sizeof(struct pagetrack_attach) as the caller knows it; at least
+ *	%PAGETRACK_ATTACH_SIZE_VER0.
+ * @flags: %PAGETRACK_ATTACH_PID or %PAGETRACK_ATTACH_PIDFD (not both) to
+ *	track another process, which needs %CAP_SYS_ADMIN; neither tracks
+ *	the caller.  %PAGETRACK_ATTACH_KVM adds a KVM VM.
+ * @start: first byte of the range to track, page aligned, a user virtual
+ *	address of the target process.
+ * @length: length of the range in bytes, page aligned, non-zero; the range
+ *	must not wrap and must lie below the top of the user address space.
+ *	It need not be mapped, now or ever: holes scan as not present.
+ * @pid: PID or pidfd of the target, per @flags; must be 0 otherwise.
+ * @kvm_fd: with %PAGETRACK_ATTACH_KVM, a KVM VM file descriptor whose VM
+ *	belongs to the target process (its memory is the target's); must be
+ *	0 otherwise.
+ *
+ * Attaches the open file (a tracker session) to the range.  A session
+ * attaches once; open the device again for another range.  The session
+ * keeps no pages pinned and does not keep the target's memory alive after
+ * the target exits: scans then fail with %ESRCH.
+ */
+struct pagetrack_attach {
+	__u32 size;
+	__u32 flags;
+	__u64 start;
+	__u64 length;
+	__s32 pid;
+	__s32 kvm_fd;
+};
+
+#define PAGETRACK_ATTACH_SIZE_VER0	32
+
+/* Test-and-clear the accessed bits of the scanned pages (host and KVM). */
+#define PAGETRACK_SCAN_CLEAR_ACCESSED	(1U << 0)
+/* Report host page-table bits only, even with a KVM VM attached. */
+#define PAGETRACK_SCAN_HOST_ONLY	(1U << 1)
+#define PAGETRACK_SCAN_FLAGS	(PAGETRACK_SCAN_CLEAR_ACCESSED | \
+				 PAGETRACK_SCAN_HOST_ONLY)
+
+/**
+ * struct pagetrack_scan - argument of %PAGETRACK_IOC_SCAN
+ * @size: sizeof(struct pagetrack_scan) as the caller knows it; at least
+ *	%PAGETRACK_SCAN_SIZE_VER0.
+ * @flags: %PAGETRACK_SCAN_CLEAR_ACCESSED, %PAGETRACK_SCAN_HOST_ONLY.
+ * @start: first byte to scan, page aligned, inside the attached range.
+ * @length: bytes to scan, page aligned, non-zero, inside the attached
+ *	range.
+ * @bitmap_bytes: size in bytes of each bitmap buffer supplied; at least
+ *	8 * DIV_ROUND_UP(@length / page size, 64).
+ * @present: user pointer to a bitmap, or 0: pages mapped by a present
+ *	page-table entry.  Swapped-out, unpopulated and unmapped pages are
+ *	not present.
+ * @accessed: user pointer to a bitmap, or 0: pages whose accessed bit is
+ *	set in the host page tables or, with a KVM VM attached, in KVM's.
+ * @dirty: user pointer to a bitmap, or 0: pages whose host dirty bit is
+ *	set (written through this mapping since it was established).  Guest
+ *	writes through KVM are seen by KVM_GET_DIRTY_LOG, not here.
+ * @written: user pointer to a bitmap, or 0: pages of private file mappings
+ *	that now hold an anonymous copy, i.e. were written since mapped.
+ * @nr_present: out: pages set in the present bitmap.
+ * @nr_accessed: out: pages set in the accessed bitmap.
+ * @nr_dirty: out: pages set in the dirty bitmap.
+ * @nr_written: out: pages set in the written bitmap.
+ * @nr_kvm_queries: out: calls into KVM's MMU notifier made by this scan.
+ * @duration_ns: out: time the scan took.
+ *
+ * Each bitmap has the layout of KVM's dirty log: bit i of an array of
+ * little-endian 64-bit words stands for page @start + i * page size.
+ * The counts are filled in even when no bitmap is asked for.  A
+ * transparent huge page is reported for each of its base pages with the
+ * one accessed/dirty pair its PMD carries.
+ */
+struct pagetrack_scan {
+	__u32 size;
+	__u32 flags;
+	__u64 start;
+	__u64 length;
+	__u64 bitmap_bytes;
+	__u64 present;
+	__u64 accessed;
+	__u64 dirty;
+	__u64 written;
+	__u64 nr_present;
+	__u64 nr_accessed;
+	__u64 nr_dirty;
+	__u64 nr_written;
+	__u64 nr_kvm_queries;
+	__u64 duration_ns;
+};
+
+#define PAGETRACK_SCAN_SIZE_VER0	112
+
+#define PAGETRACK_IOC_ATTACH	_IOW(PAGETRACK_IOC_MAGIC, 0x01, struct pagetrack_attach)
+#define PAGETRACK_IOC_SCAN	_IOWR(PAGETRACK_IOC_MAGIC, 0x02, struct pagetrack_scan)
+
+/*
+ * Generic netlink family for introspection: a dump of
+ * %PAGETRACK_CMD_GET_SESSION lists the live sessions, one message each.
+ */
+#define PAGETRACK_GENL_NAME	"pagetrack"
+#define PAGETRACK_GENL_VERSION	1
+
+/**
+ * enum pagetrack_cmd - generic netlink commands of the pagetrack family
+ * @PAGETRACK_CMD_UNSPEC: unused
+ * @PAGETRACK_CMD_GET_SESSION: dump the live tracker sessions
+ */
+enum pagetrack_cmd {
+	PAGETRACK_CMD_UNSPEC,
+	PAGETRACK_CMD_GET_SESSION,
+	__PAGETRACK_CMD_MAX,
+};
+
+/**
+ * enum pagetrack_attr - attributes of a %PAGETRACK_CMD_GET_SESSION message
+ * @PAGETRACK_A_UNSPEC: unused
+ * @PAGETRACK_A_SESSION_ID: u32, unique while the module is loaded
+ * @PAGETRACK_A_OWNER_PID: u32, process that opened the session
+ * @PAGETRACK_A_TARGET_PID: u32, process whose memory is tracked; 0 if the
+ *	session is not attached
+ * @PAGETRACK_A_START: u64, first byte of the range
+ * @PAGETRACK_A_LENGTH: u64, bytes in the range
+ * @PAGETRACK_A_PAGES: u64, pages in the range
+ * @PAGETRACK_A_KVM: flag, a KVM VM is attached
+ * @PAGETRACK_A_SCANS: u64, scans done
+ * @PAGETRACK_A_LAST_SCAN_NS: u64, duration of the last scan
+ * @PAGETRACK_A_LAST_PRESENT: u64, present pages found by the last scan
+ * @PAGETRACK_A_LAST_ACCESSED: u64, accessed pages found by the last scan
+ * @PAGETRACK_A_LAST_DIRTY: u64, dirty pages found by the last scan
+ * @PAGETRACK_A_LAST_WRITTEN: u64, written pages found by the last scan
+ * @PAGETRACK_A_PAD: padding for 64-bit attributes
+ */
+enum pagetrack_attr {
+	PAGETRACK_A_UNSPEC,
+	PAGETRACK_A_SESSION_ID,
+	PAGETRACK_A_OWNER_PID,
+	PAGETRACK_A_TARGET_PID,
+	PAGETRACK_A_START,
+	PAGETRACK_A_LENGTH,
+	PAGETRACK_A_PAGES,
+	PAGETRACK_A_KVM,
+	PAGETRACK_A_SCANS,
+	PAGETRACK_A_LAST_SCAN_NS,
+	PAGETRACK_A_LAST_PRESENT,
+	PAGETRACK_A_LAST_ACCESSED,
+	PAGETRACK_A_LAST_DIRTY,
+	PAGETRACK_A_LAST_WRITTEN,
+	PAGETRACK_A_PAD,
+	__PAGETRACK_A_MAX,
+};
+
+#define PAGETRACK_A_MAX		(__PAGETRACK_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_PAGETRACK_H */

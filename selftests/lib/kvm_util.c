@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+
+struct kvm_vm *vm__create(uint64_t npages, uint32_t slot_flags)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvm_vm *vm = calloc(1, sizeof(*vm));
+	int mmap_size;
+
+	TEST_REQUIRE(vm, "out of memory");
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	TEST_REQUIRE(vm->kvm_fd >= 0, "open /dev/kvm: %s", strerror(errno));
+	TEST_REQUIRE(kvm_ioctl(vm, KVM_GET_API_VERSION, 0) == KVM_API_VERSION,
+		     "unexpected KVM API version");
+	vm->vm_fd = kvm_ioctl(vm, KVM_CREATE_VM, 0);
+
+	/*
+	 * No THP: one huge host page would make every guest page behind it
+	 * writable-and-present at once, and the tests count single pages.
+	 */
+	vm->npages = npages;
+	vm->mem = mmap(NULL, npages * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_REQUIRE(vm->mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	madvise(vm->mem, npages * GUEST_PAGE_SIZE, MADV_NOHUGEPAGE);
+
+	region = (struct kvm_userspace_memory_region) {
+		.slot = 0,
+		.flags = slot_flags,
+		.guest_phys_addr = 0,
+		.memory_size = npages * GUEST_PAGE_SIZE,
+		.userspace_addr = (uintptr_t)vm->mem,
+	};
+	vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
+
+	vm->vcpu_fd = vm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	mmap_size = kvm_ioctl(vm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run_size = mmap_size;
+	vm->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu_fd, 0);
+	TEST_REQUIRE(vm->run != MAP_FAILED, "mmap kvm_run: %s",
+		     strerror(errno));
+	return vm;
+}
+
+void vm__destroy(struct kvm_vm *vm)
+{
+	munmap(vm->run, vm->run_size);
+	close(vm->vcpu_fd);
+	close(vm->vm_fd);
+	close(vm->kvm_fd);
+	munmap(vm->mem, vm->npages * GUEST_PAGE_SIZE);
+	free(vm);
+}
+
+void vm__load(struct kvm_vm *vm, uint64_t gpa, const void *code, size_t len)
+{
+	TEST_REQUIRE(gpa + len <= vm->npages * GUEST_PAGE_SIZE,
+		     "payload of %zu bytes does not fit at %#lx", len,
+		     (unsigned long)gpa);
+	memcpy(vm__gpa(vm, gpa), code, len);
+}
+
+void vcpu__enter_real_mode(struct kvm_vm *vm, uint64_t entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	vcpu_ioctl(vm, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	vcpu_ioctl(vm, KVM_SET_SREGS, &sregs);
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rflags = 0x2;
+	vcpu_ioctl(vm, KVM_SET_REGS, &regs);
+}
+
+uint32_t vcpu__run(struct kvm_vm *vm)
+{
+	vcpu_ioctl(vm, KVM_RUN, 0);
+	return vm->run->exit_reason;
+}
+
+/* Run until the next exit, which must be an OUT of @size bytes of @value. */
+void vcpu__expect_io_out(struct kvm_vm *vm, uint16_t port, uint32_t size,
+			 uint32_t value)
+{
+	struct kvm_run *run = vm->run;
+	uint32_t reason = vcpu__run(vm);
+	uint32_t data = 0;
+
+	TEST_REQUIRE(reason == KVM_EXIT_IO, "exit reason %u, expected IO",
+		     reason);
+	TEST_REQUIRE(run->io.direction == KVM_EXIT_IO_OUT &&
+		     run->io.port == port && run->io.size == size &&
+		     run->io.count == 1,
+		     "IO exit dir %u port %#x size %u count %u, expected OUT %#x/%u",
+		     run->io.direction, run->io.port, run->io.size,
+		     run->io.count, port, size);
+	memcpy(&data, (uint8_t *)run + run->io.data_offset, size);
+	TEST_REQUIRE(data == value, "OUT %#x wrote %#x, expected %#x", port,
+		     data, value);
+}
+
+void vm__get_dirty_log(struct kvm_vm *vm, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = {
+		.slot = 0,
+		.dirty_bitmap = bitmap,
+	};
+
+	vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
+}
