@@ -16,9 +16,10 @@ for t in "$@"; do
 		rc=1
 		grep -q '^not ok ' "$out" ||
 			echo "not ok - $t exited with status $st before reporting a failure"
+	elif ! grep -q '^ok \|^not ok ' "$out"; then
+		echo "not ok - $t ran no test"
+		rc=1
 	fi
-	grep -q '^ok \|^not ok ' "$out" ||
-		{ echo "not ok - $t ran no test"; rc=1; }
 	rm -f "$out"
 done
 

@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -35,6 +36,18 @@ TEST(module_pinned_while_open)
 	EXPECT_GE(refs, 1);
 	close(fd);
 	EXPECT_EQ(refs - 1, pt_module_refcount());
+}
+
+/* rmmod is refused while a session is open; the module stays usable. */
+TEST(unload_refused_while_open)
+{
+	int fd = pt_open();
+
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "pagetrack", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	close(fd);
+	fd = pt_open();
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
