@@ -58,7 +58,16 @@ deps:
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-tools:
+NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
+NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
+PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
+
+tools: $(B)/ptctl
+
+$(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(NL_CFLAGS) -o $@ \
+		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
 tests: $(UNIT_TESTS) $(SELFTESTS)
 

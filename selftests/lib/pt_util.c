@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <fcntl.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "bitmap.h"
+#include "pagetrack.h"
 #include "pt_util.h"
 
 int pt_open(void)
 {
-	int fd = open(PT_DEVICE, O_RDWR | O_CLOEXEC);
+	int fd = pagetrack__open();
 
-	TEST_REQUIRE(fd >= 0, "open %s: %s", PT_DEVICE, strerror(errno));
+	TEST_REQUIRE(fd >= 0, "open %s: %s", PT_DEVICE, strerror(-fd));
 	return fd;
 }
 
@@ -29,16 +29,8 @@ int pt_module_refcount(void)
 int pt_attach(int fd, const void *start, uint64_t len, uint32_t flags,
 	      int pid, int kvm_fd)
 {
-	struct pagetrack_attach a = {
-		.size = sizeof(a),
-		.flags = flags,
-		.start = (uintptr_t)start,
-		.length = len,
-		.pid = pid,
-		.kvm_fd = kvm_fd,
-	};
-
-	return ioctl(fd, PAGETRACK_IOC_ATTACH, &a) ? -errno : 0;
+	return pagetrack__attach(fd, (uintptr_t)start, len, flags, pid,
+				 kvm_fd);
 }
 
 int pt_open_attached(const void *start, uint64_t len)
@@ -87,7 +79,7 @@ int pt_scan(int fd, const void *start, uint32_t flags, struct pt_result *r)
 		.dirty = (uintptr_t)r->dirty,
 		.written = (uintptr_t)r->written,
 	};
-	return ioctl(fd, PAGETRACK_IOC_SCAN, &r->scan) ? -errno : 0;
+	return pagetrack__scan(fd, &r->scan);
 }
 
 uint64_t *pt_pages(uint64_t npages, ...)

@@ -3,13 +3,13 @@
 #ifndef PAGETRACK_PT_UTIL_H
 #define PAGETRACK_PT_UTIL_H
 
-#include <linux/pagetrack.h>
+#include "pagetrack.h"
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "test_util.h"
 
-#define PT_DEVICE	"/dev/" PAGETRACK_DEVICE_NAME
+#define PT_DEVICE	PAGETRACK_DEVICE
 #define PT_PAGE		4096UL
 
 /* The four bitmaps of one scan of @npages pages, and its counts. */
