@@ -13,6 +13,7 @@ else
 KDIR = $(shell scripts/kdir.sh)
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 
+SHELL := /bin/bash
 B := build
 KSRC := $(B)/ksrc
 CC ?= gcc
@@ -39,7 +40,8 @@ SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib
 KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	       include/uapi/linux/pagetrack.h
 
-.PHONY: all module tools tests deps check demo clean help checkpatch
+.PHONY: all module tools tests deps check demo clean help checkpatch \
+	bench bench-tracker
 
 all: module tools
 
@@ -48,6 +50,7 @@ help:
 	@echo "make deps       install the Debian packages needed (as root)"
 	@echo "make check      deps, build, unit tests, checkpatch, VM tests"
 	@echo "make demo       boot the test VM and run the KVM smoke guest"
+	@echo "make bench      benchmarks, in the test VM (BENCH_ARGS=...)"
 	@echo "make tests      build unit tests and selftests only"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
@@ -85,6 +88,20 @@ $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
 		$(filter %.c %.S,$^) -lpthread
+
+BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/test_util.c $(LIB_SRCS)
+
+$(B)/bench/tracker_bench: bench/tracker_bench.c bench/tracker_guest.S \
+			  $(BENCH_LIB) $(SELFTEST_LIB) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
+		bench/tracker_bench.c bench/tracker_guest.S $(BENCH_LIB)
+
+bench: bench-tracker
+
+bench-tracker: module $(B)/bench/tracker_bench
+	set -o pipefail; tools/vmtest --insmod kmod/pagetrack.ko -- \
+		$(B)/bench/tracker_bench $(BENCH_ARGS) | tee $(B)/bench/tracker.txt
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)

@@ -82,6 +82,45 @@ void vcpu__enter_real_mode(struct kvm_vm *vm, uint64_t entry)
 	vcpu_ioctl(vm, KVM_SET_REGS, &regs);
 }
 
+/*
+ * 32-bit protected mode with flat 4 GiB segments and no paging: a guest
+ * that can reach all of its memory with a handful of instructions.
+ */
+void vcpu__enter_flat32(struct kvm_vm *vm, uint64_t entry)
+{
+	struct kvm_segment flat = {
+		.base = 0, .limit = 0xffffffff, .present = 1, .s = 1,
+		.db = 1, .g = 1, .type = 0x3,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	vcpu_ioctl(vm, KVM_GET_SREGS, &sregs);
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat;
+	flat.type = 0xb;
+	flat.selector = 0x8;
+	sregs.cs = flat;
+	sregs.cr0 |= 1;		/* PE, no PG */
+	vcpu_ioctl(vm, KVM_SET_SREGS, &sregs);
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rflags = 0x2;
+	vcpu_ioctl(vm, KVM_SET_REGS, &regs);
+}
+
+void vcpu__set_regs(struct kvm_vm *vm, uint64_t esi, uint64_t edi,
+		    uint64_t ebx)
+{
+	struct kvm_regs regs;
+
+	vcpu_ioctl(vm, KVM_GET_REGS, &regs);
+	regs.rsi = esi;
+	regs.rdi = edi;
+	regs.rbx = ebx;
+	vcpu_ioctl(vm, KVM_SET_REGS, &regs);
+}
+
 uint32_t vcpu__run(struct kvm_vm *vm)
 {
 	vcpu_ioctl(vm, KVM_RUN, 0);

@@ -33,6 +33,9 @@ struct kvm_vm *vm__create(uint64_t npages, uint32_t slot_flags);
 void vm__destroy(struct kvm_vm *vm);
 void vm__load(struct kvm_vm *vm, uint64_t gpa, const void *code, size_t len);
 void vcpu__enter_real_mode(struct kvm_vm *vm, uint64_t entry);
+void vcpu__enter_flat32(struct kvm_vm *vm, uint64_t entry);
+void vcpu__set_regs(struct kvm_vm *vm, uint64_t esi, uint64_t edi,
+		    uint64_t ebx);
 uint32_t vcpu__run(struct kvm_vm *vm);
 void vcpu__expect_io_out(struct kvm_vm *vm, uint16_t port, uint32_t size,
 			 uint32_t value);

@@ -306,4 +306,43 @@ TEST(counts_only)
 	munmap(mem, n * PT_PAGE);
 }
 
+/*
+ * Swapped-out pages are not present (their entries hold swap entries),
+ * and are again once faulted back in.  Swap comes from zram.
+ */
+TEST(swapped_pages)
+{
+	const uint64_t n = 16;
+	uint8_t *mem = pt_map_anon(n, false);
+	struct pt_result *r = pt_result_alloc(n);
+	uint64_t *want, i;
+	int fd;
+
+	ASSERT_EQ(0, system("modprobe zram num_devices=1 && "
+			    "echo 64M > /sys/block/zram0/disksize && "
+			    "mkswap /dev/zram0 >/dev/null && "
+			    "swapon /dev/zram0"))
+		TH_LOG("cannot set up zram swap");
+	fd = pt_open_attached(mem, n * PT_PAGE);
+	for (i = 0; i < n; i++)
+		pt_write_page(mem, i);
+	ASSERT_EQ(0, madvise(mem + 4 * PT_PAGE, 4 * PT_PAGE, MADV_PAGEOUT));
+
+	ASSERT_EQ(0, pt_scan(fd, mem, 0, r));
+	want = pt_pages(n, 0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, END);
+	EXPECT_TRUE(pt_expect_bitmap("present after pageout", r->present,
+				     want, n));
+	free(want);
+
+	pt_read_page(mem, 5);
+	ASSERT_EQ(0, pt_scan(fd, mem, 0, r));
+	EXPECT_TRUE(bitmap__test(r->present, 5));
+	EXPECT_FALSE(bitmap__test(r->present, 6));
+
+	close(fd);
+	pt_result_free(r);
+	munmap(mem, n * PT_PAGE);
+	EXPECT_EQ(0, system("swapoff /dev/zram0 && rmmod zram"));
+}
+
 TEST_HARNESS_MAIN
