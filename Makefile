@@ -41,7 +41,7 @@ KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	       include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools tests deps check demo clean help checkpatch \
-	bench bench-tracker
+	bench bench-tracker dkms-install
 
 all: module tools
 
@@ -102,6 +102,21 @@ bench: bench-tracker
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod kmod/pagetrack.ko -- \
 		$(B)/bench/tracker_bench $(BENCH_ARGS) | tee $(B)/bench/tracker.txt
+
+# DKMS wants its source tree laid out as the module's build expects it.
+PT_VERSION = $(shell sed -n 's/^\#define PAGETRACK_VERSION "\(.*\)"/\1/p' kmod/pagetrack.h)
+DKMS_SRC = /usr/src/pagetrack-$(PT_VERSION)
+KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	 $(KDIR)/include/generated/utsrelease.h)
+
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)/kmod $(DKMS_SRC)/include/uapi/linux
+	cp Kbuild $(DKMS_SRC)/
+	cp kmod/Kbuild kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	cp include/uapi/linux/pagetrack.h $(DKMS_SRC)/include/uapi/linux/
+	cp kmod/dkms.conf $(DKMS_SRC)/dkms.conf
+	dkms install pagetrack/$(PT_VERSION) -k $(KREL)
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)

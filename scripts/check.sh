@@ -45,10 +45,13 @@ done
 cat "$res"/unit-*.tap >"$res/unit.tap" 2>/dev/null
 count unit "$res/unit.tap"
 
-echo "=== checkpatch --strict"
-make --no-print-directory -s checkpatch >"$res/checkpatch.tap" 2>&1
-cat "$res/checkpatch.tap"
-count checkpatch "$res/checkpatch.tap"
+echo "=== kmod: checkpatch --strict, module metadata"
+{
+	make --no-print-directory -s checkpatch
+	scripts/module-info.sh
+} >"$res/kmod.tap" 2>&1
+cat "$res/kmod.tap"
+count kmod "$res/kmod.tap"
 
 echo "=== selftests (nested test VM)"
 vmlog=$res/vm-console.log

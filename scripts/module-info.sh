@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# TAP checks of the built module's metadata: what modinfo shows, and that
+# dkms.conf packages the version the module reports.
+
+ko=kmod/pagetrack.ko
+n=0
+check() {
+	n=$((n + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok $n $1"
+	else
+		echo "not ok $n $1"
+		echo "# got '$2', expected '$3'"
+	fi
+}
+
+version=$(modinfo -F version "$ko")
+echo "TAP version 13"
+echo "1..5"
+check "modinfo license" "$(modinfo -F license "$ko")" "GPL"
+check "modinfo description" \
+	"$(modinfo -F description "$ko" | grep -c 'KVM guest accessed bits')" 1
+check "modinfo version is set" "$(echo "$version" | grep -cE '^[0-9]+\.[0-9]+\.[0-9]+$')" 1
+check "dkms.conf version matches" \
+	"$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)" "$version"
+check "no hard dependency on kvm.ko" "$(modinfo -F depends "$ko")" ""
