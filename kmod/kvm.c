@@ -100,14 +100,28 @@ bool pt_kvm_test_young(struct kvm *kvm, unsigned long hva)
 }
 
 /*
- * clear_flush_young, not clear_young: without a flush the guest TLB keeps
- * the translation, and a page touched again through it would not have its
- * accessed bit set again, so the next scan would miss it.
+ * Test and clear one page without flushing: a clearing scan asks once per
+ * page and flushes once at the end (pt_kvm_flush()), instead of testing
+ * each page and then clearing and flushing per run.
  */
-bool pt_kvm_clear_young(struct kvm *kvm, unsigned long start,
-			unsigned long end)
+bool pt_kvm_test_clear_young(struct kvm *kvm, unsigned long hva)
 {
 	struct mmu_notifier *mn = &kvm->mmu_notifier;
 
-	return mn->ops->clear_flush_young(mn, kvm->mm, start, end);
+	return mn->ops->clear_young(mn, kvm->mm, hva, hva + PAGE_SIZE);
+}
+
+/*
+ * Without a flush the guest TLB keeps the translation, and a page touched
+ * again through it would not have its accessed bit set again: the next
+ * scan would miss that access.
+ */
+void pt_kvm_flush(struct kvm *kvm)
+{
+	void (*flush)(struct kvm *kvm) = symbol_get(kvm_flush_remote_tlbs);
+
+	if (!WARN_ON_ONCE(!flush)) {
+		flush(kvm);
+		symbol_put(kvm_flush_remote_tlbs);
+	}
 }

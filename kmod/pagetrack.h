@@ -80,8 +80,8 @@ int pt_scan(struct pt_session *s, struct pagetrack_scan *scan);
 int pt_kvm_attach(int fd, struct mm_struct *mm, struct kvm **kvmp);
 void pt_kvm_detach(struct kvm *kvm);
 bool pt_kvm_test_young(struct kvm *kvm, unsigned long hva);
-bool pt_kvm_clear_young(struct kvm *kvm, unsigned long start,
-			unsigned long end);
+bool pt_kvm_test_clear_young(struct kvm *kvm, unsigned long hva);
+void pt_kvm_flush(struct kvm *kvm);
 
 /* netlink.c */
 int pt_netlink_init(void);

@@ -255,30 +255,35 @@ static void pt_flush_tlbs(void)
 
 /*
  * Ask KVM about each page the host maps (KVM can map nothing else), unless
- * the host already saw it accessed and nothing is to be cleared.  Pages
- * KVM saw young are then cleared run by run, one call per run.
+ * the host already saw it accessed and nothing is to be cleared.  Each
+ * call costs KVM's mmu_lock and a memslot lookup; a clearing scan makes
+ * one call per page and flushes the guest TLBs once.
  */
 static u64 pt_kvm_harvest(struct pt_walk *w, struct kvm *kvm,
 			  unsigned long npages)
 {
 	unsigned long *young = w->map[PT_KVM_YOUNG];
-	unsigned long bit, end;
+	bool flush = false;
+	unsigned long bit;
 	u64 queries = 0;
 
 	for_each_set_bit(bit, w->map[PT_PRESENT], npages) {
-		if (!w->clear && test_bit(bit, w->map[PT_ACCESSED]))
-			continue;
-		queries++;
-		if (pt_kvm_test_young(kvm, w->base + (bit << PAGE_SHIFT)))
-			__set_bit(bit, young);
-	}
-	if (w->clear) {
-		for_each_set_bitrange(bit, end, young, npages) {
-			pt_kvm_clear_young(kvm, w->base + (bit << PAGE_SHIFT),
-					   w->base + (end << PAGE_SHIFT));
+		unsigned long hva = w->base + (bit << PAGE_SHIFT);
+
+		if (w->clear) {
 			queries++;
+			if (pt_kvm_test_clear_young(kvm, hva)) {
+				__set_bit(bit, young);
+				flush = true;
+			}
+		} else if (!test_bit(bit, w->map[PT_ACCESSED])) {
+			queries++;
+			if (pt_kvm_test_young(kvm, hva))
+				__set_bit(bit, young);
 		}
 	}
+	if (flush)
+		pt_kvm_flush(kvm);
 	bitmap_or(w->map[PT_ACCESSED], w->map[PT_ACCESSED], young, npages);
 	return queries;
 }
