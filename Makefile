@@ -15,6 +15,15 @@ KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 
 SHELL := /bin/bash
 B := build
+
+# Quiet like Kbuild; V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @echo
+endif
 KSRC := $(B)/ksrc
 CC ?= gcc
 
@@ -69,7 +78,8 @@ tools: $(B)/ptctl
 
 $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(NL_CFLAGS) -o $@ \
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(NL_CFLAGS) -o $@ \
 		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
 tests: $(UNIT_TESTS) $(SELFTESTS)
@@ -79,14 +89,16 @@ $(KSRC)/.stamp: scripts/extract-ksrc.sh
 
 $(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $< $(LIB_SRCS) -lcmocka
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $< $(LIB_SRCS) -lcmocka
 
 # A test foo_test.c may come with a guest payload foo_guest.S.
 .SECONDEXPANSION:
 $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*).S) \
 		  $(SELFTEST_LIB) $(LIB_SRCS) $(LIB_HDRS) $(KSRC)/.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
 		$(filter %.c %.S,$^) -lpthread
 
 BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/test_util.c $(LIB_SRCS)
@@ -94,7 +106,8 @@ BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/test_util.c $(LIB_SRCS)
 $(B)/bench/tracker_bench: bench/tracker_bench.c bench/tracker_guest.S \
 			  $(BENCH_LIB) $(SELFTEST_LIB) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
 		bench/tracker_bench.c bench/tracker_guest.S $(BENCH_LIB)
 
 bench: bench-tracker

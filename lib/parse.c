@@ -5,18 +5,28 @@
 
 #include "parse.h"
 
+/* Leading unsigned number, decimal or 0x-hex; no sign, no blank. */
+static int parse_number(const char *s, unsigned long long *v, char **end)
+{
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, end, 0);
+	if (errno)
+		return -errno;
+	return *end == s ? -EINVAL : 0;
+}
+
 /* Decimal, or hexadecimal with 0x; the whole string must be consumed. */
 int parse__u64(const char *s, uint64_t *val)
 {
 	unsigned long long v;
 	char *end;
+	int ret;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -errno;
+	ret = parse_number(s, &v, &end);
+	if (ret)
+		return ret;
 	if (*end)
 		return -EINVAL;
 	*val = v;
@@ -30,16 +40,11 @@ int parse__size(const char *s, uint64_t *bytes)
 	unsigned long long v;
 	const char *u;
 	char *end;
-	int shift;
+	int shift, ret;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -errno;
-	if (end == s)
-		return -EINVAL;
+	ret = parse_number(s, &v, &end);
+	if (ret)
+		return ret;
 	if (!*end) {
 		*bytes = v;
 		return 0;

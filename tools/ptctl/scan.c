@@ -221,20 +221,29 @@ static int attach_for(const struct ptctl_opts *o, const struct maps *maps)
 	return ptctl_attach_session(o, 0, MAPS_USER_LIMIT);
 }
 
+/* The ranges to scan and a session over them; errors are reported. */
+static int open_target(const struct ptctl_opts *o, struct maps *maps)
+{
+	int fd, ret;
+
+	ret = scan_ranges(o, maps);
+	if (ret)
+		return -ptctl_error("/proc/PID/maps", -ret);
+	fd = attach_for(o, maps);
+	if (fd < 0)
+		maps__free(maps);
+	return fd;
+}
+
 int ptctl_scan(const struct ptctl_opts *o)
 {
 	struct scan_result res = { 0 };
 	struct maps maps;
 	int fd, ret;
 
-	ret = scan_ranges(o, &maps);
-	if (ret)
-		return ptctl_error("/proc/PID/maps", -ret);
-	fd = attach_for(o, &maps);
-	if (fd < 0) {
-		maps__free(&maps);
+	fd = open_target(o, &maps);
+	if (fd < 0)
 		return 1;
-	}
 	ret = scan_once(fd, &maps, scan_flags(o, o->clear), true, &res);
 	if (ret)
 		ret = ptctl_error("scan", -ret);
@@ -276,14 +285,9 @@ int ptctl_watch(const struct ptctl_opts *o)
 	double t0;
 	int fd, ret;
 
-	ret = scan_ranges(o, &maps);
-	if (ret)
-		return ptctl_error("/proc/PID/maps", -ret);
-	fd = attach_for(o, &maps);
-	if (fd < 0) {
-		maps__free(&maps);
+	fd = open_target(o, &maps);
+	if (fd < 0)
 		return 1;
-	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
