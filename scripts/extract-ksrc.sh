@@ -23,6 +23,7 @@ tar -xJf "$tarball" -C "$tmp" --strip-components=1 \
 	"$top/tools/testing/selftests/kselftest.h" \
 	"$top/tools/testing/selftests/kselftest_harness.h" \
 	"$top/scripts/checkpatch.pl" \
+	"$top/scripts/kernel-doc" \
 	"$top/scripts/spelling.txt" \
 	"$top/scripts/const_structs.checkpatch"
 rm -rf "$dest"

@@ -18,7 +18,7 @@ check() {
 
 version=$(modinfo -F version "$ko")
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 check "modinfo license" "$(modinfo -F license "$ko")" "GPL"
 check "modinfo description" \
 	"$(modinfo -F description "$ko" | grep -c 'KVM guest accessed bits')" 1
@@ -26,3 +26,7 @@ check "modinfo version is set" "$(echo "$version" | grep -cE '^[0-9]+\.[0-9]+\.[
 check "dkms.conf version matches" \
 	"$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)" "$version"
 check "no hard dependency on kvm.ko" "$(modinfo -F depends "$ko")" ""
+# kernel-doc -none prints a warning per malformed or missing description.
+check "kernel-doc of the uAPI is complete" \
+	"$(perl build/ksrc/scripts/kernel-doc -none \
+		include/uapi/linux/pagetrack.h 2>&1)" ""

@@ -5,6 +5,7 @@
  * exactly the pages the guest read since the last clear; the host page
  * tables alone must not see them.
  */
+#include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +144,56 @@ TEST(vm_of_another_process)
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	vm__destroy(vm);
+}
+
+static int module_refs(const char *mod)
+{
+	char path[64];
+	int refs = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", mod);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &refs) != 1)
+			refs = -1;
+		fclose(f);
+	}
+	return refs;
+}
+
+/* KVM names each VM's debugfs directory "<pid>-<vm fd>". */
+static bool vm_debugfs_exists(int vm_fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d", getpid(),
+		 vm_fd);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * The session holds the VM and kvm.ko while it lives, and lets both go
+ * when it is closed: the VM outlives its own fd only as long as the
+ * session does.
+ */
+TEST(release_drops_vm)
+{
+	int kvm_refs = module_refs("kvm");
+	struct kvm_vm *vm = vm__create(4, 0);
+	int vm_fd = vm->vm_fd, pt = pt_open();
+
+	ASSERT_GE(kvm_refs, 0);
+	ASSERT_TRUE(vm_debugfs_exists(vm_fd)) TH_LOG("is debugfs mounted?");
+	ASSERT_EQ(0, pt_attach(pt, vm->mem, 4 * PT_PAGE, PAGETRACK_ATTACH_KVM,
+			       0, vm_fd));
+	EXPECT_GT(module_refs("kvm"), kvm_refs + 1);
+
+	vm__destroy(vm);
+	EXPECT_TRUE(vm_debugfs_exists(vm_fd)) TH_LOG("VM freed under the session");
+	close(pt);
+	EXPECT_FALSE(vm_debugfs_exists(vm_fd)) TH_LOG("session leaked the VM");
+	EXPECT_EQ(kvm_refs, module_refs("kvm"));
 }
 
 TEST_HARNESS_MAIN

@@ -139,6 +139,7 @@ struct pagetrack_scan {
  * enum pagetrack_cmd - generic netlink commands of the pagetrack family
  * @PAGETRACK_CMD_UNSPEC: unused
  * @PAGETRACK_CMD_GET_SESSION: dump the live tracker sessions
+ * @__PAGETRACK_CMD_MAX: one past the last command
  */
 enum pagetrack_cmd {
 	PAGETRACK_CMD_UNSPEC,
@@ -164,6 +165,7 @@ enum pagetrack_cmd {
  * @PAGETRACK_A_LAST_DIRTY: u64, dirty pages found by the last scan
  * @PAGETRACK_A_LAST_WRITTEN: u64, written pages found by the last scan
  * @PAGETRACK_A_PAD: padding for 64-bit attributes
+ * @__PAGETRACK_A_MAX: one past the last attribute
  */
 enum pagetrack_attr {
 	PAGETRACK_A_UNSPEC,
