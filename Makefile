@@ -49,10 +49,10 @@ SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib
 KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	       include/uapi/linux/pagetrack.h
 
-.PHONY: all module tools tests deps check demo clean help checkpatch \
+.PHONY: all module tools vmm tests deps check demo clean help checkpatch \
 	bench bench-tracker dkms-install
 
-all: module tools
+all: module tools vmm
 
 help:
 	@echo "make            build the module and the tools"
@@ -76,13 +76,30 @@ PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
 
 tools: $(B)/ptctl
 
+VMM_SRCS := $(wildcard vmm/*.c)
+
+vmm: $(B)/vmm
+
+$(B)/vmm: $(VMM_SRCS) vmm/vmm.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(VMM_SRCS) $(LIB_SRCS) \
+		-lpthread
+
 $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(NL_CFLAGS) -o $@ \
 		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
-tests: $(UNIT_TESTS) $(SELFTESTS)
+GUEST_IMAGES := $(B)/guest/boot.cpio.gz
+
+tests: $(UNIT_TESTS) $(SELFTESTS) $(GUEST_IMAGES)
+
+$(B)/guest/%.cpio.gz: selftests/vmm/%_init.sh scripts/mkguest.sh
+	@mkdir -p $(dir $@)
+	$(quiet) "  GUEST   $@"
+	$(Q)scripts/mkguest.sh $< $@
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)

@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build a guest initramfs: static busybox and INIT as /init.
+# usage: mkguest.sh INIT OUTPUT.cpio.gz
+
+set -e
+init=${1:?usage: mkguest.sh INIT OUTPUT}
+out=${2:?usage: mkguest.sh INIT OUTPUT}
+stage=$out.d
+
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp"
+cp /bin/busybox "$stage/bin/busybox"
+cp "$init" "$stage/init"
+chmod 755 "$stage/init"
+(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+mv "$out.tmp" "$out"
+rm -rf "$stage"

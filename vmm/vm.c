@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The VM: KVM, guest memory, in-kernel interrupt controllers and PIT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+/* Where KVM may put its real-mode TSS and identity map (Intel): unused. */
+#define KVM_TSS_ADDR		0xfffbd000UL
+#define KVM_IDENTITY_MAP_ADDR	0xfffbc000UL
+
+void vmm__log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ioctl() that logs its name on failure and returns -errno. */
+#define vm_ioctl(fd, cmd, arg)						\
+	({								\
+		int __r = ioctl(fd, cmd, arg);				\
+		if (__r < 0) {						\
+			__r = -errno;					\
+			vmm__log("%s: %s", #cmd, strerror(errno));	\
+		}							\
+		__r;							\
+	})
+
+int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	struct kvm_userspace_memory_region region;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->exited, NULL);
+	vm->vm_fd = -1;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		ret = -errno;
+		vmm__log("/dev/kvm: %s", strerror(errno));
+		return ret;
+	}
+	ret = vm_ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (ret != KVM_API_VERSION) {
+		vmm__log("KVM API version %d, expected %d", ret,
+			 KVM_API_VERSION);
+		return -EINVAL;
+	}
+	vm->vm_fd = vm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vm->vm_fd;
+	ret = vm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (ret < 0)
+		return ret;
+	vm->run_size = ret;
+
+	if ((ret = vm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR)) ||
+	    (ret = vm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
+			    &(uint64_t){ KVM_IDENTITY_MAP_ADDR })) ||
+	    (ret = vm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0)) ||
+	    (ret = vm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit)))
+		return ret;
+
+	vm->mem_size = mem_size;
+	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED) {
+		ret = -errno;
+		vm->mem = NULL;
+		vmm__log("cannot map %llu MiB of guest memory: %s",
+			 (unsigned long long)(mem_size >> 20), strerror(errno));
+		return ret;
+	}
+	region = (struct kvm_userspace_memory_region) {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = mem_size,
+		.userspace_addr = (uintptr_t)vm->mem,
+	};
+	ret = vm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	if (ret)
+		return ret;
+
+	vm->nr_vcpus = nr_vcpus;
+	return 0;
+}
+
+void vm__destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].run)
+			munmap(vm->vcpus[i].run, vm->run_size);
+		if (vm->vcpus[i].fd > 0)
+			close(vm->vcpus[i].fd);
+	}
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}
+
+/* The first reason wins; every vCPU is kicked out of KVM_RUN. */
+void vm__request_exit(struct vm *vm, enum vm_exit_reason reason)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->exit_reason == VM_RUNNING) {
+		vm->exit_reason = reason;
+		pthread_cond_broadcast(&vm->exited);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu__kick(&vm->vcpus[i]);
+}
+
+int vm__irq_line(struct vm *vm, unsigned int irq, int level)
+{
+	struct kvm_irq_level line = { .irq = irq, .level = level };
+
+	return vm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &line);
+}
+
+/* Host address of [gpa, gpa + len), or NULL if outside guest memory. */
+void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+		return NULL;
+	return vm->mem + gpa;
+}

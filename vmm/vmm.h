@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VMM's view of one virtual machine: KVM file descriptors, guest
+ * memory, vCPUs and the devices the run loops dispatch to.
+ */
+#ifndef VMM_H
+#define VMM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMM_MAX_VCPUS		32
+#define VMM_PAGE_SIZE		4096ULL
+/* Guest RAM ends below the 32-bit MMIO hole; more needs a second slot. */
+#define VMM_MAX_MEM		(3ULL << 30)
+
+/*
+ * Guest-physical layout at boot (below 1 MiB, as the kernel expects):
+ * GDT and IDT for the 64-bit entry, the zero page, identity-mapping page
+ * tables, the command line and the MP table.  The kernel goes to 1 MiB,
+ * the initrd as high as the kernel allows.
+ */
+#define BOOT_GDT		0x500
+#define BOOT_IDT		0x520
+#define BOOT_PARAMS		0x7000
+#define BOOT_STACK		0x8ff0
+#define BOOT_PML4		0x9000
+#define BOOT_PDPT		0xa000
+#define BOOT_PD			0xb000	/* 4 pages: 4 GiB of 2 MiB pages */
+#define BOOT_CMDLINE		0x20000
+#define BOOT_CMDLINE_MAX	2048
+#define BOOT_EBDA		0x9fc00	/* MP table; reserved in e820 */
+#define BOOT_KERNEL		0x100000
+#define BOOT_CS			0x10	/* __BOOT_CS */
+#define BOOT_DS			0x18	/* __BOOT_DS */
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+};
+
+enum vm_exit_reason {
+	VM_RUNNING,
+	VM_EXIT_RESET,		/* the guest asked for a reset (reboot) */
+	VM_EXIT_SHUTDOWN,	/* triple fault */
+	VM_EXIT_ERROR,		/* KVM or device error */
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+
+	uint8_t *mem;
+	uint64_t mem_size;
+
+	unsigned int nr_vcpus;
+	struct vcpu vcpus[VMM_MAX_VCPUS];
+
+	pthread_mutex_t lock;	/* exit state and devices */
+	pthread_cond_t exited;
+	enum vm_exit_reason exit_reason;
+};
+
+/* vm.c */
+int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus);
+void vm__destroy(struct vm *vm);
+void vm__request_exit(struct vm *vm, enum vm_exit_reason reason);
+int vm__irq_line(struct vm *vm, unsigned int irq, int level);
+void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* vcpu.c */
+int vcpu__init(struct vcpu *vcpu, struct vm *vm, unsigned int id);
+int vcpu__setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params);
+int vcpu__start(struct vcpu *vcpu);
+void vcpu__kick(struct vcpu *vcpu);
+void vcpu__join(struct vcpu *vcpu);
+
+/* ioport.c */
+typedef void (*ioport_fn)(void *dev, uint16_t port, uint8_t *data,
+			  uint32_t len, bool is_write);
+int ioport__register(uint16_t base, uint16_t count, ioport_fn fn, void *dev);
+void ioport__dispatch(uint16_t port, uint8_t *data, uint32_t len,
+		      bool is_write);
+
+/* boot.c */
+struct boot_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+};
+int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
+		     uint64_t *entry, uint64_t *boot_params);
+
+/* mptable.c */
+int mptable__write(struct vm *vm);
+
+/* serial.c */
+int serial__init(struct vm *vm, int in_fd, int out_fd);
+void serial__exit(void);
+
+/* i8042.c */
+int i8042__init(struct vm *vm);
+
+void vmm__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
