@@ -80,11 +80,11 @@ VMM_SRCS := $(wildcard vmm/*.c)
 
 vmm: $(B)/vmm
 
-$(B)/vmm: $(VMM_SRCS) vmm/vmm.h $(LIB_SRCS) $(LIB_HDRS)
+$(B)/vmm: $(VMM_SRCS) $(wildcard vmm/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(VMM_SRCS) $(LIB_SRCS) \
-		-lpthread
+		-lpthread -lmicrohttpd -ljansson
 
 $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
@@ -92,7 +92,7 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(NL_CFLAGS) -o $@ \
 		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
-GUEST_IMAGES := $(B)/guest/boot.cpio.gz
+GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz
 
 tests: $(UNIT_TESTS) $(SELFTESTS) $(GUEST_IMAGES)
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "parse.h"
 #include "vmm.h"
 
@@ -21,7 +22,10 @@ struct vmm_opts {
 	struct boot_config boot;
 	uint64_t mem_size;
 	unsigned int vcpus;
+	const char *api_sock;
 };
+
+static struct vm vm;
 
 static void usage(FILE *f)
 {
@@ -30,10 +34,17 @@ static void usage(FILE *f)
 "	vmm - boot a Linux guest under KVM\n"
 "\n"
 "SYNOPSIS\n"
+"	vmm --api-sock PATH\n"
 "	vmm --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]\n"
-"	    [--vcpus N]\n"
+"	    [--vcpus N] [--api-sock PATH]\n"
 "\n"
 "DESCRIPTION\n"
+"	With --api-sock only, vmm serves Firecracker's HTTP API on the\n"
+"	Unix socket PATH and waits to be configured (PUT /boot-source,\n"
+"	PUT /machine-config) and started (PUT /actions InstanceStart);\n"
+"	PATCH /vm pauses and resumes it.  See Documentation/vmm-api.yaml.\n"
+"	With --kernel it boots at once, and serves the API too if asked.\n"
+"\n"
 "	Boots a Linux bzImage through the 64-bit boot protocol with KVM's\n"
 "	in-kernel interrupt controllers and PIT.  The guest's serial\n"
 "	console (ttyS0) is this program's standard output; its input is\n"
@@ -41,6 +52,8 @@ static void usage(FILE *f)
 "	(use reboot=k, the default); vmm then exits 0.\n"
 "\n"
 "OPTIONS\n"
+"	-a, --api-sock PATH\n"
+"		Serve the API on this Unix socket (which must not exist).\n"
 "	-k, --kernel BZIMAGE\n"
 "		Linux kernel image (bzImage, boot protocol 2.12 or later).\n"
 "	-i, --initrd FILE\n"
@@ -57,8 +70,8 @@ static void usage(FILE *f)
 "		This text.\n"
 "\n"
 "EXIT STATUS\n"
-"	0 when the guest rebooted or powered off, 1 on a VM error or\n"
-"	triple fault, 2 on a usage error.\n"
+"	0 when the guest rebooted or powered off, or on SIGINT/SIGTERM;\n"
+"	1 on a VM error or triple fault; 2 on a usage error.\n"
 "\n"
 "EXAMPLE\n"
 "	vmm --kernel /boot/vmlinuz-$(uname -r) --initrd initrd.img \\\n"
@@ -74,6 +87,7 @@ static int usage_error(const char *what, const char *arg)
 static int parse_args(int argc, char **argv, struct vmm_opts *o)
 {
 	static const struct option longopts[] = {
+		{ "api-sock", required_argument, NULL, 'a' },
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'c' },
@@ -85,9 +99,12 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "k:i:c:m:n:h", longopts,
+	while ((c = getopt_long(argc, argv, "a:k:i:c:m:n:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			o->api_sock = optarg;
+			break;
 		case 'k':
 			o->boot.kernel = optarg;
 			break;
@@ -121,8 +138,8 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument", argv[optind]);
-	if (!o->boot.kernel) {
-		fprintf(stderr, "vmm: --kernel is required\n"
+	if (!o->boot.kernel && !o->api_sock) {
+		fprintf(stderr, "vmm: --kernel or --api-sock is required\n"
 			"Try 'vmm --help'.\n");
 		return 2;
 	}
@@ -135,6 +152,9 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	unsigned int i;
 	int ret;
 
+	pthread_mutex_lock(&vm->lock);
+	vm->started = true;
+	pthread_mutex_unlock(&vm->lock);
 	ret = vm__init(vm, o->mem_size, o->vcpus);
 	if (ret)
 		return ret;
@@ -162,6 +182,66 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	return 0;
 }
 
+static bool api_started(void *ctx)
+{
+	struct vm *vm = ctx;
+	bool started;
+
+	pthread_mutex_lock(&vm->lock);
+	started = vm->started;
+	pthread_mutex_unlock(&vm->lock);
+	return started;
+}
+
+static bool api_paused(void *ctx)
+{
+	return vm__is_paused(ctx);
+}
+
+static int api_start(void *ctx, const struct api_config *cfg)
+{
+	struct vmm_opts o = {
+		.boot = {
+			.kernel = cfg->kernel,
+			.initrd = cfg->initrd[0] ? cfg->initrd : NULL,
+			.cmdline = cfg->cmdline,
+		},
+		.mem_size = (uint64_t)cfg->mem_mib << 20,
+		.vcpus = cfg->vcpus,
+	};
+
+	return vmm__boot(ctx, &o);
+}
+
+static void api_pause(void *ctx)
+{
+	vm__pause(ctx);
+}
+
+static void api_resume(void *ctx)
+{
+	vm__resume(ctx);
+}
+
+static const struct api_ops vmm_api_ops = {
+	.started = api_started,
+	.paused = api_paused,
+	.start = api_start,
+	.pause = api_pause,
+	.resume = api_resume,
+};
+
+/* SIGINT and SIGTERM end the VM in an orderly way, from this thread. */
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	if (!sigwait(set, &sig))
+		vm__request_exit(&vm, VM_EXIT_SIGNAL);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm_opts o = {
@@ -169,24 +249,53 @@ int main(int argc, char **argv)
 		.mem_size = 256ULL << 20,
 		.vcpus = 1,
 	};
-	static struct vm vm;
+	static struct api api = {
+		.ops = &vmm_api_ops,
+		.ctx = &vm,
+		.cfg = {
+			.cmdline = DEFAULT_CMDLINE,
+			.vcpus = 1,
+			.mem_mib = 128,
+		},
+	};
+	static sigset_t blocked;
 	enum vm_exit_reason reason;
-	sigset_t kick;
+	pthread_t sigthread;
 	unsigned int i;
 	int ret;
 
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret;
+	vm__prepare(&vm);
 
-	/* vCPU threads unblock the kick signal for themselves only. */
-	sigemptyset(&kick);
-	sigaddset(&kick, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &kick, NULL);
+	/*
+	 * Every thread inherits this mask: vCPU threads unblock the kick
+	 * signal for themselves; only signal_thread takes SIGINT/SIGTERM.
+	 */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGUSR1);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+	sigdelset(&blocked, SIGUSR1);
+	pthread_create(&sigthread, NULL, signal_thread, &blocked);
 
-	ret = vmm__boot(&vm, &o);
-	if (ret)
-		vm__request_exit(&vm, VM_EXIT_ERROR);
+	if (o.api_sock) {
+		ret = api__start(&api, o.api_sock);
+		if (ret) {
+			vmm__log("API socket %s: %s", o.api_sock,
+				 strerror(-ret));
+			return 1;
+		}
+	}
+	if (o.boot.kernel) {
+		pthread_mutex_lock(&api.lock);
+		ret = vmm__boot(&vm, &o);
+		pthread_mutex_unlock(&api.lock);
+		if (ret)
+			vm__request_exit(&vm, VM_EXIT_ERROR);
+	}
 
 	pthread_mutex_lock(&vm.lock);
 	while (vm.exit_reason == VM_RUNNING)
@@ -194,6 +303,7 @@ int main(int argc, char **argv)
 	reason = vm.exit_reason;
 	pthread_mutex_unlock(&vm.lock);
 
+	api__stop(&api);
 	for (i = 0; i < vm.nr_vcpus; i++)
 		vcpu__join(&vm.vcpus[i]);
 	serial__exit();
@@ -201,6 +311,7 @@ int main(int argc, char **argv)
 
 	switch (reason) {
 	case VM_EXIT_RESET:
+	case VM_EXIT_SIGNAL:
 		return 0;
 	case VM_EXIT_SHUTDOWN:
 		vmm__log("guest triple-faulted");

@@ -174,14 +174,28 @@ int vcpu__setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params)
 	return 0;
 }
 
-static bool vcpu__exit_requested(struct vcpu *vcpu)
+/*
+ * Park while a pause is requested; returns false when the VM must stop.
+ * immediate_exit is cleared first: a kick that lands after this point
+ * finds it set again, one that landed before is seen in the flags.
+ */
+static bool vcpu__may_run(struct vcpu *vcpu)
 {
-	bool stop;
+	struct vm *vm = vcpu->vm;
+	bool run;
 
-	pthread_mutex_lock(&vcpu->vm->lock);
-	stop = vcpu->vm->exit_reason != VM_RUNNING;
-	pthread_mutex_unlock(&vcpu->vm->lock);
-	return stop;
+	vcpu->run->immediate_exit = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->pause_requested && vm->exit_reason == VM_RUNNING) {
+		vm->nr_paused++;
+		pthread_cond_broadcast(&vm->paused);
+		while (vm->pause_requested && vm->exit_reason == VM_RUNNING)
+			pthread_cond_wait(&vm->paused, &vm->lock);
+		vm->nr_paused--;
+	}
+	run = vm->exit_reason == VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	return run;
 }
 
 static void vcpu__handle_io(struct vcpu *vcpu)
@@ -246,7 +260,7 @@ static void *vcpu__thread(void *arg)
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
-	while (!vcpu__exit_requested(vcpu)) {
+	while (vcpu__may_run(vcpu)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -37,16 +37,22 @@ void vmm__log(const char *fmt, ...)
 		__r;							\
 	})
 
+/* Locks and "nothing open yet": once, before any other thread exists. */
+void vm__prepare(struct vm *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->exited, NULL);
+	pthread_cond_init(&vm->paused, NULL);
+	vm->kvm_fd = -1;
+	vm->vm_fd = -1;
+}
+
 int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
 	struct kvm_userspace_memory_region region;
 	int ret;
-
-	memset(vm, 0, sizeof(*vm));
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->exited, NULL);
-	vm->vm_fd = -1;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
@@ -126,10 +132,49 @@ void vm__request_exit(struct vm *vm, enum vm_exit_reason reason)
 	if (vm->exit_reason == VM_RUNNING) {
 		vm->exit_reason = reason;
 		pthread_cond_broadcast(&vm->exited);
+		pthread_cond_broadcast(&vm->paused);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu__kick(&vm->vcpus[i]);
+}
+
+/*
+ * Returns once every vCPU is parked outside KVM_RUN, so that its state
+ * can be read and guest memory is no longer written by the guest.
+ */
+void vm__pause(struct vm *vm)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = true;
+	pthread_mutex_unlock(&vm->lock);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu__kick(&vm->vcpus[i]);
+
+	pthread_mutex_lock(&vm->lock);
+	while (vm->nr_paused < vm->nr_vcpus && vm->exit_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->paused, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm__resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->paused);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm__is_paused(struct vm *vm)
+{
+	bool paused;
+
+	pthread_mutex_lock(&vm->lock);
+	paused = vm->pause_requested;
+	pthread_mutex_unlock(&vm->lock);
+	return paused;
 }
 
 int vm__irq_line(struct vm *vm, unsigned int irq, int level)

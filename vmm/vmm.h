@@ -50,6 +50,7 @@ enum vm_exit_reason {
 	VM_EXIT_RESET,		/* the guest asked for a reset (reboot) */
 	VM_EXIT_SHUTDOWN,	/* triple fault */
 	VM_EXIT_ERROR,		/* KVM or device error */
+	VM_EXIT_SIGNAL,		/* SIGINT or SIGTERM */
 };
 
 struct vm {
@@ -63,15 +64,23 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 
-	pthread_mutex_t lock;	/* exit state and devices */
+	pthread_mutex_t lock;	/* exit and pause state */
 	pthread_cond_t exited;
 	enum vm_exit_reason exit_reason;
+	bool started;
+	bool pause_requested;
+	unsigned int nr_paused;	/* vCPUs parked while pause_requested */
+	pthread_cond_t paused;	/* nr_paused or pause_requested changed */
 };
 
 /* vm.c */
+void vm__prepare(struct vm *vm);
 int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus);
 void vm__destroy(struct vm *vm);
 void vm__request_exit(struct vm *vm, enum vm_exit_reason reason);
+void vm__pause(struct vm *vm);
+void vm__resume(struct vm *vm);
+bool vm__is_paused(struct vm *vm);
 int vm__irq_line(struct vm *vm, unsigned int irq, int level);
 void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Firecracker's HTTP API (the v1.10 subset this VMM implements) on a Unix
+ * socket: libmicrohttpd serves, jansson parses.  Requests are checked in
+ * full before anything changes, so a bad request leaves the VM as it was:
+ * 400 with {"fault_message": ...}; success is 204, GET / is 200.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+
+/* Firecracker's default http_api_max_payload_size. */
+#define API_MAX_BODY		51200
+
+struct request {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+struct reply {
+	unsigned int status;
+	char *json;		/* NULL: no body */
+};
+
+static struct reply reply_fault(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static struct reply reply_fault(const char *fmt, ...)
+{
+	struct reply r = { .status = MHD_HTTP_BAD_REQUEST };
+	char msg[512];
+	json_t *obj;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	obj = json_pack("{s:s}", "fault_message", msg);
+	r.json = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	return r;
+}
+
+static struct reply reply_ok(void)
+{
+	return (struct reply) { .status = MHD_HTTP_NO_CONTENT };
+}
+
+/* Parse a body that must be one JSON object. */
+static json_t *parse_body(const struct request *req, struct reply *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	root = json_loadb(req->body ? req->body : "", req->len,
+			  JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		*err = reply_fault("malformed JSON: %s (line %d, column %d)",
+				   jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		*err = reply_fault("the request body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+static const char *state_name(struct api *api)
+{
+	if (!api->ops->started(api->ctx))
+		return "Not started";
+	return api->ops->paused(api->ctx) ? "Paused" : "Running";
+}
+
+static struct reply get_instance_info(struct api *api)
+{
+	struct reply r = { .status = MHD_HTTP_OK };
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s}",
+				"app_name", "pagetrack-vmm",
+				"id", "anonymous-instance",
+				"state", state_name(api),
+				"vmm_version", API_VMM_VERSION);
+
+	r.json = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	return r;
+}
+
+static struct reply put_boot_source(struct api *api, json_t *body)
+{
+	const char *kernel, *args = NULL, *initrd = NULL;
+	json_error_t jerr;
+	int fd;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s, s?s, s?s}",
+			   "kernel_image_path", &kernel, "boot_args", &args,
+			   "initrd_path", &initrd))
+		return reply_fault("boot-source: %s", jerr.text);
+	if (api->ops->started(api->ctx))
+		return reply_fault("boot-source cannot change after "
+				   "InstanceStart");
+	fd = open(kernel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return reply_fault("cannot open kernel image %s: %s", kernel,
+				   strerror(errno));
+	close(fd);
+	if (initrd) {
+		fd = open(initrd, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return reply_fault("cannot open initrd %s: %s", initrd,
+					   strerror(errno));
+		close(fd);
+	}
+	if (args && strlen(args) >= API_MAX_CMDLINE)
+		return reply_fault("boot_args longer than %d bytes",
+				   API_MAX_CMDLINE - 1);
+
+	snprintf(api->cfg.kernel, sizeof(api->cfg.kernel), "%s", kernel);
+	snprintf(api->cfg.initrd, sizeof(api->cfg.initrd), "%s",
+		 initrd ? initrd : "");
+	if (args)
+		snprintf(api->cfg.cmdline, sizeof(api->cfg.cmdline), "%s",
+			 args);
+	api->cfg.have_kernel = true;
+	return reply_ok();
+}
+
+static struct reply put_machine_config(struct api *api, json_t *body)
+{
+	json_int_t vcpus, mem_mib;
+	int smt = 0, track = api->cfg.track_dirty_pages;
+	json_error_t jerr;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:I, s:I, s?b, s?b}",
+			   "vcpu_count", &vcpus, "mem_size_mib", &mem_mib,
+			   "smt", &smt, "track_dirty_pages", &track))
+		return reply_fault("machine-config: %s", jerr.text);
+	if (api->ops->started(api->ctx))
+		return reply_fault("machine-config cannot change after "
+				   "InstanceStart");
+	if (vcpus < 1 || vcpus > API_MAX_VCPUS)
+		return reply_fault("vcpu_count must be 1 to %d, not %lld",
+				   API_MAX_VCPUS, (long long)vcpus);
+	if (mem_mib < 16 || mem_mib > API_MAX_MEM_MIB)
+		return reply_fault("mem_size_mib must be 16 to %d, not %lld",
+				   API_MAX_MEM_MIB, (long long)mem_mib);
+	if (smt)
+		return reply_fault("smt is not supported");
+	api->cfg.vcpus = vcpus;
+	api->cfg.mem_mib = mem_mib;
+	api->cfg.track_dirty_pages = track;
+	return reply_ok();
+}
+
+static struct reply put_actions(struct api *api, json_t *body)
+{
+	const char *type;
+	json_error_t jerr;
+	int ret;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s}", "action_type",
+			   &type))
+		return reply_fault("actions: %s", jerr.text);
+	if (strcmp(type, "InstanceStart"))
+		return reply_fault("unsupported action_type '%s'", type);
+	if (api->ops->started(api->ctx))
+		return reply_fault("the instance is already started");
+	if (!api->cfg.have_kernel)
+		return reply_fault("InstanceStart needs a boot-source first");
+	ret = api->ops->start(api->ctx, &api->cfg);
+	if (ret)
+		return reply_fault("InstanceStart failed: %s", strerror(-ret));
+	return reply_ok();
+}
+
+static struct reply patch_vm(struct api *api, json_t *body)
+{
+	const char *state;
+	json_error_t jerr;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s}", "state", &state))
+		return reply_fault("vm: %s", jerr.text);
+	if (strcmp(state, "Paused") && strcmp(state, "Resumed"))
+		return reply_fault("state must be Paused or Resumed, not '%s'",
+				   state);
+	if (!api->ops->started(api->ctx))
+		return reply_fault("the instance is not started");
+	if (!strcmp(state, "Paused")) {
+		if (api->ops->paused(api->ctx))
+			return reply_fault("the instance is already paused");
+		api->ops->pause(api->ctx);
+	} else {
+		if (!api->ops->paused(api->ctx))
+			return reply_fault("the instance is not paused");
+		api->ops->resume(api->ctx);
+	}
+	return reply_ok();
+}
+
+struct route {
+	const char *method;
+	const char *path;
+	struct reply (*fn)(struct api *api, json_t *body);
+};
+
+static const struct route routes[] = {
+	{ "PUT", "/boot-source", put_boot_source },
+	{ "PUT", "/machine-config", put_machine_config },
+	{ "PUT", "/actions", put_actions },
+	{ "PATCH", "/vm", patch_vm },
+};
+
+static struct reply dispatch(struct api *api, const char *method,
+			     const char *url, const struct request *req)
+{
+	bool path_known = false;
+	struct reply r;
+	json_t *body;
+	size_t i;
+
+	if (req->too_big)
+		return reply_fault("request body larger than %d bytes",
+				   API_MAX_BODY);
+	if (!strcmp(url, "/")) {
+		if (strcmp(method, "GET"))
+			return reply_fault("%s / is not supported", method);
+		return get_instance_info(api);
+	}
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(url, routes[i].path))
+			continue;
+		path_known = true;
+		if (strcmp(method, routes[i].method))
+			continue;
+		body = parse_body(req, &r);
+		if (!body)
+			return r;
+		pthread_mutex_lock(&api->lock);
+		r = routes[i].fn(api, body);
+		pthread_mutex_unlock(&api->lock);
+		json_decref(body);
+		return r;
+	}
+	if (path_known)
+		return reply_fault("%s %s is not supported", method, url);
+	return reply_fault("unknown resource %s", url);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn,
+				  struct reply r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(r.json ? strlen(r.json) : 0,
+					       r.json ? r.json : "",
+					       MHD_RESPMEM_MUST_COPY);
+	if (r.json)
+		MHD_add_response_header(resp, "Content-Type",
+					"application/json");
+	ret = MHD_queue_response(conn, r.status, resp);
+	MHD_destroy_response(resp);
+	free(r.json);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *data,
+				  size_t *data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	struct api *api = cls;
+
+	(void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		/* Keep reading an oversized body, but not storing it. */
+		if (!req->too_big && req->len + *data_size <= API_MAX_BODY) {
+			char *b = realloc(req->body, req->len + *data_size + 1);
+
+			if (!b)
+				return MHD_NO;
+			memcpy(b + req->len, data, *data_size);
+			req->body = b;
+			req->len += *data_size;
+			req->body[req->len] = '\0';
+		} else {
+			req->too_big = true;
+		}
+		*data_size = 0;
+		return MHD_YES;
+	}
+	return send_reply(conn, dispatch(api, method, url, req));
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode code)
+{
+	struct request *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)code;
+	if (req) {
+		free(req->body);
+		free(req);
+		*con_cls = NULL;
+	}
+}
+
+int api__start(struct api *api, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(fd, 16)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	pthread_mutex_init(&api->lock, NULL);
+	api->path = path;
+	api->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0,
+				       NULL, NULL, on_request, api,
+				       MHD_OPTION_LISTEN_SOCKET, fd,
+				       MHD_OPTION_NOTIFY_COMPLETED,
+				       on_completed, NULL,
+				       MHD_OPTION_END);
+	if (!api->daemon) {
+		close(fd);
+		unlink(path);
+		return -EIO;
+	}
+	return 0;
+}
+
+void api__stop(struct api *api)
+{
+	if (api->daemon) {
+		MHD_stop_daemon(api->daemon);
+		api->daemon = NULL;
+		unlink(api->path);
+	}
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The Firecracker-compatible HTTP API on a Unix socket. */
+#ifndef VMM_API_H
+#define VMM_API_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define API_VMM_VERSION		"0.1.0"
+#define API_MAX_VCPUS		32
+#define API_MAX_MEM_MIB		3072
+#define API_MAX_CMDLINE		2048
+
+/* What PUT /boot-source and PUT /machine-config set up. */
+struct api_config {
+	bool have_kernel;
+	char kernel[4096];
+	char initrd[4096];
+	char cmdline[API_MAX_CMDLINE];
+	unsigned int vcpus;
+	unsigned int mem_mib;
+	bool track_dirty_pages;
+};
+
+/* What the API asks of the VMM; called with the API lock held. */
+struct api_ops {
+	bool (*started)(void *ctx);
+	bool (*paused)(void *ctx);
+	int (*start)(void *ctx, const struct api_config *cfg);
+	void (*pause)(void *ctx);
+	void (*resume)(void *ctx);
+};
+
+struct api {
+	const struct api_ops *ops;
+	void *ctx;
+	struct api_config cfg;
+	pthread_mutex_t lock;	/* one request changes the VM at a time */
+	const char *path;
+	struct MHD_Daemon *daemon;
+};
+
+int api__start(struct api *api, const char *path);
+void api__stop(struct api *api);
+
+#endif
