@@ -44,7 +44,7 @@ SELFTEST_SRCS := $(wildcard selftests/*/*_test.c)
 SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(SELFTEST_SRCS))
 SELFTEST_LIB := $(wildcard selftests/lib/*.c) $(wildcard selftests/lib/*.h)
 # The harness is borrowed code: its own warnings are not ours to fix.
-SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib
+SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivmm
 
 KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	       include/uapi/linux/pagetrack.h
@@ -74,7 +74,13 @@ NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
 
-tools: $(B)/ptctl
+tools: $(B)/ptctl $(B)/snapmerge
+
+$(B)/snapmerge: tools/snapmerge.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/snapmerge.c \
+		vmm/vmstate.c $(LIB_SRCS)
 
 VMM_SRCS := $(wildcard vmm/*.c)
 
@@ -84,7 +90,7 @@ $(B)/vmm: $(VMM_SRCS) $(wildcard vmm/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(VMM_SRCS) $(LIB_SRCS) \
-		-lpthread -lmicrohttpd -ljansson
+		-lpthread -lmicrohttpd -ljansson -lcap
 
 $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
@@ -92,14 +98,23 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(NL_CFLAGS) -o $@ \
 		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
-GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz
+GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
+		$(B)/guest/memcheck.cpio.gz
 
 tests: $(UNIT_TESTS) $(SELFTESTS) $(GUEST_IMAGES)
 
 $(B)/guest/%.cpio.gz: selftests/vmm/%_init.sh scripts/mkguest.sh
 	@mkdir -p $(dir $@)
 	$(quiet) "  GUEST   $@"
-	$(Q)scripts/mkguest.sh $< $@
+	$(Q)scripts/mkguest.sh $< $@ $(filter $(B)/guest/bin/%,$^)
+
+# Programs that run inside test guests: static, no sanitizers.
+$(B)/guest/bin/%: selftests/vmm/guest/%.c
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(B)/guest/memcheck.cpio.gz: $(B)/guest/bin/memcheck
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build a guest initramfs: static busybox and INIT as /init.
-# usage: mkguest.sh INIT OUTPUT.cpio.gz
+# Build a guest initramfs: static busybox, INIT as /init, and any further
+# (static) programs in /bin.
+# usage: mkguest.sh INIT OUTPUT.cpio.gz [PROGRAM...]
 
 set -e
 init=${1:?usage: mkguest.sh INIT OUTPUT}
@@ -13,6 +14,10 @@ rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp"
 cp /bin/busybox "$stage/bin/busybox"
 cp "$init" "$stage/init"
+shift 2
+for prog in "$@"; do
+	cp "$prog" "$stage/bin/"
+done
 chmod 755 "$stage/init"
 (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
 mv "$out.tmp" "$out"

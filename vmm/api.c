@@ -135,6 +135,7 @@ static struct reply put_boot_source(struct api *api, json_t *body)
 		snprintf(api->cfg.cmdline, sizeof(api->cfg.cmdline), "%s",
 			 args);
 	api->cfg.have_kernel = true;
+	api->configured = true;
 	return reply_ok();
 }
 
@@ -162,6 +163,7 @@ static struct reply put_machine_config(struct api *api, json_t *body)
 	api->cfg.vcpus = vcpus;
 	api->cfg.mem_mib = mem_mib;
 	api->cfg.track_dirty_pages = track;
+	api->configured = true;
 	return reply_ok();
 }
 
@@ -178,6 +180,9 @@ static struct reply put_actions(struct api *api, json_t *body)
 		return reply_fault("unsupported action_type '%s'", type);
 	if (api->ops->started(api->ctx))
 		return reply_fault("the instance is already started");
+	if (api->broken)
+		return reply_fault("a snapshot load failed half way: start a "
+				   "new VMM process");
 	if (!api->cfg.have_kernel)
 		return reply_fault("InstanceStart needs a boot-source first");
 	ret = api->ops->start(api->ctx, &api->cfg);
@@ -210,6 +215,78 @@ static struct reply patch_vm(struct api *api, json_t *body)
 	return reply_ok();
 }
 
+static struct reply put_snapshot_create(struct api *api, json_t *body)
+{
+	const char *type = "Full", *vmstate, *mem, *version = NULL;
+	json_error_t jerr;
+	char err[512];
+	bool diff;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s}",
+			   "snapshot_type", &type, "snapshot_path", &vmstate,
+			   "mem_file_path", &mem, "version", &version))
+		return reply_fault("snapshot/create: %s", jerr.text);
+	if (strcmp(type, "Full") && strcmp(type, "Diff"))
+		return reply_fault("snapshot_type must be Full or Diff, not "
+				   "'%s'", type);
+	diff = !strcmp(type, "Diff");
+	if (!api->ops->started(api->ctx) || !api->ops->paused(api->ctx))
+		return reply_fault("snapshots are taken of a paused instance "
+				   "(PATCH /vm Paused first)");
+	if (!*vmstate || !*mem || !strcmp(vmstate, mem))
+		return reply_fault("snapshot_path and mem_file_path must be "
+				   "two different files");
+	if (api->ops->snapshot_create(api->ctx, diff, vmstate, mem, err,
+				      sizeof(err)))
+		return reply_fault("snapshot/create: %s", err);
+	return reply_ok();
+}
+
+static struct reply put_snapshot_load(struct api *api, json_t *body)
+{
+	const char *backend_type = NULL, *backend_path = NULL;
+	const char *mem_file = NULL;
+	int diff = 0, resume = 0;
+	struct api_load load;
+	json_error_t jerr;
+	char err[512];
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT,
+			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b}",
+			   "snapshot_path", &load.snapshot_path,
+			   "mem_backend", "backend_type", &backend_type,
+			   "backend_path", &backend_path,
+			   "mem_file_path", &mem_file,
+			   "enable_diff_snapshots", &diff,
+			   "resume_vm", &resume))
+		return reply_fault("snapshot/load: %s", jerr.text);
+	if (!backend_path == !mem_file)
+		return reply_fault("give exactly one of mem_backend and the "
+				   "deprecated mem_file_path");
+	if (backend_type && strcmp(backend_type, "File")) {
+		if (!strcmp(backend_type, "Uffd"))
+			return reply_fault("the Uffd memory backend is not "
+					   "supported yet");
+		return reply_fault("backend_type must be File or Uffd, not "
+				   "'%s'", backend_type);
+	}
+	if (api->ops->started(api->ctx) || api->broken)
+		return reply_fault("a snapshot loads only into a fresh VMM "
+				   "process");
+	if (api->configured)
+		return reply_fault("a snapshot cannot be loaded after "
+				   "boot-source or machine-config");
+	load.mem_path = backend_path ? backend_path : mem_file;
+	load.enable_diff_snapshots = diff;
+	load.resume_vm = resume;
+	if (api->ops->snapshot_load(api->ctx, &load, err, sizeof(err))) {
+		/* Files that failed their checks left nothing behind. */
+		api->broken = api->ops->started(api->ctx);
+		return reply_fault("snapshot/load: %s", err);
+	}
+	return reply_ok();
+}
+
 struct route {
 	const char *method;
 	const char *path;
@@ -221,6 +298,8 @@ static const struct route routes[] = {
 	{ "PUT", "/machine-config", put_machine_config },
 	{ "PUT", "/actions", put_actions },
 	{ "PATCH", "/vm", patch_vm },
+	{ "PUT", "/snapshot/create", put_snapshot_create },
+	{ "PUT", "/snapshot/load", put_snapshot_load },
 };
 
 static struct reply dispatch(struct api *api, const char *method,

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define API_VMM_VERSION		"0.1.0"
 #define API_MAX_VCPUS		32
@@ -22,6 +23,13 @@ struct api_config {
 	bool track_dirty_pages;
 };
 
+struct api_load {
+	const char *snapshot_path;
+	const char *mem_path;
+	bool enable_diff_snapshots;
+	bool resume_vm;
+};
+
 /* What the API asks of the VMM; called with the API lock held. */
 struct api_ops {
 	bool (*started)(void *ctx);
@@ -29,12 +37,19 @@ struct api_ops {
 	int (*start)(void *ctx, const struct api_config *cfg);
 	void (*pause)(void *ctx);
 	void (*resume)(void *ctx);
+	/* Return 0 or -errno with a reason in @err. */
+	int (*snapshot_create)(void *ctx, bool diff, const char *vmstate,
+			       const char *mem, char *err, size_t errlen);
+	int (*snapshot_load)(void *ctx, const struct api_load *load,
+			     char *err, size_t errlen);
 };
 
 struct api {
 	const struct api_ops *ops;
 	void *ctx;
 	struct api_config cfg;
+	bool configured;	/* boot-source or machine-config was set */
+	bool broken;		/* a load failed half way: restart the VMM */
 	pthread_mutex_t lock;	/* one request changes the VM at a time */
 	const char *path;
 	struct MHD_Daemon *daemon;

@@ -237,6 +237,11 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 
 	setup_gdt(vm);
 	setup_page_tables(vm);
+	/* All of the above is the VMM's writing: a first diff must hold it. */
+	vm__mark_dirty(vm, 0, kernel_end);
+	if (bp->hdr.ramdisk_size)
+		vm__mark_dirty(vm, bp->hdr.ramdisk_image,
+			       bp->hdr.ramdisk_size);
 	*entry = BOOT_KERNEL + ENTRY_64_OFFSET;
 	*boot_params = BOOT_PARAMS;
 	return 0;

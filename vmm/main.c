@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "parse.h"
+#include "snapshot.h"
 #include "vmm.h"
 
 #define DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=1 pci=off nomodule " \
@@ -22,6 +23,7 @@ struct vmm_opts {
 	struct boot_config boot;
 	uint64_t mem_size;
 	unsigned int vcpus;
+	bool track_dirty;
 	const char *api_sock;
 };
 
@@ -155,7 +157,7 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	pthread_mutex_lock(&vm->lock);
 	vm->started = true;
 	pthread_mutex_unlock(&vm->lock);
-	ret = vm__init(vm, o->mem_size, o->vcpus);
+	ret = vm__init(vm, o->mem_size, o->vcpus, -1, o->track_dirty);
 	if (ret)
 		return ret;
 	if ((ret = serial__init(vm, STDIN_FILENO, STDOUT_FILENO)) ||
@@ -208,6 +210,7 @@ static int api_start(void *ctx, const struct api_config *cfg)
 		},
 		.mem_size = (uint64_t)cfg->mem_mib << 20,
 		.vcpus = cfg->vcpus,
+		.track_dirty = cfg->track_dirty_pages,
 	};
 
 	return vmm__boot(ctx, &o);
@@ -223,12 +226,44 @@ static void api_resume(void *ctx)
 	vm__resume(ctx);
 }
 
+static int api_snapshot_create(void *ctx, bool diff, const char *vmstate,
+			       const char *mem, char *err, size_t errlen)
+{
+	return snapshot__create(ctx, diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
+				vmstate, mem, err, errlen);
+}
+
+static int api_snapshot_load(void *ctx, const struct api_load *load,
+			     char *err, size_t errlen)
+{
+	struct snapshot_load p = {
+		.vmstate_path = load->snapshot_path,
+		.mem_path = load->mem_path,
+		.track_dirty = load->enable_diff_snapshots,
+		.resume = load->resume_vm,
+		.console_in = STDIN_FILENO,
+		.console_out = STDOUT_FILENO,
+	};
+	struct vm *vm = ctx;
+	int ret = snapshot__load(vm, &p, err, errlen);
+
+	/* Half-built: let the main thread tear it down and exit. */
+	if (ret && vm->vm_fd >= 0) {
+		pthread_mutex_lock(&vm->lock);
+		vm->started = true;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	return ret;
+}
+
 static const struct api_ops vmm_api_ops = {
 	.started = api_started,
 	.paused = api_paused,
 	.start = api_start,
 	.pause = api_pause,
 	.resume = api_resume,
+	.snapshot_create = api_snapshot_create,
+	.snapshot_load = api_snapshot_load,
 };
 
 /* SIGINT and SIGTERM end the VM in an orderly way, from this thread. */
@@ -267,6 +302,11 @@ int main(int argc, char **argv)
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret;
+	ret = caps__drop_all();
+	if (ret) {
+		vmm__log("cannot drop capabilities: %s", strerror(-ret));
+		return 1;
+	}
 	vm__prepare(&vm);
 
 	/*

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm.h"
+#include "vmstate.h"
 
 #define COM1_BASE	0x3f8
 #define COM1_IRQ	4
@@ -246,6 +247,50 @@ int serial__init(struct vm *vm, int in_fd, int out_fd)
 			return -ret;
 		s->reader_started = true;
 	}
+	return 0;
+}
+
+void serial__save(struct vs_serial *vs)
+{
+	struct serial *s = &com1;
+	unsigned int i;
+
+	pthread_mutex_lock(&s->lock);
+	vs->ier = s->ier;
+	vs->lcr = s->lcr;
+	vs->mcr = s->mcr;
+	vs->scr = s->scr;
+	vs->fcr = s->fcr;
+	vs->dll = s->dll;
+	vs->dlm = s->dlm;
+	vs->thri_pending = s->thri_pending;
+	vs->rx_len = s->rx_len;
+	for (i = 0; i < s->rx_len; i++)
+		vs->rx[i] = s->rx[(s->rx_head + i) % RX_FIFO_SIZE];
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial__restore(const struct vs_serial *vs)
+{
+	struct serial *s = &com1;
+
+	if (vs->rx_len > RX_FIFO_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = vs->ier;
+	s->lcr = vs->lcr;
+	s->mcr = vs->mcr;
+	s->scr = vs->scr;
+	s->fcr = vs->fcr;
+	s->dll = vs->dll;
+	s->dlm = vs->dlm;
+	s->thri_pending = vs->thri_pending;
+	s->rx_head = 0;
+	s->rx_len = vs->rx_len;
+	memcpy(s->rx, vs->rx, vs->rx_len);
+	s->irq_level = -1;	/* force the line to the restored level */
+	serial__update_irq(s);
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 

@@ -187,6 +187,16 @@ static bool vcpu__may_run(struct vcpu *vcpu)
 	vcpu->run->immediate_exit = 0;
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_requested && vm->exit_reason == VM_RUNNING) {
+		/*
+		 * KVM finishes an I/O instruction on the KVM_RUN after its
+		 * exit; with immediate_exit it does only that, so the state
+		 * a snapshot saves lies between two instructions.
+		 */
+		pthread_mutex_unlock(&vm->lock);
+		vcpu->run->immediate_exit = 1;
+		ioctl(vcpu->fd, KVM_RUN, 0);
+		vcpu->run->immediate_exit = 0;
+		pthread_mutex_lock(&vm->lock);
 		vm->nr_paused++;
 		pthread_cond_broadcast(&vm->paused);
 		while (vm->pause_requested && vm->exit_reason == VM_RUNNING)

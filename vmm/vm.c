@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -48,7 +49,13 @@ void vm__prepare(struct vm *vm)
 	vm->vm_fd = -1;
 }
 
-int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
+/*
+ * Guest memory is anonymous, or with @mem_fd a private mapping of a
+ * snapshot's memory file: pages load lazily on first touch and the file is
+ * never written.
+ */
+int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
+	     int mem_fd, bool track_dirty)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
 	struct kvm_userspace_memory_region region;
@@ -83,7 +90,8 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
 
 	vm->mem_size = mem_size;
 	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		       MAP_PRIVATE | MAP_NORESERVE |
+		       (mem_fd < 0 ? MAP_ANONYMOUS : 0), mem_fd, 0);
 	if (vm->mem == MAP_FAILED) {
 		ret = -errno;
 		vm->mem = NULL;
@@ -91,8 +99,16 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus)
 			 (unsigned long long)(mem_size >> 20), strerror(errno));
 		return ret;
 	}
+	vm->track_dirty = track_dirty;
+	if (track_dirty) {
+		vm->pending_dirty = calloc(mem_size / VMM_PAGE_SIZE / 64 + 1,
+					   sizeof(uint64_t));
+		if (!vm->pending_dirty)
+			return -ENOMEM;
+	}
 	region = (struct kvm_userspace_memory_region) {
 		.slot = 0,
+		.flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = 0,
 		.memory_size = mem_size,
 		.userspace_addr = (uintptr_t)vm->mem,
@@ -117,6 +133,7 @@ void vm__destroy(struct vm *vm)
 	}
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
+	free(vm->pending_dirty);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -182,6 +199,26 @@ int vm__irq_line(struct vm *vm, unsigned int irq, int level)
 	struct kvm_irq_level line = { .irq = irq, .level = level };
 
 	return vm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &line);
+}
+
+/* The VMM wrote guest memory: KVM's log does not see it, diffs must. */
+void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t page;
+
+	if (!vm->pending_dirty || !len)
+		return;
+	for (page = gpa / VMM_PAGE_SIZE;
+	     page <= (gpa + len - 1) / VMM_PAGE_SIZE; page++)
+		vm->pending_dirty[page / 64] |= 1ULL << (page % 64);
+}
+
+/* Fetch and reset KVM's dirty log of guest memory into @bitmap. */
+int vm__get_dirty_log(struct vm *vm, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+
+	return vm_ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log);
 }
 
 /* Host address of [gpa, gpa + len), or NULL if outside guest memory. */

@@ -60,6 +60,12 @@ struct vm {
 
 	uint8_t *mem;
 	uint64_t mem_size;
+	bool track_dirty;	/* slot logs dirty pages for diff snapshots */
+	/*
+	 * Pages dirtied outside KVM's log since the last snapshot: the VMM's
+	 * own writes, and a harvest a failed snapshot could not write out.
+	 */
+	uint64_t *pending_dirty;
 
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
@@ -75,7 +81,10 @@ struct vm {
 
 /* vm.c */
 void vm__prepare(struct vm *vm);
-int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus);
+int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
+	     int mem_fd, bool track_dirty);
+void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len);
+int vm__get_dirty_log(struct vm *vm, uint64_t *bitmap);
 void vm__destroy(struct vm *vm);
 void vm__request_exit(struct vm *vm, enum vm_exit_reason reason);
 void vm__pause(struct vm *vm);
@@ -83,6 +92,12 @@ void vm__resume(struct vm *vm);
 bool vm__is_paused(struct vm *vm);
 int vm__irq_line(struct vm *vm, unsigned int irq, int level);
 void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* vcpu_state.c */
+struct vsbuf;
+int vcpu__save(struct vcpu *vcpu, struct vsbuf *b);
+int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
+		  char *err, size_t errlen);
 
 /* vcpu.c */
 int vcpu__init(struct vcpu *vcpu, struct vm *vm, unsigned int id);
@@ -111,11 +126,17 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 int mptable__write(struct vm *vm);
 
 /* serial.c */
+struct vs_serial;
 int serial__init(struct vm *vm, int in_fd, int out_fd);
 void serial__exit(void);
+void serial__save(struct vs_serial *vs);
+int serial__restore(const struct vs_serial *vs);
 
 /* i8042.c */
 int i8042__init(struct vm *vm);
+
+/* caps.c */
+int caps__drop_all(void);
 
 void vmm__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "vmm_util.h"
+
+void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
+{
+	int i;
+
+	snprintf(v->sock, sizeof(v->sock), "%s/%s.sock", dir, name);
+	snprintf(v->log, sizeof(v->log), "%s/%s.log", dir, name);
+	unlink(v->sock);
+	v->pid = fork();
+	TEST_REQUIRE(v->pid >= 0, "fork");
+	if (!v->pid) {
+		int fd = open(v->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(VMM_BIN, VMM_BIN, "--api-sock", v->sock, NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100 && access(v->sock, F_OK); i++)
+		usleep(50000);
+	TEST_REQUIRE(!access(v->sock, F_OK), "vmm did not create %s",
+		     v->sock);
+}
+
+void vmm_proc__kill(struct vmm_proc *v)
+{
+	if (v->pid > 0) {
+		kill(v->pid, SIGKILL);
+		waitpid(v->pid, NULL, 0);
+		v->pid = 0;
+	}
+}
+
+int vmm_proc__api(struct vmm_proc *v, const char *method, const char *path,
+		  const char *body, char *out, size_t len)
+{
+	char cmd[8192];
+	int status = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "curl -s -w '\\n%%{http_code}' "
+		 "--unix-socket %s -X %s %s%s%s 'http://localhost%s'",
+		 v->sock, method, body ? "-d '" : "", body ? body : "",
+		 body ? "'" : "", path);
+	p = popen(cmd, "r");
+	TEST_REQUIRE(p, "popen curl");
+	len = fread(out, 1, len - 1, p);
+	out[len] = '\0';
+	pclose(p);
+	if (len) {
+		char *nl = strrchr(out, '\n');
+
+		status = atoi(nl ? nl + 1 : out);
+		if (nl)
+			*nl = '\0';
+	}
+	fprintf(stderr, "# %s %s %s -> %d %s\n", method, path,
+		body ? body : "", status, out);
+	return status;
+}
+
+void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
+			 unsigned int vcpus, bool track_dirty)
+{
+	char body[1024], out[1024];
+	struct utsname u;
+
+	uname(&u);
+	snprintf(body, sizeof(body), "{\"kernel_image_path\":"
+		 "\"/boot/vmlinuz-%s\",\"initrd_path\":\"%s\",\"boot_args\":"
+		 "\"console=ttyS0 reboot=k panic=1 pci=off quiet\"}",
+		 u.release, initrd);
+	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/boot-source", body, out,
+				   sizeof(out)) == 204, "boot-source");
+	snprintf(body, sizeof(body), "{\"vcpu_count\":%u,\"mem_size_mib\":256,"
+		 "\"track_dirty_pages\":%s}", vcpus,
+		 track_dirty ? "true" : "false");
+	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/machine-config", body, out,
+				   sizeof(out)) == 204, "machine-config");
+}
+
+long vmm_proc__last_tick(struct vmm_proc *v)
+{
+	char line[256];
+	long n = -1;
+	FILE *f = fopen(v->log, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TICK ", 5))
+			n = atol(line + 5);
+	fclose(f);
+	return n;
+}
+
+bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+
+	while (time(NULL) < end) {
+		if (vmm_proc__last_tick(v) > above)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
+			 size_t len)
+{
+	bool found = false;
+	FILE *f = fopen(v->log, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, len, f))
+		found = !strncmp(line, prefix, strlen(prefix));
+	fclose(f);
+	return found;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers for tests that drive build/vmm through its API socket. */
+#ifndef PAGETRACK_VMM_UTIL_H
+#define PAGETRACK_VMM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define VMM_BIN		"build/vmm"
+
+struct vmm_proc {
+	pid_t pid;
+	char sock[128];
+	char log[128];
+};
+
+/* Start vmm --api-sock in @dir (console to @name.log), wait for the socket. */
+void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name);
+/* SIGKILL and reap; safe to call twice. */
+void vmm_proc__kill(struct vmm_proc *v);
+/* One request through curl: HTTP status, response body in @out. */
+int vmm_proc__api(struct vmm_proc *v, const char *method, const char *path,
+		  const char *body, char *out, size_t len);
+/* PUT /boot-source and /machine-config for @initrd. */
+void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
+			 unsigned int vcpus, bool track_dirty);
+/* Highest "TICK n" on the console so far, or -1. */
+long vmm_proc__last_tick(struct vmm_proc *v);
+/* Wait up to @seconds for a tick above @above. */
+bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds);
+/* The console line that starts with @prefix, or false. */
+bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
+			 size_t len);
+
+#endif

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshots end to end, in the test VM.  The guest (guest/memcheck.c)
+ * changes one page per tick and prints the tick and a checksum; being
+ * deterministic, a guest restored at tick n must print for tick n + 1
+ * exactly what the original printed.  It also re-verifies its whole
+ * buffer every five ticks.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "crc32.h"
+#include "test_util.h"
+#include "vmm_util.h"
+#include "vmstate.h"
+
+#define INITRD		"build/guest/memcheck.cpio.gz"
+#define GENERATIONS	3
+
+FIXTURE(snap) {
+	char dir[64];
+	char out[4096];
+	struct vmm_proc a, b;
+};
+
+FIXTURE_SETUP(snap)
+{
+	snprintf(self->dir, sizeof(self->dir), "/tmp/snaptest-%d", getpid());
+	mkdir(self->dir, 0700);
+}
+
+FIXTURE_TEARDOWN(snap)
+{
+	char cmd[128];
+
+	vmm_proc__kill(&self->a);
+	vmm_proc__kill(&self->b);
+	umount(self->dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (system(cmd))
+		fprintf(stderr, "# cannot remove %s\n", self->dir);
+}
+
+static void path(FIXTURE_DATA(snap) *self, char *buf, const char *name)
+{
+	snprintf(buf, 256, "%s/%s", self->dir, name);
+}
+
+/* The "TICK n S=..." line for tick @n, checksum part only. */
+static bool tick_sum(struct vmm_proc *v, long n, char *sum)
+{
+	char prefix[32], line[256], *s;
+
+	snprintf(prefix, sizeof(prefix), "TICK %ld ", n);
+	if (!vmm_proc__find_line(v, prefix, line, sizeof(line)))
+		return false;
+	s = strstr(line, "S=");
+	if (!s)
+		return false;
+	memcpy(sum, s, 18);
+	sum[18] = '\0';
+	return true;
+}
+
+static int create(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		  const char *type, const char *name)
+{
+	char body[1024], vmstate[256], mem[256], file[64];
+
+	snprintf(file, sizeof(file), "%s.vmstate", name);
+	path(self, vmstate, file);
+	snprintf(file, sizeof(file), "%s.mem", name);
+	path(self, mem, file);
+	snprintf(body, sizeof(body), "{\"snapshot_type\":\"%s\",\"snapshot_path\":"
+		 "\"%s\",\"mem_file_path\":\"%s\"}", type, vmstate, mem);
+	return vmm_proc__api(v, "PUT", "/snapshot/create", body, self->out,
+			     sizeof(self->out));
+}
+
+static int load(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		const char *name, bool diff)
+{
+	char body[1024], vmstate[256], mem[256], file[64];
+
+	snprintf(file, sizeof(file), "%s.vmstate", name);
+	path(self, vmstate, file);
+	snprintf(file, sizeof(file), "%s.mem", name);
+	path(self, mem, file);
+	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
+		 "{\"backend_type\":\"File\",\"backend_path\":\"%s\"},"
+		 "\"enable_diff_snapshots\":%s,\"resume_vm\":true}", vmstate,
+		 mem, diff ? "true" : "false");
+	return vmm_proc__api(v, "PUT", "/snapshot/load",
+			     body, self->out, sizeof(self->out));
+}
+
+static int set_state(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		     const char *state)
+{
+	char body[64];
+
+	snprintf(body, sizeof(body), "{\"state\":\"%s\"}", state);
+	return vmm_proc__api(v, "PATCH", "/vm", body, self->out,
+			     sizeof(self->out));
+}
+
+/* Boot the workload in @v and let it verify its memory twice. */
+static bool boot_workload(struct vmm_proc *v)
+{
+	char line[256];
+	int i;
+
+	vmm_proc__configure(v, INITRD, 2, true);
+	if (vmm_proc__api(v, "PUT", "/actions",
+			  "{\"action_type\":\"InstanceStart\"}", line,
+			  sizeof(line)) != 204)
+		return false;
+	for (i = 0; i < 300; i++) {
+		if (vmm_proc__find_line(v, "VERIFY 10 ", line, sizeof(line)))
+			return strstr(line, " ok") != NULL;
+		sleep(1);
+	}
+	return false;
+}
+
+/*
+ * The restored guest @v goes on from tick @n as the original @orig did:
+ * same checksum at tick n + 1, memory verified, no reboot, sane time.
+ */
+static void expect_continues(struct __test_metadata *_metadata,
+			     struct vmm_proc *orig, struct vmm_proc *v, long n)
+{
+	char want[32], got[32], line[256];
+
+	ASSERT_TRUE(vmm_proc__wait_tick(v, n + 6, 120))
+		TH_LOG("restored guest did not tick past %ld", n + 6);
+	ASSERT_TRUE(tick_sum(orig, n + 1, want));
+	ASSERT_TRUE(tick_sum(v, n + 1, got)) TH_LOG("no tick %ld", n + 1);
+	EXPECT_STREQ(want, got);
+	EXPECT_FALSE(vmm_proc__find_line(v, "GUEST-BOOTED", line,
+					 sizeof(line))) TH_LOG("rebooted");
+	EXPECT_FALSE(vmm_proc__find_line(v, "TICK 1 ", line, sizeof(line)));
+	EXPECT_TRUE(vmm_proc__find_line(v, "VERIFY ", line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, " ok")) TH_LOG("%s", line);
+}
+
+TEST_F_TIMEOUT(snap, full_restore_in_new_process, 900)
+{
+	long n;
+
+	vmm_proc__start(&self->a, self->dir, "a");
+	ASSERT_TRUE(boot_workload(&self->a));
+	/* Creating needs a paused VM. */
+	EXPECT_EQ(400, create(self, &self->a, "Full", "full"));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	n = vmm_proc__last_tick(&self->a);
+	ASSERT_EQ(204, create(self, &self->a, "Full", "full"));
+	/* The original runs on to show what tick n + 1 must look like. */
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 1, 60));
+	vmm_proc__kill(&self->a);
+
+	vmm_proc__start(&self->b, self->dir, "b");
+	ASSERT_EQ(204, load(self, &self->b, "full", false));
+	expect_continues(_metadata, &self->a, &self->b, n);
+	vmm_proc__api(&self->b, "GET", "/", NULL, self->out, sizeof(self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"Running\""));
+}
+
+TEST_F_TIMEOUT(snap, diff_generations, 1800)
+{
+	long n[GENERATIONS + 1];
+	char cmd[2048], name[32];
+	int g, i;
+
+	vmm_proc__start(&self->a, self->dir, "a");
+	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	n[0] = vmm_proc__last_tick(&self->a);
+	ASSERT_EQ(204, create(self, &self->a, "Full", "base"));
+	for (g = 1; g <= GENERATIONS; g++) {
+		ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+		ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n[g - 1] + 4, 60));
+		ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+		n[g] = vmm_proc__last_tick(&self->a);
+		snprintf(name, sizeof(name), "diff%d", g);
+		ASSERT_EQ(204, create(self, &self->a, "Diff", name));
+	}
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n[GENERATIONS] + 1, 60));
+	vmm_proc__kill(&self->a);
+
+	/* A diff is sparse: far smaller on disk than the full memory. */
+	snprintf(cmd, sizeof(cmd), "test $(du -k %s/diff2.mem | cut -f1) -lt "
+		 "$(($(du -k %s/base.mem | cut -f1) / 4))", self->dir,
+		 self->dir);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("diff2.mem is not sparse");
+
+	/* A diff alone cannot be loaded. */
+	vmm_proc__start(&self->b, self->dir, "refuse");
+	EXPECT_EQ(400, load(self, &self->b, "diff1", false));
+	EXPECT_NE(NULL, strstr(self->out, "merge"));
+	vmm_proc__kill(&self->b);
+
+	for (g = 1; g <= GENERATIONS; g++) {
+		int len = snprintf(cmd, sizeof(cmd), "build/snapmerge -o "
+				   "%s/gen%d.vmstate %s/gen%d.mem %s/base.mem",
+				   self->dir, g, self->dir, g, self->dir);
+
+		for (i = 1; i <= g; i++)
+			len += snprintf(cmd + len, sizeof(cmd) - len,
+					" %s/diff%d.vmstate %s/diff%d.mem",
+					self->dir, i, self->dir, i);
+		ASSERT_EQ(0, system(cmd));
+		snprintf(name, sizeof(name), "gen%d", g);
+		vmm_proc__start(&self->b, self->dir, name);
+		ASSERT_EQ(204, load(self, &self->b, name, true));
+		expect_continues(_metadata, &self->a, &self->b, n[g]);
+		vmm_proc__kill(&self->b);
+		/* Merged images are full size: keep one at a time. */
+		snprintf(cmd, sizeof(cmd), "%s/gen%d.mem", self->dir, g);
+		unlink(cmd);
+	}
+}
+
+/* Flip or cut a copy of a good vmstate; every damaged copy is refused. */
+static void damaged_copy(FIXTURE_DATA(snap) *self, const char *to,
+			 long offset, long truncate_to)
+{
+	char cmd[512];
+
+	/* Memory files are only read: a link saves 256 MiB of tmpfs. */
+	snprintf(cmd, sizeof(cmd), "cp %s/full.vmstate %s/%s.vmstate && "
+		 "ln -sf full.mem %s/%s.mem", self->dir, self->dir, to,
+		 self->dir, to);
+	TEST_REQUIRE(!system(cmd), "%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/%s.vmstate", self->dir, to);
+	if (offset >= 0) {
+		int fd = open(cmd, O_RDWR);
+		uint8_t c;
+
+		TEST_REQUIRE(pread(fd, &c, 1, offset) == 1, "pread");
+		c ^= 0x40;
+		TEST_REQUIRE(pwrite(fd, &c, 1, offset) == 1, "pwrite");
+		close(fd);
+	}
+	if (truncate_to >= 0)
+		TEST_REQUIRE(!truncate(cmd, truncate_to), "truncate");
+}
+
+/* A newer format version, with a header that is otherwise valid. */
+static void future_version(FIXTURE_DATA(snap) *self)
+{
+	struct vmstate_header h;
+	char p[256];
+	int fd;
+
+	damaged_copy(self, "future", -1, -1);
+	path(self, p, "future.vmstate");
+	fd = open(p, O_RDWR);
+	TEST_REQUIRE(pread(fd, &h, sizeof(h), 0) == sizeof(h), "pread");
+	h.version = VMSTATE_VERSION + 1;
+	h.header_crc = crc32__update(0, &h, offsetof(struct vmstate_header,
+						     header_crc));
+	TEST_REQUIRE(pwrite(fd, &h, sizeof(h), 0) == sizeof(h), "pwrite");
+	close(fd);
+}
+
+TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
+{
+	static const struct {
+		const char *name;
+		const char *reason;
+	} bad[] = {
+		{ "flipped", "checksum" },
+		{ "cut", "truncated" },
+		{ "header", "header is corrupted" },
+		{ "future", "format version" },
+		{ "notsnap", "not a pagetrack vmstate" },
+		{ "shortmem", "the snapshot needs" },
+		{ "missing", "cannot open" },
+	};
+	char p[256], cmd[512];
+	size_t i;
+
+	vmm_proc__start(&self->a, self->dir, "a");
+	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	/* Diff needs dirty tracking; this VM has it, so try bad types. */
+	EXPECT_EQ(400, create(self, &self->a, "Partial", "x"));
+	ASSERT_EQ(204, create(self, &self->a, "Full", "full"));
+	vmm_proc__kill(&self->a);
+
+	damaged_copy(self, "flipped", 200, -1);
+	damaged_copy(self, "cut", -1, 1000);
+	damaged_copy(self, "header", 9, -1);
+	future_version(self);
+	path(self, p, "notsnap.vmstate");
+	snprintf(cmd, sizeof(cmd), "head -c 4096 /dev/urandom > %s && "
+		 "ln -sf full.mem %s/notsnap.mem", p, self->dir);
+	ASSERT_EQ(0, system(cmd));
+	damaged_copy(self, "shortmem", -1, -1);
+	path(self, p, "shortmem.mem");
+	unlink(p);
+	snprintf(cmd, sizeof(cmd), "head -c 4096 /dev/zero > %s", p);
+	ASSERT_EQ(0, system(cmd));
+
+	/* One VMM refuses them all, then still loads the good one. */
+	vmm_proc__start(&self->b, self->dir, "b");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(400, load(self, &self->b, bad[i].name, false));
+		EXPECT_NE(NULL, strstr(self->out, bad[i].reason))
+			TH_LOG("%s: want '%s'", bad[i].name, bad[i].reason);
+	}
+	ASSERT_EQ(204, load(self, &self->b, "full", false));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, 12, 120));
+	/* Loading is once per process. */
+	EXPECT_EQ(400, load(self, &self->b, "full", false));
+}
+
+/*
+ * A snapshot that fails half way (the disk fills up) leaves the previous
+ * snapshot at the same paths intact and loadable.
+ */
+TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
+{
+	char cmd[256];
+	long n;
+
+	ASSERT_EQ(0, mount("tmpfs", self->dir, "tmpfs", 0, "size=300m"));
+	vmm_proc__start(&self->a, "/tmp", "snapfail-a");
+	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	n = vmm_proc__last_tick(&self->a);
+	ASSERT_EQ(204, create(self, &self->a, "Full", "full"));
+	snprintf(cmd, sizeof(cmd), "cat %s/full.vmstate %s/full.mem | "
+		 "md5sum > %s/../snapfail.md5", self->dir, self->dir,
+		 self->dir);
+	ASSERT_EQ(0, system(cmd));
+
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 3, 60));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	/* 256 MiB more does not fit in the 300 MiB file system. */
+	EXPECT_EQ(400, create(self, &self->a, "Full", "full"));
+	EXPECT_NE(NULL, strstr(self->out, "No space left"));
+
+	snprintf(cmd, sizeof(cmd), "cat %s/full.vmstate %s/full.mem | "
+		 "md5sum | cmp -s - %s/../snapfail.md5", self->dir, self->dir,
+		 self->dir);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("the previous snapshot changed");
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp", self->dir);
+	EXPECT_NE(0, system(cmd)) TH_LOG("temporary files left behind");
+
+	/* The VM is still there; the old snapshot still loads. */
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	vmm_proc__kill(&self->a);
+	vmm_proc__start(&self->b, "/tmp", "snapfail-b");
+	ASSERT_EQ(204, load(self, &self->b, "full", false));
+	expect_continues(_metadata, &self->a, &self->b, n);
+	unlink("/tmp/snapfail-a.log");
+	unlink("/tmp/snapfail-b.log");
+}
+
+TEST_HARNESS_MAIN

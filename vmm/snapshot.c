@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Firecracker-style snapshots of a paused VM: a vmstate file (vmstate.h)
+ * and a memory file, Full (all of guest memory) or Diff (only the pages
+ * dirtied since the previous snapshot, at their offsets in a sparse file).
+ * Both files are written to temporary names and renamed into place, so a
+ * crash mid-snapshot leaves the previous snapshot as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bitmap.h"
+#include "snapshot.h"
+#include "vmstate.h"
+
+static uint64_t nr_pages(struct vm *vm)
+{
+	return vm->mem_size / VMM_PAGE_SIZE;
+}
+
+/* Write only the pages set in @bitmap, each at its own offset. */
+static int write_diff(struct vm *vm, const char *path, const uint64_t *bitmap,
+		      char *err, size_t errlen)
+{
+	uint64_t start, end, from = 0;
+	char tmp[4200];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a file next to %s: %s",
+			 path, strerror(errno));
+		return -errno;
+	}
+	if (ftruncate(fd, vm->mem_size))
+		goto fail;
+	while (bitmap__next_run(bitmap, nr_pages(vm), from, &start, &end)) {
+		uint64_t off = start * VMM_PAGE_SIZE;
+		uint64_t len = (end - start) * VMM_PAGE_SIZE;
+
+		while (len) {
+			ssize_t n = pwrite(fd, vm->mem + off, len, off);
+
+			if (n <= 0)
+				goto fail;
+			off += n;
+			len -= n;
+		}
+		from = end;
+	}
+	if (fsync(fd))
+		goto fail;
+	close(fd);
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path,
+			 strerror(errno));
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
+	close(fd);
+	unlink(tmp);
+	return -EIO;
+}
+
+static int save_vm_state(struct vm *vm, struct vsbuf *b)
+{
+	struct vs_irqchip *irq;
+	struct kvm_pit_state2 *pit;
+	struct kvm_clock_data *clock;
+	unsigned int i;
+
+	irq = vsbuf__section(b, VS_IRQCHIP, sizeof(*irq));
+	pit = vsbuf__section(b, VS_PIT, sizeof(*pit));
+	clock = vsbuf__section(b, VS_CLOCK, sizeof(*clock));
+	if (b->error)
+		return b->error;
+	for (i = 0; i < 3; i++) {
+		irq->chip[i].chip_id = i;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &irq->chip[i]) < 0)
+			return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, pit) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_CLOCK, clock) < 0)
+		return -errno;
+	return 0;
+}
+
+static int build_vmstate(struct vm *vm, enum snapshot_type type,
+			 const uint64_t *dirty, struct vsbuf *b)
+{
+	size_t bitmap_bytes = type == SNAPSHOT_DIFF ?
+			      bitmap__bytes(nr_pages(vm)) : 0;
+	struct vs_memory *mem;
+	struct vs_vm *vsvm;
+	unsigned int i;
+	int ret;
+
+	vsvm = vsbuf__section(b, VS_VM, sizeof(*vsvm));
+	mem = vsbuf__section(b, VS_MEMORY, sizeof(*mem) + bitmap_bytes);
+	if (b->error)
+		return b->error;
+	vsvm->mem_size = vm->mem_size;
+	vsvm->nr_vcpus = vm->nr_vcpus;
+	mem->type = type == SNAPSHOT_DIFF ? VS_MEM_DIFF : VS_MEM_FULL;
+	mem->mem_size = vm->mem_size;
+	mem->bitmap_bytes = bitmap_bytes;
+	if (bitmap_bytes)
+		memcpy(mem + 1, dirty, bitmap_bytes);
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu__save(&vm->vcpus[i], b);
+		if (ret)
+			return ret;
+	}
+	ret = save_vm_state(vm, b);
+	if (ret)
+		return ret;
+	serial__save(vsbuf__section(b, VS_SERIAL, sizeof(struct vs_serial)));
+	return b->error;
+}
+
+int snapshot__create(struct vm *vm, enum snapshot_type type,
+		     const char *vmstate_path, const char *mem_path,
+		     char *err, size_t errlen)
+{
+	uint64_t *dirty = NULL;
+	struct vsbuf b;
+	int ret;
+
+	if (type == SNAPSHOT_DIFF && !vm->track_dirty) {
+		snprintf(err, errlen, "Diff snapshots need dirty page "
+			 "tracking: track_dirty_pages in machine-config, or "
+			 "enable_diff_snapshots when loading");
+		return -EINVAL;
+	}
+	vsbuf__init(&b);
+
+	/*
+	 * Harvest the log first: from here on the harvested pages exist
+	 * only in this bitmap, so on failure they go back to pending_dirty
+	 * for the next snapshot.
+	 */
+	if (vm->track_dirty) {
+		dirty = bitmap__alloc(nr_pages(vm));
+		if (!dirty)
+			return -ENOMEM;
+		ret = vm__get_dirty_log(vm, dirty);
+		if (ret) {
+			snprintf(err, errlen, "KVM_GET_DIRTY_LOG: %s",
+				 strerror(-ret));
+			goto out;
+		}
+		bitmap__or(dirty, dirty, vm->pending_dirty, nr_pages(vm));
+	}
+
+	if (type == SNAPSHOT_FULL)
+		ret = file__write_atomic(mem_path, vm->mem, vm->mem_size, err,
+					 errlen);
+	else
+		ret = write_diff(vm, mem_path, dirty, err, errlen);
+	if (ret)
+		goto out;
+
+	ret = build_vmstate(vm, type, dirty, &b);
+	if (ret) {
+		snprintf(err, errlen, "saving VM state: %s", strerror(-ret));
+		goto out;
+	}
+	ret = vstate__write_file(vmstate_path, &b, err, errlen);
+out:
+	if (dirty) {
+		if (ret)
+			memcpy(vm->pending_dirty, dirty,
+			       bitmap__bytes(nr_pages(vm)));
+		else
+			memset(vm->pending_dirty, 0,
+			       bitmap__bytes(nr_pages(vm)));
+	}
+	free(dirty);
+	vsbuf__free(&b);
+	return ret;
+}
+
+/* The section of @type, which must be exactly @size bytes. */
+static const void *section(const struct vstate *vs, uint32_t type,
+			   unsigned int nth, size_t size, const char *what,
+			   char *err, size_t errlen)
+{
+	size_t len;
+	const void *p = vstate__find(vs, type, nth, &len);
+
+	if (!p)
+		snprintf(err, errlen, "vmstate has no %s", what);
+	else if (size && len != size)
+		snprintf(err, errlen, "vmstate %s has %zu bytes, expected %zu",
+			 what, len, size);
+	else
+		return p;
+	return NULL;
+}
+
+static int restore_vm_state(struct vm *vm, const struct vstate *vs,
+			    char *err, size_t errlen)
+{
+	const struct vs_irqchip *irq;
+	const struct kvm_pit_state2 *pit;
+	const struct vs_serial *serial;
+	struct kvm_clock_data clock;
+	const void *p;
+	unsigned int i;
+
+	irq = section(vs, VS_IRQCHIP, 0, sizeof(*irq), "irqchip state", err,
+		      errlen);
+	pit = section(vs, VS_PIT, 0, sizeof(*pit), "PIT state", err, errlen);
+	p = section(vs, VS_CLOCK, 0, sizeof(clock), "clock", err, errlen);
+	serial = section(vs, VS_SERIAL, 0, sizeof(*serial), "serial state",
+			 err, errlen);
+	if (!irq || !pit || !p || !serial)
+		return -EINVAL;
+	for (i = 0; i < 3; i++) {
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &irq->chip[i]) < 0) {
+			snprintf(err, errlen, "KVM_SET_IRQCHIP: %s",
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, pit) < 0) {
+		snprintf(err, errlen, "KVM_SET_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	/* Guest time goes on from the pause, not from the wall clock. */
+	memcpy(&clock, p, sizeof(clock));
+	clock.flags = 0;
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0) {
+		snprintf(err, errlen, "KVM_SET_CLOCK: %s", strerror(errno));
+		return -errno;
+	}
+	if (serial__restore(serial)) {
+		snprintf(err, errlen, "serial state is malformed");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_memory(const struct snapshot_load *p, uint64_t mem_size,
+		       char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(p->mem_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open memory file %s: %s",
+			 p->mem_path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_size < mem_size) {
+		snprintf(err, errlen, "memory file %s has %llu bytes, the "
+			 "snapshot needs %llu", p->mem_path,
+			 (unsigned long long)st.st_size,
+			 (unsigned long long)mem_size);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int snapshot__load(struct vm *vm, const struct snapshot_load *p,
+		   char *err, size_t errlen)
+{
+	const struct vs_memory *mem;
+	const struct vs_vm *vsvm;
+	struct vstate vs;
+	unsigned int i;
+	int fd, ret;
+
+	ret = vstate__read_file(p->vmstate_path, &vs, err, errlen);
+	if (ret)
+		return ret;
+	ret = -EINVAL;
+	vsvm = section(&vs, VS_VM, 0, sizeof(*vsvm), "VM section", err,
+		       errlen);
+	if (!vsvm)
+		goto out;
+	if (!vsvm->nr_vcpus || vsvm->nr_vcpus > VMM_MAX_VCPUS ||
+	    !vsvm->mem_size || vsvm->mem_size > VMM_MAX_MEM ||
+	    vsvm->mem_size % VMM_PAGE_SIZE) {
+		snprintf(err, errlen, "vmstate describes an impossible VM "
+			 "(%u vCPUs, %llu bytes)", vsvm->nr_vcpus,
+			 (unsigned long long)vsvm->mem_size);
+		goto out;
+	}
+	mem = section(&vs, VS_MEMORY, 0, 0, "memory section", err, errlen);
+	if (!mem)
+		goto out;
+	if (mem->type == VS_MEM_DIFF) {
+		snprintf(err, errlen, "this is a Diff snapshot: merge its "
+			 "memory onto its base first (snapmerge)");
+		goto out;
+	}
+	if (mem->type != VS_MEM_FULL || mem->mem_size != vsvm->mem_size) {
+		snprintf(err, errlen, "vmstate memory section is malformed");
+		goto out;
+	}
+
+	fd = open_memory(p, vsvm->mem_size, err, errlen);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty);
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the VM: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	ret = serial__init(vm, p->console_in, p->console_out);
+	if (!ret)
+		ret = i8042__init(vm);
+	if (ret) {
+		snprintf(err, errlen, "devices: %s", strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < vsvm->nr_vcpus; i++) {
+		size_t len;
+		const void *data = vstate__find(&vs, VS_VCPU, i, &len);
+
+		if (!data) {
+			snprintf(err, errlen, "vmstate lacks vCPU %u", i);
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = vcpu__init(&vm->vcpus[i], vm, i);
+		if (ret) {
+			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
+			goto out;
+		}
+		ret = vcpu__restore(&vm->vcpus[i], data, len, err, errlen);
+		if (ret)
+			goto out;
+	}
+	ret = restore_vm_state(vm, &vs, err, errlen);
+	if (ret)
+		goto out;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->started = true;
+	vm->pause_requested = !p->resume;
+	pthread_mutex_unlock(&vm->lock);
+	for (i = 0; i < vsvm->nr_vcpus && !ret; i++)
+		ret = vcpu__start(&vm->vcpus[i]);
+	if (ret)
+		snprintf(err, errlen, "starting vCPUs: %s", strerror(-ret));
+out:
+	vstate__free(&vs);
+	return ret;
+}

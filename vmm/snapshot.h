@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef VMM_SNAPSHOT_H
+#define VMM_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm.h"
+
+enum snapshot_type { SNAPSHOT_FULL, SNAPSHOT_DIFF };
+
+int snapshot__create(struct vm *vm, enum snapshot_type type,
+		     const char *vmstate_path, const char *mem_path,
+		     char *err, size_t errlen);
+
+struct snapshot_load {
+	const char *vmstate_path;
+	const char *mem_path;
+	bool track_dirty;
+	bool resume;
+	int console_in;
+	int console_out;
+};
+
+int snapshot__load(struct vm *vm, const struct snapshot_load *p,
+		   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32.h"
+#include "vmstate.h"
+
+void vsbuf__init(struct vsbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void vsbuf__free(struct vsbuf *b)
+{
+	free(b->data);
+	vsbuf__init(b);
+}
+
+/* Append a section header and return @len zeroed bytes to fill in. */
+void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
+{
+	size_t need = b->len + sizeof(struct vmstate_section) + len;
+	struct vmstate_section *s;
+
+	if (b->error)
+		return NULL;
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : 16384;
+		uint8_t *d;
+
+		while (cap < need)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d) {
+			b->error = -ENOMEM;
+			return NULL;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	s = (struct vmstate_section *)(b->data + b->len);
+	s->type = type;
+	s->reserved = 0;
+	s->len = len;
+	memset(s + 1, 0, len);
+	b->len = need;
+	return s + 1;
+}
+
+static int fsync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A crash at any point leaves either the old file or the new one at
+ * @path, never a mix: the data goes to a temporary file that is synced
+ * before it is renamed over @path.
+ */
+int file__write_atomic(const char *path, const void *data, size_t len,
+		       char *err, size_t errlen)
+{
+	char tmp[4200];
+	size_t done = 0;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a file next to %s: %s",
+			 path, strerror(errno));
+		return -errno;
+	}
+	while (done < len) {
+		ssize_t n = write(fd, (const uint8_t *)data + done,
+				  len - done);
+
+		if (n < 0) {
+			snprintf(err, errlen, "writing %s: %s", tmp,
+				 strerror(errno));
+			goto fail;
+		}
+		done += n;
+	}
+	if (fsync(fd) || close(fd)) {
+		fd = -1;
+		snprintf(err, errlen, "syncing %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path,
+			 strerror(errno));
+		goto fail;
+	}
+	fsync_dir(path);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -EIO;
+}
+
+int vstate__write_file(const char *path, const struct vsbuf *payload,
+		       char *err, size_t errlen)
+{
+	struct vmstate_header *h;
+	uint8_t *file;
+	int ret;
+
+	if (payload->error) {
+		snprintf(err, errlen, "building the vmstate: %s",
+			 strerror(-payload->error));
+		return payload->error;
+	}
+	file = malloc(sizeof(*h) + payload->len);
+	if (!file)
+		return -ENOMEM;
+	h = (struct vmstate_header *)file;
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, VMSTATE_MAGIC, sizeof(h->magic));
+	h->version = VMSTATE_VERSION;
+	h->header_size = sizeof(*h);
+	h->payload_len = payload->len;
+	h->payload_crc = crc32__update(0, payload->data, payload->len);
+	h->header_crc = crc32__update(0, h, offsetof(struct vmstate_header,
+						     header_crc));
+	memcpy(file + sizeof(*h), payload->data, payload->len);
+	ret = file__write_atomic(path, file, sizeof(*h) + payload->len, err,
+				 errlen);
+	free(file);
+	return ret;
+}
+
+static int vstate__check(const uint8_t *file, size_t size, char *err,
+			 size_t errlen)
+{
+	const struct vmstate_header *h = (const void *)file;
+	const uint8_t *p, *end;
+
+	if (size < sizeof(*h) || memcmp(h->magic, VMSTATE_MAGIC, 8)) {
+		snprintf(err, errlen, "not a pagetrack vmstate file");
+		return -EINVAL;
+	}
+	if (h->header_crc != crc32__update(0, h, offsetof(struct
+		vmstate_header, header_crc))) {
+		snprintf(err, errlen, "vmstate header is corrupted");
+		return -EINVAL;
+	}
+	if (h->version != VMSTATE_VERSION ||
+	    h->header_size != sizeof(*h)) {
+		snprintf(err, errlen, "vmstate format version %u, this VMM "
+			 "reads version %u", h->version, VMSTATE_VERSION);
+		return -EINVAL;
+	}
+	if (h->payload_len != size - sizeof(*h)) {
+		snprintf(err, errlen, "vmstate is truncated or has trailing "
+			 "data (%zu payload bytes, header says %llu)",
+			 size - sizeof(*h),
+			 (unsigned long long)h->payload_len);
+		return -EINVAL;
+	}
+	if (h->payload_crc != crc32__update(0, file + sizeof(*h),
+					    h->payload_len)) {
+		snprintf(err, errlen, "vmstate checksum mismatch: the file "
+			 "is corrupted");
+		return -EINVAL;
+	}
+	/* Sections must tile the payload exactly. */
+	p = file + sizeof(*h);
+	end = p + h->payload_len;
+	while (p < end) {
+		const struct vmstate_section *s = (const void *)p;
+
+		if ((size_t)(end - p) < sizeof(*s) ||
+		    s->len > (size_t)(end - p) - sizeof(*s)) {
+			snprintf(err, errlen, "vmstate section overruns the "
+				 "file");
+			return -EINVAL;
+		}
+		p += sizeof(*s) + s->len;
+	}
+	return 0;
+}
+
+int vstate__read_file(const char *path, struct vstate *vs, char *err,
+		      size_t errlen)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd, ret;
+
+	memset(vs, 0, sizeof(*vs));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) || st.st_size > (off_t)VMSTATE_MAX_SIZE) {
+		snprintf(err, errlen, "%s is not a vmstate file (size)", path);
+		close(fd);
+		return -EINVAL;
+	}
+	vs->len = st.st_size;
+	vs->data = malloc(vs->len ? vs->len : 1);
+	if (!vs->data) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (done < vs->len) {
+		ssize_t n = read(fd, vs->data + done, vs->len - done);
+
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	close(fd);
+	vs->len = done;
+	ret = vstate__check(vs->data, vs->len, err, errlen);
+	if (ret)
+		vstate__free(vs);
+	return ret;
+}
+
+void vstate__free(struct vstate *vs)
+{
+	free(vs->data);
+	memset(vs, 0, sizeof(*vs));
+}
+
+const void *vstate__find(const struct vstate *vs, uint32_t type,
+			 unsigned int nth, size_t *len)
+{
+	const uint8_t *p = vs->data + sizeof(struct vmstate_header);
+	const uint8_t *end = vs->data + vs->len;
+
+	while (p < end) {
+		const struct vmstate_section *s = (const void *)p;
+
+		if (s->type == type && !nth--) {
+			*len = s->len;
+			return s + 1;
+		}
+		p += sizeof(*s) + s->len;
+	}
+	return NULL;
+}
+
+int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
+{
+	const uint8_t *p = vs->data + sizeof(struct vmstate_header);
+	const uint8_t *end = vs->data + vs->len;
+
+	vsbuf__init(out);
+	while (p < end) {
+		const struct vmstate_section *s = (const void *)p;
+
+		if (s->type == VS_MEMORY) {
+			const struct vs_memory *old = (const void *)(s + 1);
+			struct vs_memory *mem;
+
+			mem = vsbuf__section(out, VS_MEMORY, sizeof(*mem));
+			if (mem) {
+				mem->type = VS_MEM_FULL;
+				mem->mem_size = old->mem_size;
+			}
+		} else {
+			void *d = vsbuf__section(out, s->type, s->len);
+
+			if (d)
+				memcpy(d, s + 1, s->len);
+		}
+		p += sizeof(*s) + s->len;
+	}
+	return out->error;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vmstate file: a header (magic, format version, payload length and
+ * CRC-32) and a payload of typed, sized sections.  Every section is
+ * checked against its expected size on load, so a truncated, corrupted or
+ * foreign file is refused with a reason before anything is restored.
+ */
+#ifndef VMM_VMSTATE_H
+#define VMM_VMSTATE_H
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMSTATE_MAGIC		"PTVMSTAT"
+#define VMSTATE_VERSION		1
+#define VMSTATE_MAX_SIZE	(64ULL << 20)
+
+struct vmstate_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t payload_len;
+	uint32_t payload_crc;
+	uint32_t header_crc;	/* of the fields above */
+};
+
+enum vmstate_section_type {
+	VS_VM = 1,
+	VS_MEMORY,
+	VS_VCPU,
+	VS_IRQCHIP,
+	VS_PIT,
+	VS_CLOCK,
+	VS_SERIAL,
+};
+
+struct vmstate_section {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t len;
+};
+
+struct vs_vm {
+	uint64_t mem_size;
+	uint32_t nr_vcpus;
+	uint32_t reserved;
+};
+
+enum vs_memory_type { VS_MEM_FULL, VS_MEM_DIFF };
+
+/* Followed, for a diff, by bitmap_bytes of dirty-log-layout bitmap. */
+struct vs_memory {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t mem_size;
+	uint64_t bitmap_bytes;
+};
+
+#define VS_MAX_MSRS	512
+#define VS_MAX_CPUID	256
+
+/* Followed by nr_msrs kvm_msr_entry and nr_cpuid kvm_cpuid_entry2. */
+struct vs_vcpu {
+	uint32_t id;
+	uint32_t nr_msrs;
+	uint32_t nr_cpuid;
+	uint32_t reserved;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp_state;
+	struct kvm_debugregs debugregs;
+};
+
+struct vs_irqchip {
+	struct kvm_irqchip chip[3];	/* PIC master, PIC slave, IOAPIC */
+};
+
+struct vs_serial {
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, thri_pending;
+	uint32_t rx_len;
+	uint8_t rx[64];
+};
+
+struct vsbuf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	int error;
+};
+
+/* Writing: sections appended to a growing buffer. */
+void vsbuf__init(struct vsbuf *b);
+void vsbuf__free(struct vsbuf *b);
+void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len);
+int vstate__write_file(const char *path, const struct vsbuf *payload,
+		       char *err, size_t errlen);
+
+/* Reading: the whole file checked, then sections looked up by type. */
+struct vstate {
+	uint8_t *data;
+	size_t len;
+};
+
+int vstate__read_file(const char *path, struct vstate *vs, char *err,
+		      size_t errlen);
+void vstate__free(struct vstate *vs);
+/* The @nth section of @type: its data and length, or NULL. */
+const void *vstate__find(const struct vstate *vs, uint32_t type,
+			 unsigned int nth, size_t *len);
+
+/* Copy of @vs whose memory section says Full (a merged diff chain). */
+int vstate__as_full(const struct vstate *vs, struct vsbuf *out);
+
+/* Write @len bytes to a temporary file next to @path, fsync, rename. */
+int file__write_atomic(const char *path, const void *data, size_t len,
+		       char *err, size_t errlen);
+
+#endif
