@@ -50,7 +50,7 @@ KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
 	       include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
-	bench bench-tracker dkms-install
+	bench bench-tracker bench-snapshot dkms-install
 
 all: module tools vmm
 
@@ -59,7 +59,7 @@ help:
 	@echo "make deps       install the Debian packages needed (as root)"
 	@echo "make check      deps, build, unit tests, checkpatch, VM tests"
 	@echo "make demo       boot the test VM and run the KVM smoke guest"
-	@echo "make bench      benchmarks, in the test VM (BENCH_ARGS=...)"
+	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot"
 	@echo "make tests      build unit tests and selftests only"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
@@ -142,7 +142,12 @@ $(B)/bench/tracker_bench: bench/tracker_bench.c bench/tracker_guest.S \
 	$(Q)$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
 		bench/tracker_bench.c bench/tracker_guest.S $(BENCH_LIB)
 
-bench: bench-tracker
+bench: bench-tracker bench-snapshot
+
+bench-snapshot: vmm $(GUEST_IMAGES)
+	@mkdir -p $(B)/bench
+	set -o pipefail; tools/vmtest --timeout 3000 -- \
+		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod kmod/pagetrack.ko -- \

@@ -32,13 +32,9 @@ static int write_diff(struct vm *vm, const char *path, const uint64_t *bitmap,
 	char tmp[4200];
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a file next to %s: %s",
-			 path, strerror(errno));
-		return -errno;
-	}
+	fd = file__create_temp(path, tmp, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (ftruncate(fd, vm->mem_size))
 		goto fail;
 	while (bitmap__next_run(bitmap, nr_pages(vm), from, &start, &end)) {
@@ -55,16 +51,7 @@ static int write_diff(struct vm *vm, const char *path, const uint64_t *bitmap,
 		}
 		from = end;
 	}
-	if (fsync(fd))
-		goto fail;
-	close(fd);
-	if (rename(tmp, path)) {
-		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path,
-			 strerror(errno));
-		unlink(tmp);
-		return -EIO;
-	}
-	return 0;
+	return file__commit_temp(fd, tmp, path, err, errlen);
 fail:
 	snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
 	close(fd);

@@ -70,6 +70,41 @@ static int fsync_dir(const char *path)
 	return ret;
 }
 
+/* A temporary file next to @path, its name in @tmp (4200 bytes). */
+int file__create_temp(const char *path, char *tmp, char *err, size_t errlen)
+{
+	int fd;
+
+	snprintf(tmp, 4200, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		snprintf(err, errlen, "cannot create a file next to %s: %s",
+			 path, strerror(errno));
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Sync the temporary file @fd and rename it over @path; on failure it is
+ * removed.  Either way @fd is closed.
+ */
+int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
+		      size_t errlen)
+{
+	if (fsync(fd) || close(fd)) {
+		snprintf(err, errlen, "syncing %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -EIO;
+	}
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path,
+			 strerror(errno));
+		unlink(tmp);
+		return -EIO;
+	}
+	fsync_dir(path);
+	return 0;
+}
+
 /*
  * A crash at any point leaves either the old file or the new one at
  * @path, never a mix: the data goes to a temporary file that is synced
@@ -82,13 +117,9 @@ int file__write_atomic(const char *path, const void *data, size_t len,
 	size_t done = 0;
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a file next to %s: %s",
-			 path, strerror(errno));
-		return -errno;
-	}
+	fd = file__create_temp(path, tmp, err, errlen);
+	if (fd < 0)
+		return fd;
 	while (done < len) {
 		ssize_t n = write(fd, (const uint8_t *)data + done,
 				  len - done);
@@ -96,28 +127,13 @@ int file__write_atomic(const char *path, const void *data, size_t len,
 		if (n < 0) {
 			snprintf(err, errlen, "writing %s: %s", tmp,
 				 strerror(errno));
-			goto fail;
+			close(fd);
+			unlink(tmp);
+			return -EIO;
 		}
 		done += n;
 	}
-	if (fsync(fd) || close(fd)) {
-		fd = -1;
-		snprintf(err, errlen, "syncing %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path)) {
-		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path,
-			 strerror(errno));
-		goto fail;
-	}
-	fsync_dir(path);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -EIO;
+	return file__commit_temp(fd, tmp, path, err, errlen);
 }
 
 int vstate__write_file(const char *path, const struct vsbuf *payload,

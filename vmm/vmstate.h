@@ -116,6 +116,9 @@ const void *vstate__find(const struct vstate *vs, uint32_t type,
 /* Copy of @vs whose memory section says Full (a merged diff chain). */
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out);
 
+int file__create_temp(const char *path, char *tmp, char *err, size_t errlen);
+int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
+		      size_t errlen);
 /* Write @len bytes to a temporary file next to @path, fsync, rename. */
 int file__write_atomic(const char *path, const void *data, size_t len,
 		       char *err, size_t errlen);

@@ -132,3 +132,13 @@ bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
 	fclose(f);
 	return found;
 }
+
+void vmm_proc__show_console(struct vmm_proc *v, int lines)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "tail -n %d %s | sed 's/^/# console: /' >&2",
+		 lines, v->log);
+	if (system(cmd))
+		fprintf(stderr, "# (no console log %s)\n", v->log);
+}

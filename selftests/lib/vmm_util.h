@@ -29,6 +29,8 @@ void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 long vmm_proc__last_tick(struct vmm_proc *v);
 /* Wait up to @seconds for a tick above @above. */
 bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds);
+/* Print the last @lines lines of the console, for a failure's report. */
+void vmm_proc__show_console(struct vmm_proc *v, int lines);
 /* The console line that starts with @prefix, or false. */
 bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
 			 size_t len);

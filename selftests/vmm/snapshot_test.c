@@ -50,6 +50,18 @@ static void path(FIXTURE_DATA(snap) *self, char *buf, const char *name)
 	snprintf(buf, 256, "%s/%s", self->dir, name);
 }
 
+/* Guest monotonic time printed with tick @n, or -1. */
+static double tick_time(struct vmm_proc *v, long n)
+{
+	char prefix[32], line[256], *t;
+
+	snprintf(prefix, sizeof(prefix), "TICK %ld ", n);
+	if (!vmm_proc__find_line(v, prefix, line, sizeof(line)))
+		return -1;
+	t = strstr(line, "T=");
+	return t ? atof(t + 2) : -1;
+}
+
 /* The "TICK n S=..." line for tick @n, checksum part only. */
 static bool tick_sum(struct vmm_proc *v, long n, char *sum)
 {
@@ -66,15 +78,24 @@ static bool tick_sum(struct vmm_proc *v, long n, char *sum)
 	return true;
 }
 
-static int create(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
-		  const char *type, const char *name)
+/* NAME.vmstate and NAME.mem in the test's directory. */
+static void snap_paths(FIXTURE_DATA(snap) *self, const char *name,
+		       char *vmstate, char *mem)
 {
-	char body[1024], vmstate[256], mem[256], file[64];
+	char file[64];
 
 	snprintf(file, sizeof(file), "%s.vmstate", name);
 	path(self, vmstate, file);
 	snprintf(file, sizeof(file), "%s.mem", name);
 	path(self, mem, file);
+}
+
+static int create(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		  const char *type, const char *name)
+{
+	char body[1024], vmstate[256], mem[256];
+
+	snap_paths(self, name, vmstate, mem);
 	snprintf(body, sizeof(body), "{\"snapshot_type\":\"%s\",\"snapshot_path\":"
 		 "\"%s\",\"mem_file_path\":\"%s\"}", type, vmstate, mem);
 	return vmm_proc__api(v, "PUT", "/snapshot/create", body, self->out,
@@ -84,12 +105,9 @@ static int create(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
 static int load(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
 		const char *name, bool diff)
 {
-	char body[1024], vmstate[256], mem[256], file[64];
+	char body[1024], vmstate[256], mem[256];
 
-	snprintf(file, sizeof(file), "%s.vmstate", name);
-	path(self, vmstate, file);
-	snprintf(file, sizeof(file), "%s.mem", name);
-	path(self, mem, file);
+	snap_paths(self, name, vmstate, mem);
 	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
 		 "{\"backend_type\":\"File\",\"backend_path\":\"%s\"},"
 		 "\"enable_diff_snapshots\":%s,\"resume_vm\":true}", vmstate,
@@ -124,6 +142,8 @@ static bool boot_workload(struct vmm_proc *v)
 			return strstr(line, " ok") != NULL;
 		sleep(1);
 	}
+	fprintf(stderr, "# the workload did not verify its memory in 300 s\n");
+	vmm_proc__show_console(v, 40);
 	return false;
 }
 
@@ -136,11 +156,22 @@ static void expect_continues(struct __test_metadata *_metadata,
 {
 	char want[32], got[32], line[256];
 
-	ASSERT_TRUE(vmm_proc__wait_tick(v, n + 6, 120))
+	if (!vmm_proc__wait_tick(v, n + 6, 120))
+		vmm_proc__show_console(v, 40);
+	ASSERT_TRUE(vmm_proc__wait_tick(v, n + 6, 1))
 		TH_LOG("restored guest did not tick past %ld", n + 6);
 	ASSERT_TRUE(tick_sum(orig, n + 1, want));
 	ASSERT_TRUE(tick_sum(v, n + 1, got)) TH_LOG("no tick %ld", n + 1);
 	EXPECT_STREQ(want, got);
+	/*
+	 * Guest time goes on from the pause: the next tick comes a tick
+	 * later, not at zero and not after the wall-clock time the snapshot
+	 * spent on disk (generous for nested emulation).
+	 */
+	EXPECT_GT(tick_time(v, n + 1), tick_time(orig, n));
+	EXPECT_LT(tick_time(v, n + 1), tick_time(orig, n) + 10.0)
+		TH_LOG("time jumped: %.2f -> %.2f", tick_time(orig, n),
+		       tick_time(v, n + 1));
 	EXPECT_FALSE(vmm_proc__find_line(v, "GUEST-BOOTED", line,
 					 sizeof(line))) TH_LOG("rebooted");
 	EXPECT_FALSE(vmm_proc__find_line(v, "TICK 1 ", line, sizeof(line)));

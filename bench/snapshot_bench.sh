@@ -1,0 +1,145 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# snapshot_bench - vmm's boot, snapshot and restore times, side by side with
+# QEMU (-accel kvm) on the same kernel, initrd and workload, in one run.
+# Runs inside the test VM ('make bench-snapshot').  Nested emulation makes
+# absolute times meaningless; the ratios are the result.
+#
+# usage: snapshot_bench.sh [MEM_MIB...]   (default: 256 1024)
+
+set -u
+kernel=/boot/vmlinuz-$(uname -r)
+initrd=build/guest/memcheck.cpio.gz
+args="console=ttyS0 reboot=k panic=1 pci=off quiet"
+dir=$(mktemp -d /tmp/snapbench.XXXXXX)
+trap 'pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
+
+now_ms() { date +%s%3N; }
+
+# wait_for FILE PATTERN SECONDS: 0 once PATTERN appears in FILE.
+wait_for() {
+	local end=$(($(date +%s) + $3))
+	while [ "$(date +%s)" -lt $end ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "snapshot_bench: timed out waiting for '$2' in $1" >&2
+	tail -n 20 "$1" >&2
+	return 1
+}
+
+last_tick() { grep -o '^TICK [0-9]*' "$1" | tail -n 1 | cut -d' ' -f2; }
+
+# api SOCK METHOD PATH BODY: prints the request's time in ms; fails on non-2xx.
+api() {
+	local out
+	out=$(curl -s -o /dev/stderr -w '%{http_code} %{time_total}' \
+		--unix-socket "$1" -X "$2" -d "$4" "http://localhost$3" 2>/dev/null)
+	case "$out" in
+	2*) awk -v t="${out#* }" 'BEGIN { printf "%d\n", t * 1000 }' ;;
+	*) echo "snapshot_bench: $2 $3 failed: $out" >&2; return 1 ;;
+	esac
+}
+
+declare -A R
+
+bench_vmm() {
+	local mem=$1 sock=$dir/vmm.sock log=$dir/vmm.log t0 n pid
+	build/vmm --api-sock "$sock" >"$log" 2>&1 &
+	pid=$!
+	while [ ! -S "$sock" ]; do sleep 0.02; done
+	api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" >/dev/null &&
+	api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$mem,\"track_dirty_pages\":true}" >/dev/null || return 1
+	t0=$(now_ms)
+	api "$sock" PUT /actions '{"action_type":"InstanceStart"}' >/dev/null || return 1
+	wait_for "$log" GUEST-BOOTED 600 || return 1
+	R[vmm,$mem,boot]=$(($(now_ms) - t0))
+	wait_for "$log" "VERIFY 10 ok" 300 || return 1
+
+	api "$sock" PATCH /vm '{"state":"Paused"}' >/dev/null
+	R[vmm,$mem,full]=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$dir/f.vmstate\",\"mem_file_path\":\"$dir/f.mem\"}") || return 1
+	api "$sock" PATCH /vm '{"state":"Resumed"}' >/dev/null
+	sleep 1
+	api "$sock" PATCH /vm '{"state":"Paused"}' >/dev/null
+	R[vmm,$mem,diff]=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$dir/d.vmstate\",\"mem_file_path\":\"$dir/d.mem\"}") || return 1
+	R[vmm,$mem,diffkb]=$(du -k "$dir/d.mem" | cut -f1)
+	n=$(last_tick "$log")
+	kill -9 $pid; wait $pid 2>/dev/null
+	rm -f "$dir"/d.* "$sock"
+
+	t0=$(now_ms)
+	build/vmm --api-sock "$sock" >"$log" 2>&1 &
+	pid=$!
+	while [ ! -S "$sock" ]; do sleep 0.01; done
+	R[vmm,$mem,load]=$(api "$sock" PUT /snapshot/load "{\"snapshot_path\":\"$dir/f.vmstate\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$dir/f.mem\"},\"resume_vm\":true}") || return 1
+	wait_for "$log" "^TICK " 120 || return 1
+	R[vmm,$mem,restore]=$(($(now_ms) - t0))
+	kill -9 $pid; wait $pid 2>/dev/null
+	rm -f "$dir"/f.* "$sock"
+}
+
+hmp() { echo "$2" | socat - "UNIX-CONNECT:$1" >/dev/null; }
+
+bench_qemu() {
+	local mem=$1 mon=$dir/qemu.mon log=$dir/qemu.log t0 pid
+	local qemu=(qemu-system-x86_64 -accel kvm -cpu host -smp 2 -m "$mem"
+		-nodefaults -display none -kernel "$kernel" -initrd "$initrd"
+		-append "$args" -serial "file:$log")
+	t0=$(now_ms)
+	"${qemu[@]}" -monitor "unix:$mon,server,nowait" 2>"$dir/qemu.err" &
+	pid=$!
+	wait_for "$log" GUEST-BOOTED 600 || return 1
+	R[qemu,$mem,boot]=$(($(now_ms) - t0))
+	wait_for "$log" "VERIFY 10 ok" 300 || return 1
+	hmp "$mon" stop
+	t0=$(now_ms)
+	hmp "$mon" "migrate \"exec:cat > $dir/q.mig\""
+	until echo "info migrate" | socat - "UNIX-CONNECT:$mon" |
+		grep -q "Migration status: completed"; do sleep 0.02; done
+	R[qemu,$mem,full]=$(($(now_ms) - t0))
+	kill -9 $pid; wait $pid 2>/dev/null
+	rm -f "$mon"
+
+	: >"$log"
+	t0=$(now_ms)
+	"${qemu[@]}" -monitor "unix:$mon,server,nowait" \
+		-incoming "exec:cat $dir/q.mig" 2>>"$dir/qemu.err" &
+	pid=$!
+	wait_for "$log" "^TICK " 120 || return 1
+	R[qemu,$mem,restore]=$(($(now_ms) - t0))
+	kill -9 $pid; wait $pid 2>/dev/null
+	rm -f "$dir"/q.mig "$mon"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
+}
+
+mems=${*:-256 1024}
+for mem in $mems; do
+	echo "snapshot_bench: $mem MiB: vmm..." >&2
+	bench_vmm "$mem" || exit 1
+	echo "snapshot_bench: $mem MiB: QEMU..." >&2
+	bench_qemu "$mem" || exit 1
+done
+
+echo "pagetrack snapshot benchmark: Linux guest, 2 vCPUs, memcheck workload"
+printf '%-34s %8s %9s %9s %8s\n' "" "MiB" "vmm ms" "QEMU ms" "vmm/QEMU"
+for mem in $mems; do
+	printf '%-34s %8s %9s %9s %8s\n' "boot to init" "$mem" \
+		"${R[vmm,$mem,boot]}" "${R[qemu,$mem,boot]}" \
+		"$(ratio "${R[vmm,$mem,boot]}" "${R[qemu,$mem,boot]}")"
+	printf '%-34s %8s %9s %9s %8s\n' "full snapshot (QEMU: migrate)" "$mem" \
+		"${R[vmm,$mem,full]}" "${R[qemu,$mem,full]}" \
+		"$(ratio "${R[vmm,$mem,full]}" "${R[qemu,$mem,full]}")"
+	printf '%-34s %8s %9s %9s %8s\n' "restore to first output" "$mem" \
+		"${R[vmm,$mem,restore]}" "${R[qemu,$mem,restore]}" \
+		"$(ratio "${R[vmm,$mem,restore]}" "${R[qemu,$mem,restore]}")"
+	awk -v m="$mem" -v f="${R[vmm,$mem,full]}" -v d="${R[vmm,$mem,diff]}" \
+		-v k="${R[vmm,$mem,diffkb]}" -v l="${R[vmm,$mem,load]}" 'BEGIN {
+		printf "%-34s %8s %9d  (%.0f MiB/s)\n", "vmm full snapshot throughput", m, f, f ? m * 1000 / f : 0
+		printf "%-34s %8s %9d  (%d KiB written after 1 s of work)\n", "vmm diff snapshot", m, d, k
+		printf "%-34s %8s %9d\n", "vmm snapshot/load request", m, l
+	}'
+done
