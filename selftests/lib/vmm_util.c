@@ -100,8 +100,9 @@ long vmm_proc__last_tick(struct vmm_proc *v)
 
 	if (!f)
 		return -1;
+	/* A line still being printed has no newline yet: not a tick. */
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "TICK ", 5))
+		if (!strncmp(line, "TICK ", 5) && strchr(line, '\n'))
 			n = atol(line + 5);
 	fclose(f);
 	return n;
@@ -128,7 +129,8 @@ bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
 	if (!f)
 		return false;
 	while (!found && fgets(line, len, f))
-		found = !strncmp(line, prefix, strlen(prefix));
+		found = !strncmp(line, prefix, strlen(prefix)) &&
+			strchr(line, '\n');
 	fclose(f);
 	return found;
 }

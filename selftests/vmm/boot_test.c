@@ -190,7 +190,7 @@ TEST(usage_errors)
 
 	run_vmm(&r, no_kernel, NULL, NULL);
 	EXPECT_EQ(2, WEXITSTATUS(r.status));
-	EXPECT_NE(NULL, strstr(r.out, "--kernel is required"));
+	EXPECT_NE(NULL, strstr(r.out, "--kernel or --api-sock is required"));
 	run_vmm(&r, bad_mem, NULL, NULL);
 	EXPECT_EQ(2, WEXITSTATUS(r.status));
 	run_vmm(&r, bad_cpus, NULL, NULL);
