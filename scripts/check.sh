@@ -65,10 +65,10 @@ run_vm_suite() {
 }
 run_vm_suite
 st=$?
-# QEMU 7.2's software SVM has been seen to panic the test VM's own kernel
-# inside svm_vcpu_run (an interrupt right after #VMEXIT faulting until the
-# stack overflows).  That is the emulator, not a test: say so, keep the
-# console, and run the suite once more.  Test failures are never retried.
+# QEMU 7.2's software SVM has been seen to break the test VM's own kernel
+# (a panic inside svm_vcpu_run, a stalled CPU), with VM memory above 4 GiB.
+# That is the emulator, not a test: say so, keep the console, and run the
+# suite once more.  Test failures are never retried.
 if [ "$st" -eq 125 ] && grep -q 'Kernel panic' "$vmlog" &&
    ! grep -q '^not ok [0-9]' "$res/vm.tap"; then
 	cp "$vmlog" "$res/vm-console-panic.log"
