@@ -65,7 +65,7 @@ bench_vmm() {
 	R[vmm,$mem,diff]=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$dir/d.vmstate\",\"mem_file_path\":\"$dir/d.mem\"}") || return 1
 	R[vmm,$mem,diffkb]=$(du -k "$dir/d.mem" | cut -f1)
 	n=$(last_tick "$log")
-	kill -9 $pid; wait $pid 2>/dev/null
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 	rm -f "$dir"/d.* "$sock"
 
 	t0=$(now_ms)
@@ -75,11 +75,11 @@ bench_vmm() {
 	R[vmm,$mem,load]=$(api "$sock" PUT /snapshot/load "{\"snapshot_path\":\"$dir/f.vmstate\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$dir/f.mem\"},\"resume_vm\":true}") || return 1
 	wait_for "$log" "^TICK " 120 || return 1
 	R[vmm,$mem,restore]=$(($(now_ms) - t0))
-	kill -9 $pid; wait $pid 2>/dev/null
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 	rm -f "$dir"/f.* "$sock"
 }
 
-hmp() { echo "$2" | socat - "UNIX-CONNECT:$1" >/dev/null; }
+hmp() { echo "$2" | socat - "UNIX-CONNECT:$1" >/dev/null 2>&1; }
 
 bench_qemu() {
 	local mem=$1 mon=$dir/qemu.mon log=$dir/qemu.log t0 pid
@@ -95,10 +95,10 @@ bench_qemu() {
 	hmp "$mon" stop
 	t0=$(now_ms)
 	hmp "$mon" "migrate \"exec:cat > $dir/q.mig\""
-	until echo "info migrate" | socat - "UNIX-CONNECT:$mon" |
+	until echo "info migrate" | socat - "UNIX-CONNECT:$mon" 2>/dev/null |
 		grep -q "Migration status: completed"; do sleep 0.02; done
 	R[qemu,$mem,full]=$(($(now_ms) - t0))
-	kill -9 $pid; wait $pid 2>/dev/null
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 	rm -f "$mon"
 
 	: >"$log"
@@ -106,9 +106,16 @@ bench_qemu() {
 	"${qemu[@]}" -monitor "unix:$mon,server,nowait" \
 		-incoming "exec:cat $dir/q.mig" 2>>"$dir/qemu.err" &
 	pid=$!
-	wait_for "$log" "^TICK " 120 || return 1
+	# The source was stopped before it migrated, so the destination
+	# stays paused until told to continue (refused until it has loaded).
+	while [ ! -S "$mon" ]; do sleep 0.01; done
+	until grep -q "^TICK " "$log"; do
+		hmp "$mon" cont 2>/dev/null
+		sleep 0.02
+		kill -0 $pid 2>/dev/null || { echo "snapshot_bench: QEMU died" >&2; return 1; }
+	done
 	R[qemu,$mem,restore]=$(($(now_ms) - t0))
-	kill -9 $pid; wait $pid 2>/dev/null
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 	rm -f "$dir"/q.mig "$mon"
 }
 
