@@ -46,8 +46,7 @@ SELFTEST_LIB := $(wildcard selftests/lib/*.c) $(wildcard selftests/lib/*.h)
 # The harness is borrowed code: its own warnings are not ours to fix.
 SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivmm
 
-KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
-	       include/uapi/linux/pagetrack.h
+KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
 	bench bench-tracker bench-snapshot dkms-install
@@ -67,8 +66,21 @@ help:
 deps:
 	@scripts/deps.sh
 
+# Kbuild writes its objects, and generated sources such as pagetrack.mod.c,
+# next to the sources it is given: give it a tree of links under build/ so
+# that kmod/ holds only what is ours.
+KBUILD_DIR := $(B)/kbuild
+PT_KO := $(B)/pagetrack.ko
+
 module:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	@mkdir -p $(KBUILD_DIR)/kmod
+	@ln -sfn $(CURDIR)/include $(KBUILD_DIR)/include
+	@ln -sf $(CURDIR)/Kbuild $(KBUILD_DIR)/Kbuild
+	@find $(KBUILD_DIR)/kmod -maxdepth 1 -type l -delete
+	@for f in kmod/Kbuild kmod/*.c kmod/*.h; do \
+		ln -s $(CURDIR)/$$f $(KBUILD_DIR)/$$f; done
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(KBUILD_DIR) modules
+	@ln -sf kbuild/kmod/pagetrack.ko $(PT_KO)
 
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
@@ -150,7 +162,7 @@ bench-snapshot: vmm $(GUEST_IMAGES)
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
 
 bench-tracker: module $(B)/bench/tracker_bench
-	set -o pipefail; tools/vmtest --insmod kmod/pagetrack.ko -- \
+	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \
 		$(B)/bench/tracker_bench $(BENCH_ARGS) | tee $(B)/bench/tracker.txt
 
 # DKMS wants its source tree laid out as the module's build expects it.
@@ -179,10 +191,9 @@ check:
 demo:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory module tests
-	tools/vmtest --insmod kmod/pagetrack.ko -- scripts/demo.sh
+	tools/vmtest --insmod $(PT_KO) -- scripts/demo.sh
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(B)
 
 endif

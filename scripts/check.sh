@@ -56,7 +56,7 @@ count kmod "$res/kmod.tap"
 echo "=== selftests (nested test VM)"
 vmlog=$res/vm-console.log
 run_vm_suite() {
-	tools/vmtest --insmod kmod/pagetrack.ko --log "$vmlog" --out "$res/vm" \
+	tools/vmtest --insmod build/pagetrack.ko --log "$vmlog" --out "$res/vm" \
 		--timeout "${VMTEST_TIMEOUT:-900}" -- \
 		selftests/run_vm_tests.sh \
 		$(find build/selftests -name '*_test' -type f | sort) \

@@ -4,7 +4,7 @@
 # TAP checks of the built module's metadata: what modinfo shows, and that
 # dkms.conf packages the version the module reports.
 
-ko=kmod/pagetrack.ko
+ko=build/pagetrack.ko
 n=0
 check() {
 	n=$((n + 1))
