@@ -180,9 +180,6 @@ static struct reply put_actions(struct api *api, json_t *body)
 		return reply_fault("unsupported action_type '%s'", type);
 	if (api->ops->started(api->ctx))
 		return reply_fault("the instance is already started");
-	if (api->broken)
-		return reply_fault("a snapshot load failed half way: start a "
-				   "new VMM process");
 	if (!api->cfg.have_kernel)
 		return reply_fault("InstanceStart needs a boot-source first");
 	ret = api->ops->start(api->ctx, &api->cfg);
@@ -270,7 +267,7 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 		return reply_fault("backend_type must be File or Uffd, not "
 				   "'%s'", backend_type);
 	}
-	if (api->ops->started(api->ctx) || api->broken)
+	if (api->ops->started(api->ctx))
 		return reply_fault("a snapshot loads only into a fresh VMM "
 				   "process");
 	if (api->configured)
@@ -279,11 +276,8 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	load.mem_path = backend_path ? backend_path : mem_file;
 	load.enable_diff_snapshots = diff;
 	load.resume_vm = resume;
-	if (api->ops->snapshot_load(api->ctx, &load, err, sizeof(err))) {
-		/* Files that failed their checks left nothing behind. */
-		api->broken = api->ops->started(api->ctx);
+	if (api->ops->snapshot_load(api->ctx, &load, err, sizeof(err)))
 		return reply_fault("snapshot/load: %s", err);
-	}
 	return reply_ok();
 }
 
@@ -328,7 +322,11 @@ static struct reply dispatch(struct api *api, const char *method,
 		if (!body)
 			return r;
 		pthread_mutex_lock(&api->lock);
-		r = routes[i].fn(api, body);
+		if (api->ops->usable(api->ctx))
+			r = routes[i].fn(api, body);
+		else
+			r = reply_fault("the VM failed half way through its "
+					"start or load: start a new VMM process");
 		pthread_mutex_unlock(&api->lock);
 		json_decref(body);
 		return r;

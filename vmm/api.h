@@ -33,6 +33,8 @@ struct api_load {
 /* What the API asks of the VMM; called with the API lock held. */
 struct api_ops {
 	bool (*started)(void *ctx);
+	/* False once a start or load failed half way: restart the VMM. */
+	bool (*usable)(void *ctx);
 	bool (*paused)(void *ctx);
 	int (*start)(void *ctx, const struct api_config *cfg);
 	void (*pause)(void *ctx);
@@ -49,7 +51,6 @@ struct api {
 	void *ctx;
 	struct api_config cfg;
 	bool configured;	/* boot-source or machine-config was set */
-	bool broken;		/* a load failed half way: restart the VMM */
 	pthread_mutex_t lock;	/* one request changes the VM at a time */
 	const char *path;
 	struct MHD_Daemon *daemon;

@@ -155,9 +155,6 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	unsigned int i;
 	int ret;
 
-	pthread_mutex_lock(&vm->lock);
-	vm->started = true;
-	pthread_mutex_unlock(&vm->lock);
 	ret = vm__init(vm, o->mem_size, o->vcpus, -1, o->track_dirty);
 	if (ret)
 		return ret;
@@ -175,14 +172,7 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	ret = vcpu__setup_boot(&vm->vcpus[0], entry, boot_params);
 	if (ret)
 		return ret;
-	for (i = 0; i < o->vcpus; i++) {
-		ret = vcpu__start(&vm->vcpus[i]);
-		if (ret) {
-			vm__request_exit(vm, VM_EXIT_ERROR);
-			return ret;
-		}
-	}
-	return 0;
+	return vm__start(vm);
 }
 
 static bool api_started(void *ctx)
@@ -245,20 +235,17 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 		.console_in = STDIN_FILENO,
 		.console_out = STDOUT_FILENO,
 	};
-	struct vm *vm = ctx;
-	int ret = snapshot__load(vm, &p, err, errlen);
+	return snapshot__load(ctx, &p, err, errlen);
+}
 
-	/* Half-built: let the main thread tear it down and exit. */
-	if (ret && vm->vm_fd >= 0) {
-		pthread_mutex_lock(&vm->lock);
-		vm->started = true;
-		pthread_mutex_unlock(&vm->lock);
-	}
-	return ret;
+static bool api_usable(void *ctx)
+{
+	return !vm__half_built(ctx);
 }
 
 static const struct api_ops vmm_api_ops = {
 	.started = api_started,
+	.usable = api_usable,
 	.paused = api_paused,
 	.start = api_start,
 	.pause = api_pause,

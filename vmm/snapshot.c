@@ -340,12 +340,11 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	if (ret)
 		goto out;
 
+	/* Paused from the first instruction unless asked to resume. */
 	pthread_mutex_lock(&vm->lock);
-	vm->started = true;
 	vm->pause_requested = !p->resume;
 	pthread_mutex_unlock(&vm->lock);
-	for (i = 0; i < vsvm->nr_vcpus && !ret; i++)
-		ret = vcpu__start(&vm->vcpus[i]);
+	ret = vm__start(vm);
 	if (ret)
 		snprintf(err, errlen, "starting vCPUs: %s", strerror(-ret));
 out:

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bitmap.h"
 #include "vmm.h"
 
 /* Where KVM may put its real-mode TSS and identity map (Intel): unused. */
@@ -101,8 +102,7 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 	}
 	vm->track_dirty = track_dirty;
 	if (track_dirty) {
-		vm->pending_dirty = calloc(mem_size / VMM_PAGE_SIZE / 64 + 1,
-					   sizeof(uint64_t));
+		vm->pending_dirty = bitmap__alloc(mem_size / VMM_PAGE_SIZE);
 		if (!vm->pending_dirty)
 			return -ENOMEM;
 	}
@@ -154,6 +154,42 @@ void vm__request_exit(struct vm *vm, enum vm_exit_reason reason)
 	pthread_mutex_unlock(&vm->lock);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu__kick(&vm->vcpus[i]);
+}
+
+/*
+ * Start every vCPU's run loop.  The VM counts as started only once all
+ * run; if one cannot, the VM is ended.
+ */
+int vm__start(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu__start(&vm->vcpus[i]);
+		if (ret) {
+			vm__request_exit(vm, VM_EXIT_ERROR);
+			return ret;
+		}
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->started = true;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+/*
+ * A boot or snapshot load that failed after creating the VM leaves one
+ * that neither runs nor can be set up again: only a new process helps.
+ */
+bool vm__half_built(struct vm *vm)
+{
+	bool started;
+
+	pthread_mutex_lock(&vm->lock);
+	started = vm->started;
+	pthread_mutex_unlock(&vm->lock);
+	return vm->vm_fd >= 0 && !started;
 }
 
 /*
@@ -210,7 +246,7 @@ void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 		return;
 	for (page = gpa / VMM_PAGE_SIZE;
 	     page <= (gpa + len - 1) / VMM_PAGE_SIZE; page++)
-		vm->pending_dirty[page / 64] |= 1ULL << (page % 64);
+		bitmap__set(vm->pending_dirty, page);
 }
 
 /* Fetch and reset KVM's dirty log of guest memory into @bitmap. */

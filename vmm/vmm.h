@@ -73,7 +73,7 @@ struct vm {
 	pthread_mutex_t lock;	/* exit and pause state */
 	pthread_cond_t exited;
 	enum vm_exit_reason exit_reason;
-	bool started;
+	bool started;		/* every vCPU's run loop is running */
 	bool pause_requested;
 	unsigned int nr_paused;	/* vCPUs parked while pause_requested */
 	pthread_cond_t paused;	/* nr_paused or pause_requested changed */
@@ -87,6 +87,8 @@ void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len);
 int vm__get_dirty_log(struct vm *vm, uint64_t *bitmap);
 void vm__destroy(struct vm *vm);
 void vm__request_exit(struct vm *vm, enum vm_exit_reason reason);
+int vm__start(struct vm *vm);
+bool vm__half_built(struct vm *vm);
 void vm__pause(struct vm *vm);
 void vm__resume(struct vm *vm);
 bool vm__is_paused(struct vm *vm);

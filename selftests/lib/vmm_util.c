@@ -12,6 +12,18 @@
 #include "test_util.h"
 #include "vmm_util.h"
 
+const char *vmm_util__kernel(void)
+{
+	static char path[300];
+	struct utsname u;
+
+	if (!path[0]) {
+		uname(&u);
+		snprintf(path, sizeof(path), "/boot/vmlinuz-%s", u.release);
+	}
+	return path;
+}
+
 void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
 {
 	int i;
@@ -76,13 +88,11 @@ void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 			 unsigned int vcpus, bool track_dirty)
 {
 	char body[1024], out[1024];
-	struct utsname u;
 
-	uname(&u);
-	snprintf(body, sizeof(body), "{\"kernel_image_path\":"
-		 "\"/boot/vmlinuz-%s\",\"initrd_path\":\"%s\",\"boot_args\":"
+	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"%s\","
+		 "\"initrd_path\":\"%s\",\"boot_args\":"
 		 "\"console=ttyS0 reboot=k panic=1 pci=off quiet\"}",
-		 u.release, initrd);
+		 vmm_util__kernel(), initrd);
 	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/boot-source", body, out,
 				   sizeof(out)) == 204, "boot-source");
 	snprintf(body, sizeof(body), "{\"vcpu_count\":%u,\"mem_size_mib\":256,"

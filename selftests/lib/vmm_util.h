@@ -15,6 +15,8 @@ struct vmm_proc {
 	char log[128];
 };
 
+/* The running kernel's image, which the test guests boot. */
+const char *vmm_util__kernel(void);
 /* Start vmm --api-sock in @dir (console to @name.log), wait for the socket. */
 void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name);
 /* SIGKILL and reap; safe to call twice. */

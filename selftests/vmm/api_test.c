@@ -4,14 +4,9 @@
  * (the guest's console counter stops), resume (it goes on), and refuse
  * bad requests with a 400 and a reason while the VM keeps running.
  */
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"

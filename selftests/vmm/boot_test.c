@@ -7,15 +7,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "test_util.h"
+#include "vmm_util.h"
 
-#define VMM		"build/vmm"
 #define GUEST_INITRD	"build/guest/boot.cpio.gz"
 #define BOOT_TIMEOUT_S	300
 
@@ -24,16 +23,6 @@ struct run {
 	size_t len;
 	int status;
 };
-
-static const char *kernel_path(void)
-{
-	static char path[300];
-	struct utsname u;
-
-	uname(&u);
-	snprintf(path, sizeof(path), "/boot/vmlinuz-%s", u.release);
-	return path;
-}
 
 /*
  * Run vmm with @argv, collecting stdout and stderr; when the output
@@ -56,7 +45,7 @@ static void run_vmm(struct run *r, char *const argv[], const char *prompt,
 		dup2(out[1], 2);
 		close(in[1]);
 		close(out[0]);
-		execv(VMM, argv);
+		execv(VMM_BIN, argv);
 		_exit(127);
 	}
 	close(in[0]);
@@ -110,7 +99,7 @@ TEST_F_TIMEOUT(guest, boot_smp_console_reboot, BOOT_TIMEOUT_S + 60)
 {
 	static struct run r;
 	char *argv[] = {
-		VMM, "--kernel", (char *)kernel_path(), "--initrd",
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
 		GUEST_INITRD, "--mem", "256M", "--vcpus", "2", NULL,
 	};
 	unsigned long mem_kb = 0;
@@ -141,7 +130,7 @@ TEST_F_TIMEOUT(guest, boot_smp_console_reboot, BOOT_TIMEOUT_S + 60)
 TEST(not_a_bzimage)
 {
 	static struct run r;
-	char *argv[] = { VMM, "--kernel", "/etc/hostname", NULL };
+	char *argv[] = { VMM_BIN, "--kernel", "/etc/hostname", NULL };
 
 	run_vmm(&r, argv, NULL, NULL);
 	EXPECT_EQ(1, WEXITSTATUS(r.status));
@@ -152,7 +141,7 @@ TEST(memory_too_small)
 {
 	static struct run r;
 	char *argv[] = {
-		VMM, "--kernel", (char *)kernel_path(), "--mem", "16M", NULL,
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--mem", "16M", NULL,
 	};
 
 	run_vmm(&r, argv, NULL, NULL);
@@ -166,7 +155,7 @@ TEST(initrd_does_not_fit)
 	static struct run r;
 	char initrd[] = "/tmp/vmm-big-initrd-XXXXXX";
 	char *argv[] = {
-		VMM, "--kernel", (char *)kernel_path(), "--initrd", initrd,
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd", initrd,
 		"--mem", "96M", NULL,
 	};
 	int fd = mkstemp(initrd);
@@ -184,9 +173,9 @@ TEST(initrd_does_not_fit)
 TEST(usage_errors)
 {
 	static struct run r;
-	char *no_kernel[] = { VMM, NULL };
-	char *bad_mem[] = { VMM, "--kernel", "x", "--mem", "4G", NULL };
-	char *bad_cpus[] = { VMM, "--kernel", "x", "--vcpus", "0", NULL };
+	char *no_kernel[] = { VMM_BIN, NULL };
+	char *bad_mem[] = { VMM_BIN, "--kernel", "x", "--mem", "4G", NULL };
+	char *bad_cpus[] = { VMM_BIN, "--kernel", "x", "--vcpus", "0", NULL };
 
 	run_vmm(&r, no_kernel, NULL, NULL);
 	EXPECT_EQ(2, WEXITSTATUS(r.status));

@@ -303,6 +303,38 @@ static void future_version(FIXTURE_DATA(snap) *self)
 	close(fd);
 }
 
+/*
+ * A vmstate whose checksums hold but whose VM section claims one vCPU more
+ * than it has: the load fails only after the VM was created.
+ */
+static void extra_vcpu(FIXTURE_DATA(snap) *self)
+{
+	struct vmstate_header *h;
+	struct vmstate_section *sec;
+	struct vs_vm *vm;
+	uint8_t buf[1 << 16];
+	char p[256];
+	ssize_t len;
+	int fd;
+
+	damaged_copy(self, "halfvm", -1, -1);
+	path(self, p, "halfvm.vmstate");
+	fd = open(p, O_RDWR);
+	len = pread(fd, buf, sizeof(buf), 0);
+	TEST_REQUIRE(len > (ssize_t)(sizeof(*h) + sizeof(*sec) + sizeof(*vm)) &&
+		     len < (ssize_t)sizeof(buf), "vmstate size %zd", len);
+	h = (struct vmstate_header *)buf;
+	sec = (struct vmstate_section *)(h + 1);
+	vm = (struct vs_vm *)(sec + 1);
+	TEST_REQUIRE(sec->type == VS_VM, "VM section is not first");
+	vm->nr_vcpus++;
+	h->payload_crc = crc32__update(0, h + 1, h->payload_len);
+	h->header_crc = crc32__update(0, h, offsetof(struct vmstate_header,
+						     header_crc));
+	TEST_REQUIRE(pwrite(fd, buf, len, 0) == len, "pwrite");
+	close(fd);
+}
+
 TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 {
 	static const struct {
@@ -353,6 +385,21 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, 12, 120));
 	/* Loading is once per process. */
 	EXPECT_EQ(400, load(self, &self->b, "full", false));
+	vmm_proc__kill(&self->b);
+
+	/*
+	 * A load that fails after creating the VM leaves it neither running
+	 * nor loadable: every request but GET / is refused, at once.
+	 */
+	extra_vcpu(self);
+	vmm_proc__start(&self->b, self->dir, "half");
+	EXPECT_EQ(400, load(self, &self->b, "halfvm", false));
+	EXPECT_NE(NULL, strstr(self->out, "lacks vCPU 2"));
+	EXPECT_EQ(400, set_state(self, &self->b, "Paused"));
+	EXPECT_NE(NULL, strstr(self->out, "new VMM process"));
+	EXPECT_EQ(400, load(self, &self->b, "full", false));
+	EXPECT_EQ(200, vmm_proc__api(&self->b, "GET", "/", NULL, self->out,
+				     sizeof(self->out)));
 }
 
 /*
