@@ -230,9 +230,10 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 
 	bp->hdr.type_of_loader = LOADER_UNDEFINED;
 	bp->hdr.vid_mode = 0xffff;
+	bp->acpi_rsdp_addr = BOOT_ACPI;
 	add_e820(bp, 0, BOOT_EBDA, E820_RAM);
 	add_e820(bp, BOOT_EBDA, 0xa0000 - BOOT_EBDA, E820_RESERVED);
-	add_e820(bp, 0xf0000, 0x10000, E820_RESERVED);
+	add_e820(bp, BOOT_ACPI, BOOT_KERNEL - BOOT_ACPI, E820_RESERVED);
 	add_e820(bp, BOOT_KERNEL, vm->mem_size - BOOT_KERNEL, E820_RAM);
 
 	setup_gdt(vm);

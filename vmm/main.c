@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmm - a KVM virtual machine monitor that boots Linux and, in time,
- * speaks Firecracker's API and takes working-set-aware snapshots.
+ * vmm - a KVM virtual machine monitor that boots Linux, speaks
+ * Firecracker's API, and takes and restores snapshots.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct vmm_opts {
 };
 
 static struct vm vm;
+static int console_fd = STDOUT_FILENO;
 
 static void usage(FILE *f)
 {
@@ -38,7 +40,7 @@ static void usage(FILE *f)
 "SYNOPSIS\n"
 "	vmm --api-sock PATH\n"
 "	vmm --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]\n"
-"	    [--vcpus N] [--api-sock PATH]\n"
+"	    [--vcpus N] [--api-sock PATH] [--console FILE]\n"
 "\n"
 "DESCRIPTION\n"
 "	With --api-sock only, vmm serves Firecracker's HTTP API on the\n"
@@ -49,10 +51,10 @@ static void usage(FILE *f)
 "\n"
 "	Boots a Linux bzImage through the 64-bit boot protocol with KVM's\n"
 "	in-kernel interrupt controllers and PIT.  The guest's serial\n"
-"	console (ttyS0) is this program's standard output; its input is\n"
-"	standard input.  The VM ends when the guest reboots (reboot=k, the\n"
-"	default); vmm then exits 0.  There is no ACPI yet, so a guest\n"
-"	poweroff only halts it: end vmm with SIGTERM.\n"
+"	console (ttyS0) is this program's standard output, or --console;\n"
+"	its input is standard input.  The VM ends when the guest reboots\n"
+"	(through the keyboard controller: reboot=k, the default) or powers\n"
+"	off (ACPI S5); vmm then exits 0.\n"
 "\n"
 "OPTIONS\n"
 "	-a, --api-sock PATH\n"
@@ -69,11 +71,15 @@ static void usage(FILE *f)
 "		most 3G).\n"
 "	-n, --vcpus N\n"
 "		Virtual CPUs, 1 to 32 (default 1).\n"
+"	-o, --console FILE\n"
+"		Append the guest's console output to FILE (created if\n"
+"		missing) instead of writing it to standard output.  A VM\n"
+"		restored from a snapshot writes there too.\n"
 "	-h, --help\n"
 "		This text.\n"
 "\n"
 "EXIT STATUS\n"
-"	0 when the guest rebooted, or on SIGINT/SIGTERM;\n"
+"	0 when the guest rebooted or powered off, or on SIGINT/SIGTERM;\n"
 "	1 on a VM error or triple fault; 2 on a usage error.\n"
 "\n"
 "EXAMPLE\n"
@@ -96,13 +102,14 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "vcpus", required_argument, NULL, 'n' },
+		{ "console", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "a:k:i:c:m:n:h", longopts,
+	while ((c = getopt_long(argc, argv, "a:k:i:c:m:n:o:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -131,6 +138,15 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
 						   "not", optarg);
 			o->vcpus = v;
 			break;
+		case 'o':
+			console_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND |
+					  O_CLOEXEC, 0640);
+			if (console_fd < 0) {
+				fprintf(stderr, "vmm: --console %s: %s\n",
+					optarg, strerror(errno));
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -158,10 +174,10 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	ret = vm__init(vm, o->mem_size, o->vcpus, -1, o->track_dirty);
 	if (ret)
 		return ret;
-	if ((ret = serial__init(vm, STDIN_FILENO, STDOUT_FILENO)) ||
-	    (ret = i8042__init(vm)) ||
+	if ((ret = devices__init(vm, STDIN_FILENO, console_fd)) ||
 	    (ret = boot__load_linux(vm, &o->boot, &entry, &boot_params)) ||
-	    (ret = mptable__write(vm)))
+	    (ret = mptable__write(vm)) ||
+	    (ret = acpi__write_tables(vm)))
 		return ret;
 	for (i = 0; i < o->vcpus; i++) {
 		ret = vcpu__init(&vm->vcpus[i], vm, i);
@@ -233,7 +249,7 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 		.track_dirty = load->enable_diff_snapshots,
 		.resume = load->resume_vm,
 		.console_in = STDIN_FILENO,
-		.console_out = STDOUT_FILENO,
+		.console_out = console_fd,
 	};
 	return snapshot__load(ctx, &p, err, errlen);
 }
@@ -339,6 +355,7 @@ int main(int argc, char **argv)
 
 	switch (reason) {
 	case VM_EXIT_RESET:
+	case VM_EXIT_POWEROFF:
 	case VM_EXIT_SIGNAL:
 		return 0;
 	case VM_EXIT_SHUTDOWN:

@@ -311,9 +311,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			 strerror(-ret));
 		goto out;
 	}
-	ret = serial__init(vm, p->console_in, p->console_out);
-	if (!ret)
-		ret = i8042__init(vm);
+	ret = devices__init(vm, p->console_in, p->console_out);
 	if (ret) {
 		snprintf(err, errlen, "devices: %s", strerror(-ret));
 		goto out;

@@ -20,7 +20,7 @@
 /*
  * Guest-physical layout at boot (below 1 MiB, as the kernel expects):
  * GDT and IDT for the 64-bit entry, the zero page, identity-mapping page
- * tables, the command line and the MP table.  The kernel goes to 1 MiB,
+ * tables, the command line, the MP table and the ACPI tables.  The kernel goes to 1 MiB,
  * the initrd as high as the kernel allows.
  */
 #define BOOT_GDT		0x500
@@ -33,6 +33,8 @@
 #define BOOT_CMDLINE		0x20000
 #define BOOT_CMDLINE_MAX	2048
 #define BOOT_EBDA		0x9fc00	/* MP table; reserved in e820 */
+#define BOOT_ACPI		0xe0000	/* RSDP and tables; reserved */
+#define BOOT_ACPI_END		0xf0000
 #define BOOT_KERNEL		0x100000
 #define BOOT_CS			0x10	/* __BOOT_CS */
 #define BOOT_DS			0x18	/* __BOOT_DS */
@@ -48,6 +50,7 @@ struct vcpu {
 enum vm_exit_reason {
 	VM_RUNNING,
 	VM_EXIT_RESET,		/* the guest asked for a reset (reboot) */
+	VM_EXIT_POWEROFF,	/* the guest entered ACPI S5 */
 	VM_EXIT_SHUTDOWN,	/* triple fault */
 	VM_EXIT_ERROR,		/* KVM or device error */
 	VM_EXIT_SIGNAL,		/* SIGINT or SIGTERM */
@@ -126,6 +129,13 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 
 /* mptable.c */
 int mptable__write(struct vm *vm);
+
+/* acpi.c */
+int acpi__write_tables(struct vm *vm);
+int acpi_pm__init(struct vm *vm);
+
+/* devices.c */
+int devices__init(struct vm *vm, int console_in, int console_out);
 
 /* serial.c */
 struct vs_serial;

@@ -125,6 +125,39 @@ TEST_F_TIMEOUT(guest, boot_smp_console_reboot, BOOT_TIMEOUT_S + 60)
 		t2 = strtod(p + 9, NULL);
 	EXPECT_GE(t2 - t1, 1.0) TH_LOG("uptime %.2f -> %.2f over sleep 1", t1, t2);
 	EXPECT_NE(NULL, strstr(r.out, "reboot: Restarting system"));
+	/* The kernel took the ACPI tables without a complaint. */
+	EXPECT_NE(NULL, strstr(r.out, "ACPI: FACP")) show_tail(&r);
+	EXPECT_EQ(NULL, strstr(r.out, "ACPI BIOS")) show_tail(&r);
+	EXPECT_EQ(NULL, strstr(r.out, "ACPI Error")) show_tail(&r);
+}
+
+/* poweroff ends the VM through ACPI S5; the console goes to the file. */
+TEST_F_TIMEOUT(guest, poweroff_console_to_file, BOOT_TIMEOUT_S + 60)
+{
+	static struct run r;
+	char console[] = "/tmp/vmm-console-XXXXXX";
+	char *argv[] = {
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
+		GUEST_INITRD, "--mem", "128M", "--console", console,
+		"--cmdline", "console=ttyS0 panic=1 pci=off guest.poweroff",
+		NULL,
+	};
+	static char log[1 << 17];
+	int fd = mkstemp(console);
+	ssize_t n;
+
+	ASSERT_GE(fd, 0);
+	run_vmm(&r, argv, NULL, NULL);
+	n = read(fd, log, sizeof(log) - 1);
+	close(fd);
+	unlink(console);
+	ASSERT_GT(n, 0);
+	log[n] = '\0';
+	EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+		show_tail(&r);
+	EXPECT_NE(NULL, strstr(log, "GUEST-POWEROFF"));
+	EXPECT_NE(NULL, strstr(log, "reboot: Power down"));
+	EXPECT_EQ(NULL, strstr(r.out, "GUEST-POWEROFF")) show_tail(&r);
 }
 
 TEST(not_a_bzimage)
