@@ -82,7 +82,7 @@ bench_vmm() {
 hmp() { echo "$2" | socat - "UNIX-CONNECT:$1" >/dev/null 2>&1; }
 
 bench_qemu() {
-	local mem=$1 mon=$dir/qemu.mon log=$dir/qemu.log t0 pid
+	local mem=$1 mon=$dir/qemu.mon log=$dir/qemu.log t0 pid st
 	local qemu=(qemu-system-x86_64 -accel kvm -cpu host -smp 2 -m "$mem"
 		-nodefaults -display none -kernel "$kernel" -initrd "$initrd"
 		-append "$args" -serial "file:$log")
@@ -95,8 +95,22 @@ bench_qemu() {
 	hmp "$mon" stop
 	t0=$(now_ms)
 	hmp "$mon" "migrate \"exec:cat > $dir/q.mig\""
-	until echo "info migrate" | socat - "UNIX-CONNECT:$mon" 2>/dev/null |
-		grep -q "Migration status: completed"; do sleep 0.02; done
+	while :; do
+		st=$(echo "info migrate" | socat - "UNIX-CONNECT:$mon" 2>/dev/null |
+			sed -n 's/.*Migration status: \([a-z-]*\).*/\1/p')
+		case "$st" in
+		completed) break ;;
+		failed|cancelled)
+			echo "snapshot_bench: QEMU migration $st" >&2
+			cat "$dir/qemu.err" >&2
+			return 1 ;;
+		esac
+		[ $(($(now_ms) - t0)) -lt 600000 ] || {
+			echo "snapshot_bench: QEMU migration still '$st' after 600 s" >&2
+			return 1
+		}
+		sleep 0.02
+	done
 	R[qemu,$mem,full]=$(($(now_ms) - t0))
 	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 	rm -f "$mon"
