@@ -47,6 +47,7 @@ struct pt_walk {
 	unsigned long base;		/* address of bit 0 of the maps */
 	unsigned long *map[PT_NR_MAPS];
 	bool clear;			/* clear accessed bits */
+	bool host_young;		/* host accessed bits count */
 	bool private_file;		/* current VMA: private file mapping */
 	bool cleared;			/* some host accessed bit was cleared */
 };
@@ -64,7 +65,7 @@ static void pt_mark(struct pt_walk *w, unsigned long addr, unsigned long end,
 	unsigned int n = (end - addr) >> PAGE_SHIFT;
 
 	bitmap_set(w->map[PT_PRESENT], first, n);
-	if (young)
+	if (young && w->host_young)
 		bitmap_set(w->map[PT_ACCESSED], first, n);
 	if (dirty)
 		bitmap_set(w->map[PT_DIRTY], first, n);
@@ -94,7 +95,7 @@ static void pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
 			continue;
 		bit = (addr - w->base) >> PAGE_SHIFT;
 		__set_bit(bit, w->map[PT_PRESENT]);
-		if (pte_young(entry)) {
+		if (w->host_young && pte_young(entry)) {
 			__set_bit(bit, w->map[PT_ACCESSED]);
 			if (w->clear)
 				pt_clear_young(w, (unsigned long *)&pte->pte);
@@ -126,7 +127,7 @@ static bool pt_walk_huge_pmd(struct pt_walk *w, pmd_t *pmd,
 	young = pmd_young(val);
 	pt_mark(w, addr, end, young, pmd_dirty(val),
 		w->private_file && pt_pfn_is_anon(pmd_pfn(val)));
-	if (young && w->clear)
+	if (young && w->host_young && w->clear)
 		pt_clear_young(w, (unsigned long *)pmd);
 	spin_unlock(ptl);
 	return true;
@@ -185,7 +186,8 @@ static void pt_walk_puds(struct pt_walk *w, p4d_t *p4d, unsigned long addr,
 			if (pud_present(val) && pud_leaf(val)) {
 				pt_mark(w, addr, next, pud_young(val),
 					pud_dirty(val), false);
-				if (pud_young(val) && w->clear)
+				if (pud_young(val) && w->host_young &&
+				    w->clear)
 					pt_clear_young(w, (unsigned long *)pud);
 			}
 			spin_unlock(ptl);
@@ -295,6 +297,9 @@ static int pt_scan_check(struct pt_session *s, struct pagetrack_scan *sc,
 	int i;
 
 	if (sc->flags & ~PAGETRACK_SCAN_FLAGS)
+		return -EINVAL;
+	if ((sc->flags & PAGETRACK_SCAN_GUEST_ONLY) &&
+	    ((sc->flags & PAGETRACK_SCAN_HOST_ONLY) || !s->kvm))
 		return -EINVAL;
 	if (!sc->length || !PAGE_ALIGNED(sc->start) ||
 	    !PAGE_ALIGNED(sc->length))
@@ -419,6 +424,7 @@ int pt_scan(struct pt_session *s, struct pagetrack_scan *sc)
 		w.map[i] = buf + i * (PAGE_SIZE / sizeof(long));
 	w.mm = s->mm;
 	w.clear = sc->flags & PAGETRACK_SCAN_CLEAR_ACCESSED;
+	w.host_young = !(sc->flags & PAGETRACK_SCAN_GUEST_ONLY);
 	kvm = (sc->flags & PAGETRACK_SCAN_HOST_ONLY) ? NULL : s->kvm;
 
 	t0 = ktime_get_ns();

@@ -159,6 +159,9 @@ TEST_F(dev, scan_bad_ranges_and_flags)
 	r->npages = N - 2;
 	EXPECT_EQ(-EINVAL, pt_scan(self->fd, m + PT_PAGE + 1, 0, r));
 	EXPECT_EQ(-EINVAL, pt_scan(self->fd, m + PT_PAGE, 1U << 20, r));
+	/* Guest-only bits need a KVM VM. */
+	EXPECT_EQ(-EINVAL, pt_scan(self->fd, m + PT_PAGE,
+				   PAGETRACK_SCAN_GUEST_ONLY, r));
 	EXPECT_EQ(0, pt_scan(self->fd, m + PT_PAGE, 0, r));
 	pt_result_free(r);
 }

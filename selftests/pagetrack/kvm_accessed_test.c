@@ -97,6 +97,18 @@ TEST_F(guest, accessed_exact)
 	EXPECT_EQ(0, bitmap__weight(r->accessed, ACC_PAGES))
 		TH_LOG("host page tables saw guest reads");
 
+	/* KVM's bits alone: exactly S and the code the guest executed. */
+	EXPECT_EQ(-EINVAL, pt_scan(self->pt, self->vm->mem,
+				   PAGETRACK_SCAN_GUEST_ONLY |
+				   PAGETRACK_SCAN_HOST_ONLY, r));
+	ASSERT_EQ(0, pt_scan(self->pt, self->vm->mem,
+			     PAGETRACK_SCAN_GUEST_ONLY, r));
+	want = pt_pages(ACC_PAGES, ACC_CODE_PAGE, ACC_S0, ACC_S1, ACC_S2,
+			ACC_S3, END);
+	EXPECT_TRUE(pt_expect_bitmap("guest-only accessed", r->accessed,
+				     want, ACC_PAGES));
+	free(want);
+
 	/* With KVM's bits: exactly S and the code the guest executed. */
 	ASSERT_EQ(0, pt_scan(self->pt, self->vm->mem,
 			     PAGETRACK_SCAN_CLEAR_ACCESSED, r));

@@ -69,14 +69,23 @@ struct pagetrack_attach {
 #define PAGETRACK_SCAN_CLEAR_ACCESSED	(1U << 0)
 /* Report host page-table bits only, even with a KVM VM attached. */
 #define PAGETRACK_SCAN_HOST_ONLY	(1U << 1)
+/*
+ * Report (and with %PAGETRACK_SCAN_CLEAR_ACCESSED clear) only the accessed
+ * bits in KVM's tables: the guest's own accesses.  Host accessed bits also
+ * come from the host's accesses and from fault-around, which maps the
+ * neighbours of a faulting file page young on x86.  Needs a KVM VM.
+ */
+#define PAGETRACK_SCAN_GUEST_ONLY	(1U << 2)
 #define PAGETRACK_SCAN_FLAGS	(PAGETRACK_SCAN_CLEAR_ACCESSED | \
-				 PAGETRACK_SCAN_HOST_ONLY)
+				 PAGETRACK_SCAN_HOST_ONLY | \
+				 PAGETRACK_SCAN_GUEST_ONLY)
 
 /**
  * struct pagetrack_scan - argument of %PAGETRACK_IOC_SCAN
  * @size: sizeof(struct pagetrack_scan) as the caller knows it; at least
  *	%PAGETRACK_SCAN_SIZE_VER0.
- * @flags: %PAGETRACK_SCAN_CLEAR_ACCESSED, %PAGETRACK_SCAN_HOST_ONLY.
+ * @flags: %PAGETRACK_SCAN_CLEAR_ACCESSED, and at most one of
+ *	%PAGETRACK_SCAN_HOST_ONLY and %PAGETRACK_SCAN_GUEST_ONLY.
  * @start: first byte to scan, page aligned, inside the attached range.
  * @length: bytes to scan, page aligned, non-zero, inside the attached
  *	range.
@@ -86,7 +95,9 @@ struct pagetrack_attach {
  *	page-table entry.  Swapped-out, unpopulated and unmapped pages are
  *	not present.
  * @accessed: user pointer to a bitmap, or 0: pages whose accessed bit is
- *	set in the host page tables or, with a KVM VM attached, in KVM's.
+ *	set in the host page tables or, with a KVM VM attached, in KVM's
+ *	(only the host's with %PAGETRACK_SCAN_HOST_ONLY, only KVM's with
+ *	%PAGETRACK_SCAN_GUEST_ONLY).
  * @dirty: user pointer to a bitmap, or 0: pages whose host dirty bit is
  *	set (written through this mapping since it was established).  Guest
  *	writes through KVM are seen by KVM_GET_DIRTY_LOG, not here.
