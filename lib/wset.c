@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "bitmap.h"
+#include "pagetrack.h"
+#include "wset.h"
+
+int kvm__get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) ? -errno : 0;
+}
+
+/* -ENODEV: no /dev/pagetrack, i.e. pagetrack.ko is not loaded. */
+int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
+	       uint32_t slot)
+{
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	w->pt_fd = pagetrack__open();
+	if (w->pt_fd < 0) {
+		ret = w->pt_fd == -ENOENT ? -ENODEV : w->pt_fd;
+		w->pt_fd = -1;
+		return ret;
+	}
+	ret = pagetrack__attach(w->pt_fd, (uintptr_t)mem, npages * WSET_PAGE_SIZE,
+				PAGETRACK_ATTACH_KVM, 0, vm_fd);
+	if (ret)
+		goto fail;
+	w->vm_fd = vm_fd;
+	w->slot = slot;
+	w->mem = mem;
+	w->npages = npages;
+	w->accessed = bitmap__alloc(npages);
+	w->dirty = bitmap__alloc(npages);
+	w->host_dirty0 = bitmap__alloc(npages);
+	w->scratch = bitmap__alloc(npages);
+	if (w->accessed && w->dirty && w->host_dirty0 && w->scratch)
+		return 0;
+	ret = -ENOMEM;
+fail:
+	wset__exit(w);
+	return ret;
+}
+
+void wset__exit(struct wset *w)
+{
+	if (w->pt_fd >= 0)
+		close(w->pt_fd);
+	free(w->accessed);
+	free(w->dirty);
+	free(w->host_dirty0);
+	free(w->scratch);
+	memset(w, 0, sizeof(*w));
+	w->pt_fd = -1;
+}
+
+static int wset__scan(struct wset *w, uint32_t flags, uint64_t *accessed,
+		      uint64_t *host_dirty)
+{
+	struct pagetrack_scan scan = {
+		.flags = flags,
+		.start = (uintptr_t)w->mem,
+		.length = w->npages * WSET_PAGE_SIZE,
+		.bitmap_bytes = bitmap__bytes(w->npages),
+		.accessed = (uintptr_t)accessed,
+		.dirty = (uintptr_t)host_dirty,
+	};
+
+	return pagetrack__scan(w->pt_fd, &scan);
+}
+
+/* Take KVM's log into @carry, and into the window when one is open. */
+static int wset__harvest(struct wset *w, uint64_t *carry)
+{
+	int ret = kvm__get_dirty_log(w->vm_fd, w->slot, w->scratch);
+
+	if (ret)
+		return ret;
+	bitmap__or(carry, carry, w->scratch, w->npages);
+	if (w->recording)
+		bitmap__or(w->dirty, w->dirty, w->scratch, w->npages);
+	return 0;
+}
+
+/*
+ * Open a window: clear every accessed bit (host and KVM), drain the dirty
+ * log, and note which host D bits are already set, since the module never
+ * clears them.
+ */
+int wset__start(struct wset *w, uint64_t *carry)
+{
+	int ret;
+
+	w->recording = false;
+	w->recorded = false;
+	ret = wset__harvest(w, carry);
+	if (!ret)
+		ret = wset__scan(w, PAGETRACK_SCAN_GUEST_ONLY |
+				 PAGETRACK_SCAN_CLEAR_ACCESSED, NULL,
+				 w->host_dirty0);
+	if (ret)
+		return ret;
+	memset(w->dirty, 0, bitmap__bytes(w->npages));
+	memset(w->accessed, 0, bitmap__bytes(w->npages));
+	w->recording = true;
+	return 0;
+}
+
+/* Close the window: the vCPUs must not run while this reads the bits. */
+int wset__stop(struct wset *w, uint64_t *carry)
+{
+	int ret;
+
+	if (!w->recording)
+		return -EINVAL;
+	ret = wset__harvest(w, carry);
+	if (!ret)
+		ret = wset__scan(w, PAGETRACK_SCAN_GUEST_ONLY, w->accessed,
+				 w->scratch);
+	if (ret)
+		return ret;
+	bitmap__andnot(w->scratch, w->scratch, w->host_dirty0, w->npages);
+	bitmap__or(w->dirty, w->dirty, w->scratch, w->npages);
+	w->recording = false;
+	w->recorded = true;
+	return 0;
+}
+
+/* The VMM wrote pages [first, first + count) during the window. */
+void wset__mark_written(struct wset *w, uint64_t first, uint64_t count)
+{
+	uint64_t p;
+
+	if (!w->recording)
+		return;
+	for (p = first; p < first + count && p < w->npages; p++)
+		bitmap__set(w->dirty, p);
+}
+
+void wset__present(const struct wset *w, uint64_t *present)
+{
+	bitmap__or(present, w->accessed, w->dirty, w->npages);
+}
+
+void wset__read_only(const struct wset *w, uint64_t *ro)
+{
+	bitmap__andnot(ro, w->accessed, w->dirty, w->npages);
+}
