@@ -86,12 +86,18 @@ NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
 
-tools: $(B)/ptctl $(B)/snapmerge
+tools: $(B)/ptctl $(B)/snapmerge $(B)/snapinfo
 
 $(B)/snapmerge: tools/snapmerge.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/snapmerge.c \
+		vmm/vmstate.c $(LIB_SRCS)
+
+$(B)/snapinfo: tools/snapinfo.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/snapinfo.c \
 		vmm/vmstate.c $(LIB_SRCS)
 
 VMM_SRCS := $(wildcard vmm/*.c)

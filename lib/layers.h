@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The working-set layer file: the pages a recorded window touched, stored
+ * contiguously so a restore can read them in one sequential sweep, with an
+ * index of the guest ranges they came from and their class.
+ *
+ *	header | range index | pad to a page | read-only pages | dirty pages
+ *
+ * Read-only pages come first and dirty pages after, each class ordered by
+ * guest address, so the read-only layer is one extent that many clones
+ * can share.  A range's pages lie at its file_offset, one after another.
+ * All integers are little endian.  The file names the snapshot it belongs
+ * to by the CRC-32 of that snapshot's vmstate payload and its memory size.
+ */
+#ifndef PAGETRACK_LIB_LAYERS_H
+#define PAGETRACK_LIB_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LAYERS_MAGIC		"PTLAYERS"
+#define LAYERS_VERSION		1
+#define LAYERS_PAGE_SIZE	4096ULL
+#define LAYERS_MAX_RANGES	(1U << 24)
+
+enum layer_class { LAYER_RO = 1, LAYER_DIRTY = 2 };
+
+struct layers_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t mem_size;	/* guest memory of the snapshot */
+	uint32_t snapshot_crc;	/* its vmstate payload's CRC-32 */
+	uint32_t nr_ranges;
+	uint64_t ro_pages;
+	uint64_t dirty_pages;
+	uint64_t data_offset;	/* page aligned */
+	uint32_t index_crc;
+	uint32_t data_crc;	/* of every page, in file order */
+	uint32_t reserved;
+	uint32_t header_crc;	/* of the bytes above */
+};
+
+struct layers_range {
+	uint64_t first_page;	/* guest page frame number */
+	uint32_t nr_pages;
+	uint32_t class;		/* enum layer_class */
+	uint64_t file_offset;
+};
+
+/* A layer file opened and checked (layers__open); pages not read yet. */
+struct layers {
+	int fd;
+	struct layers_header h;
+	struct layers_range *ranges;
+};
+
+/*
+ * Write the layers of @mem (@mem_size bytes of guest memory) to @fd: the
+ * pages set in @ro and in @dirty (disjoint bitmaps of guest pages).
+ */
+int layers__write(int fd, const uint8_t *mem, uint64_t mem_size,
+		  const uint64_t *ro, const uint64_t *dirty,
+		  uint32_t snapshot_crc, char *err, size_t errlen);
+/*
+ * Open and check @path: header, index, ranges inside @mem_size and not
+ * overlapping, file long enough.  @mem_size 0 takes the file's own.
+ */
+int layers__open(const char *path, uint64_t mem_size, struct layers *l,
+		 char *err, size_t errlen);
+/* Read every page and compare with data_crc. */
+int layers__verify_data(const struct layers *l, char *err, size_t errlen);
+void layers__close(struct layers *l);
+const char *layers__class_name(uint32_t class);
+
+#endif

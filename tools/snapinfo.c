@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapinfo - what a snapshot's files hold: a vmstate's VM and memory
+ * layout, a layer file's classes and ranges; checksums verified.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitmap.h"
+#include "layers.h"
+#include "vmstate.h"
+
+static void usage(FILE *f)
+{
+	fputs(
+"NAME\n"
+"	snapinfo - show and check pagetrack snapshot files\n"
+"\n"
+"SYNOPSIS\n"
+"	snapinfo [--ranges] [--verify] [--snapshot VMSTATE] FILE...\n"
+"\n"
+"DESCRIPTION\n"
+"	For each FILE, tells by its magic what it is and prints:\n"
+"\n"
+"	vmstate (a snapshot's state file): format version, the payload's\n"
+"	CRC-32 (the snapshot's identity, which its layers carry), guest\n"
+"	memory size, vCPUs, and whether the memory file is Full or Diff,\n"
+"	with a Diff's page count.  Its checksums are always verified.\n"
+"\n"
+"	layers (the working-set file vmm writes): the snapshot it belongs\n"
+"	to, pages per class (read-only, dirty, present = both) and the\n"
+"	number of guest ranges.  The header and index are always checked:\n"
+"	checksums, ranges inside guest memory and not overlapping, file\n"
+"	long enough.\n"
+"\n"
+"	A memory file has no header and is not recognised.\n"
+"\n"
+"OPTIONS\n"
+"	-r, --ranges\n"
+"		List a layer file's ranges: first and last guest-physical\n"
+"		address, pages, class.\n"
+"	-v, --verify\n"
+"		Also read every page of a layer file and check its CRC.\n"
+"	-s, --snapshot VMSTATE\n"
+"		Check that each layer file belongs to this snapshot.\n"
+"	-h, --help\n"
+"		This text.\n"
+"\n"
+"EXIT STATUS\n"
+"	0 when every file is sound (and belongs, with --snapshot); 1 when\n"
+"	one is not, with the reason on standard error; 2 on a usage error.\n"
+"\n"
+"EXAMPLE\n"
+"	snapinfo --verify --snapshot fn.vmstate fn.vmstate fn.layers\n", f);
+}
+
+struct opts {
+	bool ranges;
+	bool verify;
+	const char *snapshot;
+	uint32_t snapshot_crc;
+	uint64_t snapshot_mem;
+};
+
+static void mib(const char *what, uint64_t pages)
+{
+	printf("  %-12s %10llu pages  %9.1f MiB\n", what,
+	       (unsigned long long)pages,
+	       pages * LAYERS_PAGE_SIZE / 1048576.0);
+}
+
+static int show_vmstate(const char *path, const struct opts *o)
+{
+	const struct vmstate_header *h;
+	const struct vs_memory *mem;
+	const struct vs_vm *vm;
+	struct vstate vs;
+	char err[512];
+	size_t len;
+	int ret;
+
+	(void)o;
+	ret = vstate__read_file(path, &vs, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "snapinfo: %s\n", err);
+		return 1;
+	}
+	h = (const struct vmstate_header *)vs.data;
+	vm = vstate__find(&vs, VS_VM, 0, &len);
+	mem = vstate__find(&vs, VS_MEMORY, 0, &len);
+	printf("%s: vmstate, format %u, payload CRC-32 %08x\n", path,
+	       h->version, h->payload_crc);
+	if (vm)
+		printf("  memory       %10llu MiB\n  vCPUs        %10u\n",
+		       (unsigned long long)(vm->mem_size >> 20), vm->nr_vcpus);
+	if (mem && mem->type == VS_MEM_DIFF)
+		printf("  memory file  Diff, %llu pages\n",
+		       (unsigned long long)bitmap__weight(
+				(const uint64_t *)(mem + 1),
+				mem->bitmap_bytes * 8));
+	else if (mem)
+		printf("  memory file  Full\n");
+	vstate__free(&vs);
+	return 0;
+}
+
+static int show_layers(const char *path, const struct opts *o)
+{
+	struct layers l;
+	char err[512];
+	uint32_t i;
+	int ret = 0;
+
+	if (layers__open(path, 0, &l, err, sizeof(err))) {
+		fprintf(stderr, "snapinfo: %s\n", err);
+		return 1;
+	}
+	printf("%s: layers, format %u, of snapshot %08x (%llu MiB)\n", path,
+	       l.h.version, l.h.snapshot_crc,
+	       (unsigned long long)(l.h.mem_size >> 20));
+	mib("read-only", l.h.ro_pages);
+	mib("dirty", l.h.dirty_pages);
+	mib("present", l.h.ro_pages + l.h.dirty_pages);
+	printf("  ranges       %10u\n", l.h.nr_ranges);
+	if (o->ranges) {
+		for (i = 0; i < l.h.nr_ranges; i++) {
+			const struct layers_range *r = &l.ranges[i];
+
+			printf("  %#012llx-%#012llx %8u %s\n",
+			       (unsigned long long)(r->first_page *
+						    LAYERS_PAGE_SIZE),
+			       (unsigned long long)((r->first_page +
+						     r->nr_pages) *
+						    LAYERS_PAGE_SIZE - 1),
+			       r->nr_pages, layers__class_name(r->class));
+		}
+	}
+	if (o->verify) {
+		if (layers__verify_data(&l, err, sizeof(err))) {
+			fprintf(stderr, "snapinfo: %s: %s\n", path, err);
+			ret = 1;
+		} else {
+			printf("  page data    CRC-32 %08x verified\n",
+			       l.h.data_crc);
+		}
+	}
+	if (o->snapshot && (l.h.snapshot_crc != o->snapshot_crc ||
+			    l.h.mem_size != o->snapshot_mem)) {
+		fprintf(stderr, "snapinfo: %s does not belong to %s "
+			"(snapshot %08x, %llu MiB)\n", path, o->snapshot,
+			o->snapshot_crc,
+			(unsigned long long)(o->snapshot_mem >> 20));
+		ret = 1;
+	}
+	layers__close(&l);
+	return ret;
+}
+
+static int show(const char *path, const struct opts *o)
+{
+	char magic[8] = { 0 };
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "snapinfo: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	n = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	if (n == sizeof(magic) && !memcmp(magic, VMSTATE_MAGIC, 8))
+		return show_vmstate(path, o);
+	if (n == sizeof(magic) && !memcmp(magic, LAYERS_MAGIC, 8))
+		return show_layers(path, o);
+	fprintf(stderr, "snapinfo: %s: neither a vmstate nor a layer file\n",
+		path);
+	return 1;
+}
+
+static int load_snapshot_id(struct opts *o)
+{
+	const struct vs_vm *vm;
+	struct vstate vs;
+	char err[512];
+	size_t len;
+
+	if (vstate__read_file(o->snapshot, &vs, err, sizeof(err))) {
+		fprintf(stderr, "snapinfo: %s\n", err);
+		return 1;
+	}
+	vm = vstate__find(&vs, VS_VM, 0, &len);
+	o->snapshot_crc = ((const struct vmstate_header *)vs.data)->payload_crc;
+	o->snapshot_mem = vm ? vm->mem_size : 0;
+	vstate__free(&vs);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ranges", no_argument, NULL, 'r' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	struct opts o = { 0 };
+	int c, ret = 0;
+
+	while ((c = getopt_long(argc, argv, "rvs:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o.ranges = true;
+			break;
+		case 'v':
+			o.verify = true;
+			break;
+		case 's':
+			o.snapshot = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'snapinfo --help'.\n");
+			return 2;
+		}
+	}
+	if (optind == argc) {
+		fprintf(stderr, "snapinfo: no file given\n"
+			"Try 'snapinfo --help'.\n");
+		return 2;
+	}
+	if (o.snapshot && load_snapshot_id(&o))
+		return 1;
+	for (; optind < argc; optind++)
+		ret |= show(argv[optind], &o);
+	return ret;
+}
