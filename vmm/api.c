@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "pagetrack.h"
 
 /* Firecracker's default http_api_max_payload_size. */
 #define API_MAX_BODY		51200
@@ -139,15 +140,26 @@ static struct reply put_boot_source(struct api *api, json_t *body)
 	return reply_ok();
 }
 
+#define NO_PAGETRACK	"track_working_set needs /dev/pagetrack: " \
+			"load pagetrack.ko first"
+
+static bool pagetrack_present(void)
+{
+	return !access(PAGETRACK_DEVICE, R_OK | W_OK);
+}
+
 static struct reply put_machine_config(struct api *api, json_t *body)
 {
 	json_int_t vcpus, mem_mib;
 	int smt = 0, track = api->cfg.track_dirty_pages;
+	int track_ws = api->cfg.track_working_set;
 	json_error_t jerr;
 
-	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:I, s:I, s?b, s?b}",
+	if (json_unpack_ex(body, &jerr, JSON_STRICT,
+			   "{s:I, s:I, s?b, s?b, s?b}",
 			   "vcpu_count", &vcpus, "mem_size_mib", &mem_mib,
-			   "smt", &smt, "track_dirty_pages", &track))
+			   "smt", &smt, "track_dirty_pages", &track,
+			   "track_working_set", &track_ws))
 		return reply_fault("machine-config: %s", jerr.text);
 	if (api->ops->started(api->ctx))
 		return reply_fault("machine-config cannot change after "
@@ -160,9 +172,12 @@ static struct reply put_machine_config(struct api *api, json_t *body)
 				   API_MAX_MEM_MIB, (long long)mem_mib);
 	if (smt)
 		return reply_fault("smt is not supported");
+	if (track_ws && !pagetrack_present())
+		return reply_fault(NO_PAGETRACK);
 	api->cfg.vcpus = vcpus;
 	api->cfg.mem_mib = mem_mib;
 	api->cfg.track_dirty_pages = track;
+	api->cfg.track_working_set = track_ws;
 	api->configured = true;
 	return reply_ok();
 }
@@ -215,13 +230,15 @@ static struct reply patch_vm(struct api *api, json_t *body)
 static struct reply put_snapshot_create(struct api *api, json_t *body)
 {
 	const char *type = "Full", *vmstate, *mem, *version = NULL;
+	const char *layers = NULL;
 	json_error_t jerr;
 	char err[512];
 	bool diff;
 
-	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s}",
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s, s?s}",
 			   "snapshot_type", &type, "snapshot_path", &vmstate,
-			   "mem_file_path", &mem, "version", &version))
+			   "mem_file_path", &mem, "version", &version,
+			   "layers_path", &layers))
 		return reply_fault("snapshot/create: %s", jerr.text);
 	if (strcmp(type, "Full") && strcmp(type, "Diff"))
 		return reply_fault("snapshot_type must be Full or Diff, not "
@@ -233,8 +250,11 @@ static struct reply put_snapshot_create(struct api *api, json_t *body)
 	if (!*vmstate || !*mem || !strcmp(vmstate, mem))
 		return reply_fault("snapshot_path and mem_file_path must be "
 				   "two different files");
-	if (api->ops->snapshot_create(api->ctx, diff, vmstate, mem, err,
-				      sizeof(err)))
+	if (layers && (!*layers || !strcmp(layers, vmstate) ||
+		       !strcmp(layers, mem)))
+		return reply_fault("layers_path must be a third file");
+	if (api->ops->snapshot_create(api->ctx, diff, vmstate, mem, layers,
+				      err, sizeof(err)))
 		return reply_fault("snapshot/create: %s", err);
 	return reply_ok();
 }
@@ -243,19 +263,20 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 {
 	const char *backend_type = NULL, *backend_path = NULL;
 	const char *mem_file = NULL;
-	int diff = 0, resume = 0;
+	int diff = 0, resume = 0, track_ws = 0;
 	struct api_load load;
 	json_error_t jerr;
 	char err[512];
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT,
-			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b}",
+			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b}",
 			   "snapshot_path", &load.snapshot_path,
 			   "mem_backend", "backend_type", &backend_type,
 			   "backend_path", &backend_path,
 			   "mem_file_path", &mem_file,
 			   "enable_diff_snapshots", &diff,
-			   "resume_vm", &resume))
+			   "resume_vm", &resume,
+			   "track_working_set", &track_ws))
 		return reply_fault("snapshot/load: %s", jerr.text);
 	if (!backend_path == !mem_file)
 		return reply_fault("give exactly one of mem_backend and the "
@@ -273,11 +294,34 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	if (api->configured)
 		return reply_fault("a snapshot cannot be loaded after "
 				   "boot-source or machine-config");
+	if (track_ws && !pagetrack_present())
+		return reply_fault(NO_PAGETRACK);
 	load.mem_path = backend_path ? backend_path : mem_file;
 	load.enable_diff_snapshots = diff;
+	load.track_working_set = track_ws;
 	load.resume_vm = resume;
 	if (api->ops->snapshot_load(api->ctx, &load, err, sizeof(err)))
 		return reply_fault("snapshot/load: %s", err);
+	return reply_ok();
+}
+
+/* pagetrack extension: the layers of the snapshot this VM was loaded from. */
+static struct reply put_snapshot_layers(struct api *api, json_t *body)
+{
+	const char *layers;
+	json_error_t jerr;
+	char err[512];
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s}", "layers_path",
+			   &layers))
+		return reply_fault("snapshot/layers: %s", jerr.text);
+	if (!api->ops->started(api->ctx) || !api->ops->paused(api->ctx))
+		return reply_fault("layers are written of a paused instance "
+				   "(PATCH /vm Paused first)");
+	if (!*layers)
+		return reply_fault("layers_path must name a file");
+	if (api->ops->snapshot_layers(api->ctx, layers, err, sizeof(err)))
+		return reply_fault("snapshot/layers: %s", err);
 	return reply_ok();
 }
 
@@ -294,6 +338,7 @@ static const struct route routes[] = {
 	{ "PATCH", "/vm", patch_vm },
 	{ "PUT", "/snapshot/create", put_snapshot_create },
 	{ "PUT", "/snapshot/load", put_snapshot_load },
+	{ "PUT", "/snapshot/layers", put_snapshot_layers },
 };
 
 static struct reply dispatch(struct api *api, const char *method,

@@ -21,12 +21,14 @@ struct api_config {
 	unsigned int vcpus;
 	unsigned int mem_mib;
 	bool track_dirty_pages;
+	bool track_working_set;
 };
 
 struct api_load {
 	const char *snapshot_path;
 	const char *mem_path;
 	bool enable_diff_snapshots;
+	bool track_working_set;
 	bool resume_vm;
 };
 
@@ -41,7 +43,10 @@ struct api_ops {
 	void (*resume)(void *ctx);
 	/* Return 0 or -errno with a reason in @err. */
 	int (*snapshot_create)(void *ctx, bool diff, const char *vmstate,
-			       const char *mem, char *err, size_t errlen);
+			       const char *mem, const char *layers, char *err,
+			       size_t errlen);
+	int (*snapshot_layers)(void *ctx, const char *layers, char *err,
+			       size_t errlen);
 	int (*snapshot_load)(void *ctx, const struct api_load *load,
 			     char *err, size_t errlen);
 };

@@ -25,6 +25,7 @@ struct vmm_opts {
 	uint64_t mem_size;
 	unsigned int vcpus;
 	bool track_dirty;
+	bool track_ws;
 	const char *api_sock;
 };
 
@@ -171,7 +172,8 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	unsigned int i;
 	int ret;
 
-	ret = vm__init(vm, o->mem_size, o->vcpus, -1, o->track_dirty);
+	ret = vm__init(vm, o->mem_size, o->vcpus, -1, o->track_dirty,
+		       o->track_ws);
 	if (ret)
 		return ret;
 	if ((ret = devices__init(vm, STDIN_FILENO, console_fd)) ||
@@ -218,6 +220,7 @@ static int api_start(void *ctx, const struct api_config *cfg)
 		.mem_size = (uint64_t)cfg->mem_mib << 20,
 		.vcpus = cfg->vcpus,
 		.track_dirty = cfg->track_dirty_pages,
+		.track_ws = cfg->track_working_set,
 	};
 
 	return vmm__boot(ctx, &o);
@@ -234,10 +237,17 @@ static void api_resume(void *ctx)
 }
 
 static int api_snapshot_create(void *ctx, bool diff, const char *vmstate,
-			       const char *mem, char *err, size_t errlen)
+			       const char *mem, const char *layers, char *err,
+			       size_t errlen)
 {
 	return snapshot__create(ctx, diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
-				vmstate, mem, err, errlen);
+				vmstate, mem, layers, err, errlen);
+}
+
+static int api_snapshot_layers(void *ctx, const char *layers, char *err,
+			       size_t errlen)
+{
+	return snapshot__write_base_layers(ctx, layers, err, errlen);
 }
 
 static int api_snapshot_load(void *ctx, const struct api_load *load,
@@ -247,6 +257,7 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 		.vmstate_path = load->snapshot_path,
 		.mem_path = load->mem_path,
 		.track_dirty = load->enable_diff_snapshots,
+		.track_ws = load->track_working_set,
 		.resume = load->resume_vm,
 		.console_in = STDIN_FILENO,
 		.console_out = console_fd,
@@ -268,6 +279,7 @@ static const struct api_ops vmm_api_ops = {
 	.resume = api_resume,
 	.snapshot_create = api_snapshot_create,
 	.snapshot_load = api_snapshot_load,
+	.snapshot_layers = api_snapshot_layers,
 };
 
 /* SIGINT and SIGTERM end the VM in an orderly way, from this thread. */

@@ -12,12 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bitmap.h"
+#include "crc32.h"
+#include "layers.h"
 #include "snapshot.h"
 #include "vmstate.h"
+#include "wset.h"
 
 static uint64_t nr_pages(struct vm *vm)
 {
@@ -116,9 +120,74 @@ static int build_vmstate(struct vm *vm, enum snapshot_type type,
 	return b->error;
 }
 
+/*
+ * Write the layers of the last closed window: its pages as they are in
+ * @mem, which must hold the memory of the snapshot with vmstate CRC @crc.
+ */
+static int write_layers(struct vm *vm, const uint8_t *mem, uint32_t crc,
+			const char *path, char *err, size_t errlen)
+{
+	uint64_t *ro;
+	char tmp[4200];
+	int fd, ret;
+
+	if (!vm->ws) {
+		snprintf(err, errlen, "layers need a recorded working set: "
+			 "set track_working_set in machine-config or "
+			 "snapshot/load");
+		return -EINVAL;
+	}
+	if (!vm->ws->recorded) {
+		snprintf(err, errlen, "no working set recorded yet: resume "
+			 "the VM, let it work, pause it");
+		return -EINVAL;
+	}
+	ro = bitmap__alloc(nr_pages(vm));
+	if (!ro)
+		return -ENOMEM;
+	wset__read_only(vm->ws, ro);
+	fd = file__create_temp(path, tmp, err, errlen);
+	if (fd < 0) {
+		free(ro);
+		return fd;
+	}
+	ret = layers__write(fd, mem, vm->mem_size, ro, vm->ws->dirty, crc, err,
+			    errlen);
+	free(ro);
+	if (ret) {
+		close(fd);
+		unlink(tmp);
+		return ret;
+	}
+	return file__commit_temp(fd, tmp, path, err, errlen);
+}
+
+int snapshot__write_base_layers(struct vm *vm, const char *path, char *err,
+				size_t errlen)
+{
+	uint8_t *base;
+	int ret;
+
+	if (vm->base_mem_fd < 0) {
+		snprintf(err, errlen, "this VM was booted, not loaded from a "
+			 "snapshot: give layers_path to snapshot/create");
+		return -EINVAL;
+	}
+	base = mmap(NULL, vm->mem_size, PROT_READ, MAP_SHARED,
+		    vm->base_mem_fd, 0);
+	if (base == MAP_FAILED) {
+		snprintf(err, errlen, "mapping the snapshot's memory file: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	ret = write_layers(vm, base, vm->base_crc, path, err, errlen);
+	munmap(base, vm->mem_size);
+	return ret;
+}
+
 int snapshot__create(struct vm *vm, enum snapshot_type type,
 		     const char *vmstate_path, const char *mem_path,
-		     char *err, size_t errlen)
+		     const char *layers_path, char *err, size_t errlen)
 {
 	uint64_t *dirty = NULL;
 	struct vsbuf b;
@@ -163,7 +232,12 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 		snprintf(err, errlen, "saving VM state: %s", strerror(-ret));
 		goto out;
 	}
-	ret = vstate__write_file(vmstate_path, &b, err, errlen);
+	/* Layers first: the snapshot is whole only once its vmstate is. */
+	if (layers_path)
+		ret = write_layers(vm, vm->mem, crc32__update(0, b.data, b.len),
+				   layers_path, err, errlen);
+	if (!ret)
+		ret = vstate__write_file(vmstate_path, &b, err, errlen);
 out:
 	if (dirty) {
 		if (ret)
@@ -304,8 +378,11 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		ret = fd;
 		goto out;
 	}
-	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty);
-	close(fd);
+	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty,
+		       p->track_ws);
+	/* Kept: layers of this snapshot are cut from its own pages. */
+	vm->base_mem_fd = fd;
+	vm->base_crc = ((const struct vmstate_header *)vs.data)->payload_crc;
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s",
 			 strerror(-ret));

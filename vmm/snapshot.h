@@ -9,14 +9,19 @@
 
 enum snapshot_type { SNAPSHOT_FULL, SNAPSHOT_DIFF };
 
+/* With @layers_path, also the layers of the window that just closed. */
 int snapshot__create(struct vm *vm, enum snapshot_type type,
 		     const char *vmstate_path, const char *mem_path,
-		     char *err, size_t errlen);
+		     const char *layers_path, char *err, size_t errlen);
+/* The layers of the snapshot this VM was loaded from, as last recorded. */
+int snapshot__write_base_layers(struct vm *vm, const char *layers_path,
+				char *err, size_t errlen);
 
 struct snapshot_load {
 	const char *vmstate_path;
 	const char *mem_path;
 	bool track_dirty;
+	bool track_ws;
 	bool resume;
 	int console_in;
 	int console_out;

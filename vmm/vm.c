@@ -12,6 +12,7 @@
 
 #include "bitmap.h"
 #include "vmm.h"
+#include "wset.h"
 
 /* Where KVM may put its real-mode TSS and identity map (Intel): unused. */
 #define KVM_TSS_ADDR		0xfffbd000UL
@@ -48,6 +49,7 @@ void vm__prepare(struct vm *vm)
 	pthread_cond_init(&vm->paused, NULL);
 	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
+	vm->base_mem_fd = -1;
 }
 
 /*
@@ -56,7 +58,7 @@ void vm__prepare(struct vm *vm)
  * never written.
  */
 int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
-	     int mem_fd, bool track_dirty)
+	     int mem_fd, bool track_dirty, bool track_ws)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
 	struct kvm_userspace_memory_region region;
@@ -100,15 +102,16 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 			 (unsigned long long)(mem_size >> 20), strerror(errno));
 		return ret;
 	}
-	vm->track_dirty = track_dirty;
-	if (track_dirty) {
+	/* The recorder needs KVM's dirty log, so it turns logging on. */
+	vm->track_dirty = track_dirty || track_ws;
+	if (vm->track_dirty) {
 		vm->pending_dirty = bitmap__alloc(mem_size / VMM_PAGE_SIZE);
 		if (!vm->pending_dirty)
 			return -ENOMEM;
 	}
 	region = (struct kvm_userspace_memory_region) {
 		.slot = 0,
-		.flags = track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		.flags = vm->track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = 0,
 		.memory_size = mem_size,
 		.userspace_addr = (uintptr_t)vm->mem,
@@ -116,6 +119,21 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 	ret = vm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 	if (ret)
 		return ret;
+	if (track_ws) {
+		vm->ws = malloc(sizeof(*vm->ws));
+		if (!vm->ws)
+			return -ENOMEM;
+		ret = wset__init(vm->ws, vm->mem, mem_size / VMM_PAGE_SIZE,
+				 vm->vm_fd, 0);
+		if (ret) {
+			vmm__log("working-set tracking: %s%s", strerror(-ret),
+				 ret == -ENODEV ? " (is pagetrack.ko loaded?)" :
+				 "");
+			free(vm->ws);
+			vm->ws = NULL;
+			return ret;
+		}
+	}
 
 	vm->nr_vcpus = nr_vcpus;
 	return 0;
@@ -131,6 +149,12 @@ void vm__destroy(struct vm *vm)
 		if (vm->vcpus[i].fd > 0)
 			close(vm->vcpus[i].fd);
 	}
+	if (vm->ws) {
+		wset__exit(vm->ws);
+		free(vm->ws);
+	}
+	if (vm->base_mem_fd >= 0)
+		close(vm->base_mem_fd);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
 	free(vm->pending_dirty);
@@ -157,6 +181,35 @@ void vm__request_exit(struct vm *vm, enum vm_exit_reason reason)
 }
 
 /*
+ * Working-set windows follow the vCPUs: one opens as they start or
+ * resume, and closes once all are paused.  A recorder that fails is
+ * reported and leaves no window, so layers are refused rather than wrong.
+ */
+static void vm__open_window(struct vm *vm)
+{
+	int ret;
+
+	if (!vm->ws)
+		return;
+	ret = wset__start(vm->ws, vm->pending_dirty);
+	if (ret)
+		vmm__log("working set: cannot open a window: %s",
+			 strerror(-ret));
+}
+
+static void vm__close_window(struct vm *vm)
+{
+	int ret;
+
+	if (!vm->ws || !vm->ws->recording)
+		return;
+	ret = wset__stop(vm->ws, vm->pending_dirty);
+	if (ret)
+		vmm__log("working set: cannot close the window: %s",
+			 strerror(-ret));
+}
+
+/*
  * Start every vCPU's run loop.  The VM counts as started only once all
  * run; if one cannot, the VM is ended.
  */
@@ -165,6 +218,8 @@ int vm__start(struct vm *vm)
 	unsigned int i;
 	int ret;
 
+	if (!vm->pause_requested)
+		vm__open_window(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__start(&vm->vcpus[i]);
 		if (ret) {
@@ -210,10 +265,12 @@ void vm__pause(struct vm *vm)
 	while (vm->nr_paused < vm->nr_vcpus && vm->exit_reason == VM_RUNNING)
 		pthread_cond_wait(&vm->paused, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
+	vm__close_window(vm);
 }
 
 void vm__resume(struct vm *vm)
 {
+	vm__open_window(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_requested = false;
 	pthread_cond_broadcast(&vm->paused);
@@ -247,14 +304,16 @@ void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 	for (page = gpa / VMM_PAGE_SIZE;
 	     page <= (gpa + len - 1) / VMM_PAGE_SIZE; page++)
 		bitmap__set(vm->pending_dirty, page);
+	if (vm->ws)
+		wset__mark_written(vm->ws, gpa / VMM_PAGE_SIZE,
+				   (gpa + len - 1) / VMM_PAGE_SIZE -
+				   gpa / VMM_PAGE_SIZE + 1);
 }
 
 /* Fetch and reset KVM's dirty log of guest memory into @bitmap. */
 int vm__get_dirty_log(struct vm *vm, uint64_t *bitmap)
 {
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
-
-	return vm_ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log);
+	return kvm__get_dirty_log(vm->vm_fd, 0, bitmap);
 }
 
 /* Host address of [gpa, gpa + len), or NULL if outside guest memory. */

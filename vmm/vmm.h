@@ -69,6 +69,14 @@ struct vm {
 	 * own writes, and a harvest a failed snapshot could not write out.
 	 */
 	uint64_t *pending_dirty;
+	/*
+	 * Working-set recorder: a window opens whenever the vCPUs start or
+	 * resume and closes when they pause.  NULL unless asked for.
+	 */
+	struct wset *ws;
+	/* A VM loaded from a snapshot: its memory file and vmstate CRC. */
+	int base_mem_fd;
+	uint32_t base_crc;
 
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
@@ -85,7 +93,7 @@ struct vm {
 /* vm.c */
 void vm__prepare(struct vm *vm);
 int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
-	     int mem_fd, bool track_dirty);
+	     int mem_fd, bool track_dirty, bool track_ws);
 void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len);
 int vm__get_dirty_log(struct vm *vm, uint64_t *bitmap);
 void vm__destroy(struct vm *vm);

@@ -127,12 +127,19 @@ static int set_state(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
 }
 
 /* Boot the workload in @v and let it verify its memory twice. */
-static bool boot_workload(struct vmm_proc *v)
+static bool boot_workload(struct vmm_proc *v, bool track_ws)
 {
 	char line[256];
 	int i;
 
 	vmm_proc__configure(v, INITRD, 2, true);
+	if (track_ws && vmm_proc__api(v, "PUT", "/machine-config",
+				      "{\"vcpu_count\":2,\"mem_size_mib\":256,"
+				      "\"track_working_set\":true}", line,
+				      sizeof(line)) != 204) {
+		fprintf(stderr, "# machine-config: %s\n", line);
+		return false;
+	}
 	if (vmm_proc__api(v, "PUT", "/actions",
 			  "{\"action_type\":\"InstanceStart\"}", line,
 			  sizeof(line)) != 204)
@@ -186,7 +193,7 @@ TEST_F_TIMEOUT(snap, full_restore_in_new_process, 900)
 	long n;
 
 	vmm_proc__start(&self->a, self->dir, "a");
-	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_TRUE(boot_workload(&self->a, false));
 	/* Creating needs a paused VM. */
 	EXPECT_EQ(400, create(self, &self->a, "Full", "full"));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
@@ -211,7 +218,7 @@ TEST_F_TIMEOUT(snap, diff_generations, 1800)
 	int g, i;
 
 	vmm_proc__start(&self->a, self->dir, "a");
-	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_TRUE(boot_workload(&self->a, false));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	n[0] = vmm_proc__last_tick(&self->a);
 	ASSERT_EQ(204, create(self, &self->a, "Full", "base"));
@@ -353,7 +360,7 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 	size_t i;
 
 	vmm_proc__start(&self->a, self->dir, "a");
-	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_TRUE(boot_workload(&self->a, false));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	/* Diff needs dirty tracking; this VM has it, so try bad types. */
 	EXPECT_EQ(400, create(self, &self->a, "Partial", "x"));
@@ -413,7 +420,7 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 
 	ASSERT_EQ(0, mount("tmpfs", self->dir, "tmpfs", 0, "size=300m"));
 	vmm_proc__start(&self->a, "/tmp", "snapfail-a");
-	ASSERT_TRUE(boot_workload(&self->a));
+	ASSERT_TRUE(boot_workload(&self->a, false));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	n = vmm_proc__last_tick(&self->a);
 	ASSERT_EQ(204, create(self, &self->a, "Full", "full"));
@@ -445,6 +452,99 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 	expect_continues(_metadata, &self->a, &self->b, n);
 	unlink("/tmp/snapfail-a.log");
 	unlink("/tmp/snapfail-b.log");
+}
+
+/*
+ * Run snapinfo on a layer file, checking it against @vmstate; its exit
+ * status, and the page counts it printed.
+ */
+static int snapinfo(const char *vmstate, const char *layers, long *ro,
+		    long *dirty)
+{
+	char cmd[700], line[256];
+	FILE *f;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "build/snapinfo --verify --snapshot %s %s "
+		 "2>&1", vmstate, layers);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		fprintf(stderr, "# %s", line);
+		sscanf(line, " read-only %ld pages", ro);
+		sscanf(line, " dirty %ld pages", dirty);
+	}
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Working-set layers, both ways: with the snapshot a booted VM takes
+ * (boot -> pause -> create), and for the snapshot a VM was loaded from
+ * (load -> resume -> pause -> snapshot/layers).  The workload re-reads
+ * its 2048-page buffer every five ticks and writes a page per tick, so a
+ * window of six ticks has at least that many present and dirty pages,
+ * and far fewer than the 65536 pages of guest memory.
+ */
+TEST_F_TIMEOUT(snap, layers, 900)
+{
+	char vmstate[256], mem[256], layers[256], later[256], body[1024];
+	long n, ro = 0, dirty = 0;
+
+	path(self, layers, "boot.layers");
+	vmm_proc__start(&self->a, self->dir, "a");
+	ASSERT_TRUE(boot_workload(&self->a, true));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	EXPECT_EQ(400, vmm_proc__api(&self->a, "PUT", "/snapshot/layers",
+				     "{\"layers_path\":\"/tmp/x.layers\"}",
+				     self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "booted, not loaded"));
+	snap_paths(self, "full", vmstate, mem);
+	snprintf(body, sizeof(body), "{\"snapshot_type\":\"Full\","
+		 "\"snapshot_path\":\"%s\",\"mem_file_path\":\"%s\","
+		 "\"layers_path\":\"%s\"}", vmstate, mem, layers);
+	ASSERT_EQ(204, vmm_proc__api(&self->a, "PUT", "/snapshot/create", body,
+				     self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_GE(ro + dirty, 2048);
+	vmm_proc__kill(&self->a);
+
+	/* Loaded: the window runs from resume to pause. */
+	vmm_proc__start(&self->b, self->dir, "b");
+	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
+		 "{\"backend_type\":\"File\",\"backend_path\":\"%s\"},"
+		 "\"track_working_set\":true,\"resume_vm\":true}", vmstate,
+		 mem);
+	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/load", body,
+				     self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, 0, 120));
+	n = vmm_proc__last_tick(&self->b);
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, n + 6, 120));
+	ASSERT_EQ(204, set_state(self, &self->b, "Paused"));
+	path(self, layers, "fn.layers");
+	snprintf(body, sizeof(body), "{\"layers_path\":\"%s\"}", layers);
+	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/layers", body,
+				     self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ro = dirty = 0;
+	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_GE(ro + dirty, 2048);
+	EXPECT_GE(dirty, 5);
+	EXPECT_LT(ro + dirty, 65536 / 2);
+
+	/* The layers belong to the loaded snapshot, not to a newer one. */
+	ASSERT_EQ(204, create(self, &self->b, "Full", "later"));
+	snap_paths(self, "later", later, mem);
+	EXPECT_EQ(1, snapinfo(later, layers, &ro, &dirty));
+	/* A window as short as a resume and a pause makes valid layers. */
+	ASSERT_EQ(204, set_state(self, &self->b, "Resumed"));
+	ASSERT_EQ(204, set_state(self, &self->b, "Paused"));
+	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/layers", body,
+				     self->out, sizeof(self->out)));
+	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
 }
 
 TEST_HARNESS_MAIN
