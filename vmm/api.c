@@ -262,21 +262,22 @@ static struct reply put_snapshot_create(struct api *api, json_t *body)
 static struct reply put_snapshot_load(struct api *api, json_t *body)
 {
 	const char *backend_type = NULL, *backend_path = NULL;
-	const char *mem_file = NULL;
+	const char *mem_file = NULL, *layers = NULL;
 	int diff = 0, resume = 0, track_ws = 0;
 	struct api_load load;
 	json_error_t jerr;
 	char err[512];
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT,
-			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b}",
+			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b, s?s}",
 			   "snapshot_path", &load.snapshot_path,
 			   "mem_backend", "backend_type", &backend_type,
 			   "backend_path", &backend_path,
 			   "mem_file_path", &mem_file,
 			   "enable_diff_snapshots", &diff,
 			   "resume_vm", &resume,
-			   "track_working_set", &track_ws))
+			   "track_working_set", &track_ws,
+			   "layers_path", &layers))
 		return reply_fault("snapshot/load: %s", jerr.text);
 	if (!backend_path == !mem_file)
 		return reply_fault("give exactly one of mem_backend and the "
@@ -297,6 +298,7 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	if (track_ws && !pagetrack_present())
 		return reply_fault(NO_PAGETRACK);
 	load.mem_path = backend_path ? backend_path : mem_file;
+	load.layers_path = layers;
 	load.enable_diff_snapshots = diff;
 	load.track_working_set = track_ws;
 	load.resume_vm = resume;

@@ -373,6 +373,13 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		goto out;
 	}
 
+	if (p->layers_path) {
+		ret = restore__open_layers(vm, p->layers_path, vsvm->mem_size,
+					   ((const struct vmstate_header *)
+					    vs.data)->payload_crc, err, errlen);
+		if (ret)
+			goto out;
+	}
 	fd = open_memory(p, vsvm->mem_size, err, errlen);
 	if (fd < 0) {
 		ret = fd;
@@ -387,6 +394,11 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		snprintf(err, errlen, "cannot create the VM: %s",
 			 strerror(-ret));
 		goto out;
+	}
+	if (vm->prefetch) {
+		ret = restore__map_layers(vm, err, errlen);
+		if (ret)
+			goto out;
 	}
 	ret = devices__init(vm, p->console_in, p->console_out);
 	if (ret) {
@@ -423,6 +435,9 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	if (ret)
 		snprintf(err, errlen, "starting vCPUs: %s", strerror(-ret));
 out:
+	/* Refused before a VM existed: the process can load another. */
+	if (ret && vm->vm_fd < 0)
+		restore__exit(vm);
 	vstate__free(&vs);
 	return ret;
 }

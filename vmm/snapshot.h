@@ -20,6 +20,7 @@ int snapshot__write_base_layers(struct vm *vm, const char *layers_path,
 struct snapshot_load {
 	const char *vmstate_path;
 	const char *mem_path;
+	const char *layers_path;	/* or NULL */
 	bool track_dirty;
 	bool track_ws;
 	bool resume;

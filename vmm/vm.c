@@ -149,6 +149,7 @@ void vm__destroy(struct vm *vm)
 		if (vm->vcpus[i].fd > 0)
 			close(vm->vcpus[i].fd);
 	}
+	restore__exit(vm);
 	if (vm->ws) {
 		wset__exit(vm->ws);
 		free(vm->ws);

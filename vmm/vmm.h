@@ -77,6 +77,7 @@ struct vm {
 	/* A VM loaded from a snapshot: its memory file and vmstate CRC. */
 	int base_mem_fd;
 	uint32_t base_crc;
+	struct prefetch *prefetch;	/* restored from layers */
 
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
@@ -141,6 +142,12 @@ int mptable__write(struct vm *vm);
 /* acpi.c */
 int acpi__write_tables(struct vm *vm);
 int acpi_pm__init(struct vm *vm);
+
+/* restore.c */
+int restore__open_layers(struct vm *vm, const char *path, uint64_t mem_size,
+			 uint32_t crc, char *err, size_t errlen);
+int restore__map_layers(struct vm *vm, char *err, size_t errlen);
+void restore__exit(struct vm *vm);
 
 /* devices.c */
 int devices__init(struct vm *vm, int console_in, int console_out);

@@ -24,7 +24,7 @@
 FIXTURE(snap) {
 	char dir[64];
 	char out[4096];
-	struct vmm_proc a, b;
+	struct vmm_proc a, b, c;
 };
 
 FIXTURE_SETUP(snap)
@@ -39,6 +39,7 @@ FIXTURE_TEARDOWN(snap)
 
 	vmm_proc__kill(&self->a);
 	vmm_proc__kill(&self->b);
+	vmm_proc__kill(&self->c);
 	umount(self->dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	if (system(cmd))
@@ -482,7 +483,8 @@ static int snapinfo(const char *vmstate, const char *layers, long *ro,
 /*
  * Working-set layers, both ways: with the snapshot a booted VM takes
  * (boot -> pause -> create), and for the snapshot a VM was loaded from
- * (load -> resume -> pause -> snapshot/layers).  The workload re-reads
+ * (load -> resume -> pause -> snapshot/layers); then a restore from the
+ * layers goes on exactly as the original did.  The workload re-reads
  * its 2048-page buffer every five ticks and writes a page per tick, so a
  * window of six ticks has at least that many present and dirty pages,
  * and far fewer than the 65536 pages of guest memory.
@@ -509,6 +511,10 @@ TEST_F_TIMEOUT(snap, layers, 900)
 		TH_LOG("%s", self->out);
 	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
 	EXPECT_GE(ro + dirty, 2048);
+	/* The original runs on to show what tick n + 2 must look like. */
+	n = vmm_proc__last_tick(&self->a);
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 2, 60));
 	vmm_proc__kill(&self->a);
 
 	/* Loaded: the window runs from resume to pause. */
@@ -520,8 +526,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/load", body,
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, 0, 120));
-	n = vmm_proc__last_tick(&self->b);
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, n, 120));
 	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, n + 6, 120));
 	ASSERT_EQ(204, set_state(self, &self->b, "Paused"));
 	path(self, layers, "fn.layers");
@@ -542,9 +547,47 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	/* A window as short as a resume and a pause makes valid layers. */
 	ASSERT_EQ(204, set_state(self, &self->b, "Resumed"));
 	ASSERT_EQ(204, set_state(self, &self->b, "Paused"));
+	path(self, layers, "short.layers");
+	snprintf(body, sizeof(body), "{\"layers_path\":\"%s\"}", layers);
 	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/layers", body,
 				     self->out, sizeof(self->out)));
 	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	vmm_proc__kill(&self->b);
+
+	/*
+	 * Restore from the layers of the first, long window: refused for
+	 * another snapshot, which leaves the process able to load.
+	 */
+	path(self, layers, "fn.layers");
+	snap_paths(self, "later", later, mem);
+	vmm_proc__start(&self->c, self->dir, "c");
+	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
+		 "{\"backend_type\":\"File\",\"backend_path\":\"%s\"},"
+		 "\"layers_path\":\"%s\",\"resume_vm\":true}", later, mem,
+		 layers);
+	EXPECT_EQ(400, vmm_proc__api(&self->c, "PUT", "/snapshot/load", body,
+				     self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "not of this one")) TH_LOG("%s",
+								      self->out);
+	snap_paths(self, "full", vmstate, mem);
+	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
+		 "{\"backend_type\":\"File\",\"backend_path\":\"%s\"},"
+		 "\"layers_path\":\"%s\",\"track_working_set\":true,"
+		 "\"resume_vm\":true}", vmstate, mem, layers);
+	ASSERT_EQ(204, vmm_proc__api(&self->c, "PUT", "/snapshot/load", body,
+				     self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	expect_continues(_metadata, &self->a, &self->c, n);
+	/* Recording still works on top of the layers. */
+	ASSERT_EQ(204, set_state(self, &self->c, "Paused"));
+	path(self, layers, "again.layers");
+	snprintf(body, sizeof(body), "{\"layers_path\":\"%s\"}", layers);
+	ASSERT_EQ(204, vmm_proc__api(&self->c, "PUT", "/snapshot/layers", body,
+				     self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	ro = dirty = 0;
+	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_GE(ro + dirty, 2048);
 }
 
 TEST_HARNESS_MAIN
