@@ -57,7 +57,7 @@ echo "=== selftests (nested test VM)"
 vmlog=$res/vm-console.log
 run_vm_suite() {
 	tools/vmtest --insmod build/pagetrack.ko --log "$vmlog" --out "$res/vm" \
-		--timeout "${VMTEST_TIMEOUT:-900}" -- \
+		--timeout "${VMTEST_TIMEOUT:-720}" -- \
 		selftests/run_vm_tests.sh \
 		$(find build/selftests -name '*_test' -type f | sort) \
 		2>&1 | tee "$res/vm.tap"
@@ -67,16 +67,17 @@ run_vm_suite
 st=$?
 # QEMU 7.2's software SVM has been seen to break the test VM itself: a
 # kernel entry faulting until its stack overflows, a stalled CPU, a reset
-# out of the blue.  A test running at that moment fails too (its guest
-# stops ticking), so a VM death voids the whole attempt: say so, keep the
-# console and what failed, and run the suite again, at most twice.  A
+# out of the blue, both vCPUs spinning with no progress until vmtest's
+# timeout.  A test running at that moment fails too (its guest stops
+# ticking), so a VM death or timeout voids the whole attempt: say so, keep
+# the console and what failed, and run the suite again, at most twice.  A
 # test that really fails fails in every attempt; only a VM that dies
 # every time makes the VM suite fail as a whole.
 attempt=1
-while [ "$st" -eq 125 ] && [ "$attempt" -lt 3 ]; do
+while { [ "$st" -eq 125 ] || [ "$st" -eq 124 ]; } && [ "$attempt" -lt 3 ]; do
 	cp "$vmlog" "$res/vm-console-crash$attempt.log"
 	cp "$res/vm.tap" "$res/vm-crash$attempt.tap"
-	echo "--- the test VM died (console kept in $res/vm-console-crash$attempt.log):"
+	echo "--- the test VM died or hung (status $st; console kept in $res/vm-console-crash$attempt.log):"
 	{ grep -m1 -B2 -A12 'BUG:\|Kernel panic' "$vmlog" ||
 		tail -n 5 "$vmlog"; } | sed 's/^/    /'
 	if grep -q '^not ok ' "$res/vm.tap"; then

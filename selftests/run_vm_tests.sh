@@ -8,8 +8,10 @@
 rc=0
 for t in "$@"; do
 	echo "# === $t"
+	# The console log then shows which binary a hung VM was running.
+	echo "run_vm_tests: $t" >/dev/kmsg 2>/dev/null
 	out=$(mktemp)
-	"$t" >"$out" 2>&1
+	timeout -k 10 "${VM_TEST_TIMEOUT:-600}" "$t" >"$out" 2>&1
 	st=$?
 	cat "$out"
 	if [ $st -ne 0 ]; then
