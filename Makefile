@@ -86,7 +86,7 @@ NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
 
-tools: $(B)/ptctl $(B)/snapmerge $(B)/snapinfo
+tools: $(B)/ptctl $(B)/snapmerge $(B)/snapinfo $(B)/uffd-handler
 
 $(B)/snapmerge: tools/snapmerge.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
@@ -99,6 +99,12 @@ $(B)/snapinfo: tools/snapinfo.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HD
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/snapinfo.c \
 		vmm/vmstate.c $(LIB_SRCS)
+
+$(B)/uffd-handler: tools/uffd-handler.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/uffd-handler.c \
+		vmm/vmstate.c $(LIB_SRCS) -ljansson
 
 VMM_SRCS := $(wildcard vmm/*.c)
 

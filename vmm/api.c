@@ -282,13 +282,14 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	if (!backend_path == !mem_file)
 		return reply_fault("give exactly one of mem_backend and the "
 				   "deprecated mem_file_path");
-	if (backend_type && strcmp(backend_type, "File")) {
-		if (!strcmp(backend_type, "Uffd"))
-			return reply_fault("the Uffd memory backend is not "
-					   "supported yet");
+	if (backend_type && strcmp(backend_type, "File") &&
+	    strcmp(backend_type, "Uffd"))
 		return reply_fault("backend_type must be File or Uffd, not "
 				   "'%s'", backend_type);
-	}
+	load.uffd = backend_type && !strcmp(backend_type, "Uffd");
+	if (load.uffd && layers)
+		return reply_fault("with the Uffd backend the page-fault "
+				   "handler serves the layers, not the VMM");
 	if (api->ops->started(api->ctx))
 		return reply_fault("a snapshot loads only into a fresh VMM "
 				   "process");

@@ -27,6 +27,7 @@ struct api_config {
 struct api_load {
 	const char *snapshot_path;
 	const char *mem_path;
+	bool uffd;
 	const char *layers_path;
 	bool enable_diff_snapshots;
 	bool track_working_set;

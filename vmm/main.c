@@ -256,6 +256,7 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 	struct snapshot_load p = {
 		.vmstate_path = load->snapshot_path,
 		.mem_path = load->mem_path,
+		.uffd = load->uffd,
 		.layers_path = load->layers_path,
 		.track_dirty = load->enable_diff_snapshots,
 		.track_ws = load->track_working_set,

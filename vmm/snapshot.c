@@ -168,6 +168,12 @@ int snapshot__write_base_layers(struct vm *vm, const char *path, char *err,
 	uint8_t *base;
 	int ret;
 
+	if (vm->uffd >= 0) {
+		snprintf(err, errlen, "this VM's memory came through Uffd, "
+			 "so the VMM cannot read its snapshot's pages: record "
+			 "with the File backend");
+		return -EINVAL;
+	}
 	if (vm->base_mem_fd < 0) {
 		snprintf(err, errlen, "this VM was booted, not loaded from a "
 			 "snapshot: give layers_path to snapshot/create");
@@ -342,7 +348,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	const struct vs_vm *vsvm;
 	struct vstate vs;
 	unsigned int i;
-	int fd, ret;
+	int fd, ret, uffd_sock = -1;
 
 	ret = vstate__read_file(p->vmstate_path, &vs, err, errlen);
 	if (ret)
@@ -380,10 +386,19 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		if (ret)
 			goto out;
 	}
-	fd = open_memory(p, vsvm->mem_size, err, errlen);
-	if (fd < 0) {
-		ret = fd;
-		goto out;
+	if (p->uffd) {
+		fd = -1;
+		uffd_sock = uffd__connect(p->mem_path, err, errlen);
+		if (uffd_sock < 0) {
+			ret = uffd_sock;
+			goto out;
+		}
+	} else {
+		fd = open_memory(p, vsvm->mem_size, err, errlen);
+		if (fd < 0) {
+			ret = fd;
+			goto out;
+		}
 	}
 	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty,
 		       p->track_ws);
@@ -394,6 +409,11 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		snprintf(err, errlen, "cannot create the VM: %s",
 			 strerror(-ret));
 		goto out;
+	}
+	if (p->uffd) {
+		ret = uffd__attach(vm, uffd_sock, err, errlen);
+		if (ret)
+			goto out;
 	}
 	if (vm->prefetch) {
 		ret = restore__map_layers(vm, err, errlen);
@@ -438,6 +458,8 @@ out:
 	/* Refused before a VM existed: the process can load another. */
 	if (ret && vm->vm_fd < 0)
 		restore__exit(vm);
+	if (uffd_sock >= 0)
+		close(uffd_sock);
 	vstate__free(&vs);
 	return ret;
 }

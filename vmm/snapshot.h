@@ -19,7 +19,8 @@ int snapshot__write_base_layers(struct vm *vm, const char *layers_path,
 
 struct snapshot_load {
 	const char *vmstate_path;
-	const char *mem_path;
+	const char *mem_path;		/* or the Uffd handler's socket */
+	bool uffd;
 	const char *layers_path;	/* or NULL */
 	bool track_dirty;
 	bool track_ws;

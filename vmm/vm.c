@@ -50,6 +50,7 @@ void vm__prepare(struct vm *vm)
 	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
 	vm->base_mem_fd = -1;
+	vm->uffd = -1;
 }
 
 /*
@@ -156,6 +157,8 @@ void vm__destroy(struct vm *vm)
 	}
 	if (vm->base_mem_fd >= 0)
 		close(vm->base_mem_fd);
+	if (vm->uffd >= 0)
+		close(vm->uffd);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
 	free(vm->pending_dirty);

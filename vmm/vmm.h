@@ -78,6 +78,7 @@ struct vm {
 	int base_mem_fd;
 	uint32_t base_crc;
 	struct prefetch *prefetch;	/* restored from layers */
+	int uffd;			/* Uffd backend, or -1 */
 
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
@@ -148,6 +149,10 @@ int restore__open_layers(struct vm *vm, const char *path, uint64_t mem_size,
 			 uint32_t crc, char *err, size_t errlen);
 int restore__map_layers(struct vm *vm, char *err, size_t errlen);
 void restore__exit(struct vm *vm);
+
+/* uffd.c */
+int uffd__connect(const char *path, char *err, size_t errlen);
+int uffd__attach(struct vm *vm, int sock, char *err, size_t errlen);
 
 /* devices.c */
 int devices__init(struct vm *vm, int console_in, int console_out);

@@ -24,7 +24,8 @@
 FIXTURE(snap) {
 	char dir[64];
 	char out[4096];
-	struct vmm_proc a, b, c;
+	struct vmm_proc a, b, c, d;
+	pid_t handler;
 };
 
 FIXTURE_SETUP(snap)
@@ -40,6 +41,11 @@ FIXTURE_TEARDOWN(snap)
 	vmm_proc__kill(&self->a);
 	vmm_proc__kill(&self->b);
 	vmm_proc__kill(&self->c);
+	vmm_proc__kill(&self->d);
+	if (self->handler > 0) {
+		kill(self->handler, SIGKILL);
+		waitpid(self->handler, NULL, 0);
+	}
 	umount(self->dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	if (system(cmd))
@@ -480,6 +486,79 @@ static int snapinfo(const char *vmstate, const char *layers, long *ro,
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Start tools/uffd-handler serving @mem and @layers; wait for its socket. */
+static pid_t start_handler(const char *sock, const char *mem,
+			   const char *layers, const char *vmstate,
+			   const char *log)
+{
+	pid_t pid = fork();
+	int i;
+
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 2);
+		execl("build/uffd-handler", "uffd-handler", "--socket", sock,
+		      "--mem", mem, "--layers", layers, "--snapshot", vmstate,
+		      NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200 && access(sock, F_OK); i++)
+		usleep(50000);
+	return pid;
+}
+
+/*
+ * The Uffd backend with tools/uffd-handler: the handshake, the working
+ * set installed at the first fault, the guest going on as the original.
+ */
+static void uffd_restore(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(snap) *self, long n)
+{
+	char vmstate[256], mem[256], layers[256], sock[256], log[256];
+	char body[1024], line[256] = "";
+	unsigned long faults = 0, installed = 0;
+	long ro = 0, dirty = 0;
+	int status;
+	FILE *f;
+
+	snap_paths(self, "full", vmstate, mem);
+	path(self, layers, "fn.layers");
+	path(self, sock, "fn.uffd");
+	path(self, log, "handler.log");
+	ASSERT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+
+	vmm_proc__start(&self->d, self->dir, "d");
+	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
+		 "{\"backend_type\":\"Uffd\",\"backend_path\":\"%s\"},"
+		 "\"resume_vm\":true}", vmstate, sock);
+	/* No handler yet: refused, and the process can still load. */
+	EXPECT_EQ(400, vmm_proc__api(&self->d, "PUT", "/snapshot/load", body,
+				     self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "cannot connect"));
+	self->handler = start_handler(sock, mem, layers, vmstate, log);
+	ASSERT_EQ(0, access(sock, F_OK)) TH_LOG("uffd-handler did not listen");
+	ASSERT_EQ(204, vmm_proc__api(&self->d, "PUT", "/snapshot/load", body,
+				     self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	expect_continues(_metadata, &self->a, &self->d, n);
+	vmm_proc__kill(&self->d);
+	kill(self->handler, SIGTERM);
+	ASSERT_EQ(self->handler, waitpid(self->handler, &status, 0));
+	self->handler = 0;
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	f = fopen(log, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "uffd-handler: %lu faults served, %lu pages",
+			   &faults, &installed) == 2)
+			break;
+	fclose(f);
+	TH_LOG("%s", line);
+	EXPECT_GT(faults, 0);
+	EXPECT_EQ((unsigned long)(ro + dirty), installed);
+}
+
 /*
  * Working-set layers, both ways: with the snapshot a booted VM takes
  * (boot -> pause -> create), and for the snapshot a VM was loaded from
@@ -588,6 +667,9 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	ro = dirty = 0;
 	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
 	EXPECT_GE(ro + dirty, 2048);
+	vmm_proc__kill(&self->c);
+
+	uffd_restore(_metadata, self, n);
 }
 
 TEST_HARNESS_MAIN

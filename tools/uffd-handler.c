@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uffd-handler - serve a restored VM's page faults from its snapshot's
+ * memory file, installing the whole working set at the first fault.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layers.h"
+#include "vmstate.h"
+
+#define PAGE		4096ULL
+#define MAX_REGIONS	16
+
+static void usage(FILE *f)
+{
+	fputs(
+"NAME\n"
+"	uffd-handler - page-fault handler for vmm's Uffd memory backend\n"
+"\n"
+"SYNOPSIS\n"
+"	uffd-handler --socket PATH --mem FILE [--layers FILE]\n"
+"	             [--snapshot VMSTATE]\n"
+"\n"
+"DESCRIPTION\n"
+"	Listens on the Unix socket PATH for one VMM, which loads a snapshot\n"
+"	with \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\":\n"
+"	PATH} and sends, as Firecracker does, a JSON array of its memory\n"
+"	regions ({base_host_virt_addr, size, offset, page_size_kib,\n"
+"	page_size}) with the userfaultfd attached.  Every missing page the\n"
+"	guest touches is then copied in from FILE, the snapshot's memory\n"
+"	file, at the region's offset.\n"
+"\n"
+"	With --layers, the first fault installs the snapshot's whole\n"
+"	working set from the layer file (read-only pages, then dirty ones,\n"
+"	each one sequential read) before it is served: REAP's approach.\n"
+"	Later faults outside the working set are served one page at a\n"
+"	time.\n"
+"\n"
+"	It serves until the VMM's memory goes away or SIGTERM/SIGINT, then\n"
+"	prints what it did on standard error: faults served, pages\n"
+"	installed from the layers and how long that took.\n"
+"\n"
+"OPTIONS\n"
+"	-s, --socket PATH\n"
+"		Unix socket to listen on; must not exist.\n"
+"	-m, --mem FILE\n"
+"		The snapshot's memory file (Full).\n"
+"	-l, --layers FILE\n"
+"		Its working-set layer file (see Documentation/layers.rst).\n"
+"	-S, --snapshot VMSTATE\n"
+"		Refuse layers that do not belong to this snapshot.\n"
+"	-h, --help\n"
+"		This text.\n"
+"\n"
+"EXIT STATUS\n"
+"	0 after serving; 1 on an error, with the reason; 2 on a usage\n"
+"	error.\n"
+"\n"
+"EXAMPLE\n"
+"	uffd-handler --socket /tmp/fn.uffd --mem fn.mem --layers fn.layers &\n"
+"	curl --unix-socket /tmp/vmm.sock -X PUT http://localhost/snapshot/load \\\n"
+"	  -d '{\"snapshot_path\": \"fn.vmstate\", \"mem_backend\":\n"
+"	       {\"backend_type\": \"Uffd\", \"backend_path\": \"/tmp/fn.uffd\"},\n"
+"	       \"resume_vm\": true}'\n", f);
+}
+
+struct region {
+	uint64_t base;		/* host address in the VMM */
+	uint64_t size;
+	uint64_t offset;	/* in the memory file */
+};
+
+struct handler {
+	int uffd;
+	const uint8_t *mem;	/* the memory file, mapped */
+	uint64_t mem_size;
+	struct region regions[MAX_REGIONS];
+	unsigned int nr_regions;
+	struct layers l;
+	bool have_layers;
+	const uint8_t *layer_data;	/* the layer file, mapped */
+	uint64_t faults, installed, install_ns;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int die(const char *what, const char *why)
+{
+	fprintf(stderr, "uffd-handler: %s%s%s\n", what, why ? ": " : "",
+		why ? why : "");
+	return 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Host address of memory-file offset @off, or 0. */
+static uint64_t host_addr(const struct handler *h, uint64_t off)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nr_regions; i++) {
+		const struct region *r = &h->regions[i];
+
+		if (off >= r->offset && off - r->offset < r->size)
+			return r->base + off - r->offset;
+	}
+	return 0;
+}
+
+/*
+ * Copy [src, src + len) to @dst; pages already there (another fault got
+ * them in first) are skipped.  Returns 0 or -errno.
+ */
+static int copy_in(struct handler *h, uint64_t dst, const uint8_t *src,
+		   uint64_t len)
+{
+	while (len) {
+		struct uffdio_copy c = {
+			.dst = dst, .src = (uintptr_t)src, .len = len,
+		};
+
+		if (!ioctl(h->uffd, UFFDIO_COPY, &c))
+			return 0;
+		if (errno == EAGAIN && c.copy > 0) {
+			/* Partly done; go on from there. */
+		} else if (errno == EEXIST) {
+			c.copy = (c.copy > 0 ? c.copy : 0) + PAGE;
+		} else if (errno != EAGAIN) {
+			return -errno;
+		} else {
+			continue;
+		}
+		if ((uint64_t)c.copy > len)
+			c.copy = len;
+		dst += c.copy;
+		src += c.copy;
+		len -= c.copy;
+	}
+	return 0;
+}
+
+static int install_working_set(struct handler *h)
+{
+	uint64_t t0 = now_ns();
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < h->l.h.nr_ranges; i++) {
+		const struct layers_range *r = &h->l.ranges[i];
+		uint64_t dst = host_addr(h, r->first_page * PAGE);
+
+		if (!dst)
+			continue;
+		ret = copy_in(h, dst, h->layer_data + r->file_offset,
+			      r->nr_pages * PAGE);
+		if (ret)
+			return ret;
+		h->installed += r->nr_pages;
+	}
+	h->install_ns = now_ns() - t0;
+	return 0;
+}
+
+static int serve_fault(struct handler *h, uint64_t addr)
+{
+	unsigned int i;
+
+	addr &= ~(PAGE - 1);
+	for (i = 0; i < h->nr_regions; i++) {
+		const struct region *r = &h->regions[i];
+
+		if (addr >= r->base && addr - r->base < r->size)
+			return copy_in(h, addr,
+				       h->mem + r->offset + (addr - r->base),
+				       PAGE);
+	}
+	fprintf(stderr, "uffd-handler: fault at %#llx outside every region\n",
+		(unsigned long long)addr);
+	return -EFAULT;
+}
+
+static int serve(struct handler *h)
+{
+	struct pollfd p = { .fd = h->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+	int ret;
+
+	while (!stop) {
+		ret = poll(&p, 1, 200);
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+		if (ret <= 0)
+			continue;
+		if (p.revents & (POLLERR | POLLHUP))
+			return 0;
+		ret = read(h->uffd, &msg, sizeof(msg));
+		if (ret < 0 && errno == EAGAIN)
+			continue;
+		if (ret != sizeof(msg))
+			return ret < 0 ? -errno : 0;
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		if (!h->faults++ && h->have_layers) {
+			ret = install_working_set(h);
+			if (ret)
+				return ret;
+		}
+		ret = serve_fault(h, msg.arg.pagefault.address);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Parse Firecracker's region array and check it against the memory file. */
+static int parse_regions(struct handler *h, const char *buf, size_t len)
+{
+	json_error_t jerr;
+	json_t *arr = json_loadb(buf, len, 0, &jerr), *v;
+	size_t i;
+	int ret = 0;
+
+	if (!json_is_array(arr) || !json_array_size(arr) ||
+	    json_array_size(arr) > MAX_REGIONS) {
+		fprintf(stderr, "uffd-handler: bad region array: %s\n",
+			arr ? "not 1 to 16 regions" : jerr.text);
+		json_decref(arr);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		json_int_t base, size, offset, ps = PAGE;
+		struct region *r = &h->regions[i];
+
+		if (json_unpack_ex(v, &jerr, 0, "{s:I, s:I, s:I, s?I}",
+				   "base_host_virt_addr", &base, "size", &size,
+				   "offset", &offset, "page_size", &ps) ||
+		    ps != PAGE || size <= 0 || offset < 0 ||
+		    (uint64_t)offset + size > h->mem_size) {
+			fprintf(stderr, "uffd-handler: bad region %zu (%s)\n",
+				i, jerr.text[0] ? jerr.text :
+				"outside the memory file, or not 4 KiB pages");
+			ret = -EINVAL;
+			break;
+		}
+		*r = (struct region) {
+			.base = base, .size = size, .offset = offset,
+		};
+		h->nr_regions++;
+	}
+	json_decref(arr);
+	return ret;
+}
+
+static int handshake(struct handler *h, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[8192], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int lsock, conn;
+	ssize_t n;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return die(path, "socket path too long");
+	strcpy(addr.sun_path, path);
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lsock < 0 || bind(lsock, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(lsock, 1))
+		return die(path, strerror(errno));
+	conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	close(lsock);
+	unlink(path);
+	if (conn < 0)
+		return die("accept", strerror(errno));
+	n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+	close(conn);
+	cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS ||
+	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+		return die("handshake", "no userfaultfd received");
+	memcpy(&h->uffd, CMSG_DATA(cmsg), sizeof(int));
+	return parse_regions(h, buf, n) ? 1 : 0;
+}
+
+static const void *map_file(const char *path, uint64_t *size)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) || !st.st_size) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	*size = st.st_size;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int open_layers(struct handler *h, const char *path,
+		       const char *snapshot)
+{
+	uint64_t size;
+	char err[512];
+	struct vstate vs;
+
+	if (layers__open(path, h->mem_size, &h->l, err, sizeof(err)))
+		return die(err, NULL);
+	if (snapshot) {
+		if (vstate__read_file(snapshot, &vs, err, sizeof(err)))
+			return die(err, NULL);
+		if (((const struct vmstate_header *)vs.data)->payload_crc !=
+		    h->l.h.snapshot_crc) {
+			vstate__free(&vs);
+			return die(path, "not the layers of this snapshot");
+		}
+		vstate__free(&vs);
+	}
+	h->layer_data = map_file(path, &size);
+	if (!h->layer_data)
+		return die(path, strerror(errno));
+	h->have_layers = true;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "layers", required_argument, NULL, 'l' },
+		{ "snapshot", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *sock = NULL, *mem = NULL, *layers = NULL, *snap = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct handler h = { .uffd = -1 };
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "s:m:l:S:h", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'm':
+			mem = optarg;
+			break;
+		case 'l':
+			layers = optarg;
+			break;
+		case 'S':
+			snap = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'uffd-handler --help'.\n");
+			return 2;
+		}
+	}
+	if (!sock || !mem || optind < argc) {
+		fprintf(stderr, "uffd-handler: --socket and --mem are required\n"
+			"Try 'uffd-handler --help'.\n");
+		return 2;
+	}
+	h.mem = map_file(mem, &h.mem_size);
+	if (!h.mem)
+		return die(mem, errno ? strerror(errno) : "empty");
+	if (layers && open_layers(&h, layers, snap))
+		return 1;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (handshake(&h, sock))
+		return 1;
+	ret = serve(&h);
+	fprintf(stderr, "uffd-handler: %llu faults served, %llu pages "
+		"installed from layers in %.1f ms\n",
+		(unsigned long long)h.faults,
+		(unsigned long long)h.installed, h.install_ns / 1e6);
+	if (ret)
+		return die("serving faults", strerror(-ret));
+	return 0;
+}
