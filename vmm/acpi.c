@@ -141,16 +141,6 @@ static const uint8_t dsdt_aml[] = {
 	0x0a, SLP_TYP_S5, 0x0a, 0x00,
 };
 
-static uint8_t acpi_checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return -sum;
-}
-
 static void acpi_header__fill(struct acpi_header *h, const char *sig,
 			      uint32_t length, uint8_t revision)
 {
@@ -162,7 +152,7 @@ static void acpi_header__fill(struct acpi_header *h, const char *sig,
 	h->oem_revision = 1;
 	memcpy(h->creator_id, "PTVM", 4);
 	h->creator_revision = 1;
-	h->checksum = acpi_checksum(h, length);
+	h->checksum = byte_checksum(h, length);
 }
 
 /* Tables are laid out one after another, each 16-byte aligned. */
@@ -289,9 +279,9 @@ int acpi__write_tables(struct vm *vm)
 	rsdp->revision = 2;
 	rsdp->length = sizeof(*rsdp);
 	rsdp->xsdt = xsdt_gpa;
-	rsdp->checksum = acpi_checksum(rsdp, offsetof(struct acpi_rsdp,
+	rsdp->checksum = byte_checksum(rsdp, offsetof(struct acpi_rsdp,
 						      length));
-	rsdp->ext_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
+	rsdp->ext_checksum = byte_checksum(rsdp, sizeof(*rsdp));
 	return 0;
 }
 

@@ -78,16 +78,6 @@ struct mpc_intsrc {
 #define CPU_BOOTPROCESSOR	2
 #define ISA_IRQS		16
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return -sum;
-}
-
 int mptable__write(struct vm *vm)
 {
 	const size_t room = 0xa0000 - BOOT_EBDA;
@@ -159,12 +149,12 @@ int mptable__write(struct vm *vm)
 	memcpy(mpc->productid, "VMM         ", 12);
 	mpc->oemcount = entries;
 	mpc->lapic = APIC_DEFAULT_BASE;
-	mpc->checksum = checksum(mpc, mpc->length);
+	mpc->checksum = byte_checksum(mpc, mpc->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = BOOT_EBDA + sizeof(*mpf);
 	mpf->length = 1;
 	mpf->specification = 4;
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpf->checksum = byte_checksum(mpf, sizeof(*mpf));
 	return 0;
 }

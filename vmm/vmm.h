@@ -137,6 +137,17 @@ struct boot_config {
 int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 		     uint64_t *entry, uint64_t *boot_params);
 
+/* What makes @len bytes sum to zero: MP and ACPI tables' checksum. */
+static inline uint8_t byte_checksum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return -sum;
+}
+
 /* mptable.c */
 int mptable__write(struct vm *vm);
 
