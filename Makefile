@@ -49,7 +49,7 @@ SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivm
 KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
-	bench bench-tracker bench-snapshot dkms-install
+	bench bench-tracker bench-snapshot bench-restore dkms-install
 
 all: module tools vmm
 
@@ -57,8 +57,8 @@ help:
 	@echo "make            build the module and the tools"
 	@echo "make deps       install the Debian packages needed (as root)"
 	@echo "make check      deps, build, unit tests, checkpatch, VM tests"
-	@echo "make demo       boot the test VM and run the KVM smoke guest"
-	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot"
+	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
+	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
@@ -123,7 +123,7 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
-		$(B)/guest/memcheck.cpio.gz
+		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz
 
 tests: $(UNIT_TESTS) $(SELFTESTS) $(GUEST_IMAGES)
 
@@ -139,6 +139,7 @@ $(B)/guest/bin/%: selftests/vmm/guest/%.c
 	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(B)/guest/memcheck.cpio.gz: $(B)/guest/bin/memcheck
+$(B)/guest/fn.cpio.gz: $(B)/guest/bin/fn
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)
@@ -166,12 +167,28 @@ $(B)/bench/tracker_bench: bench/tracker_bench.c bench/tracker_guest.S \
 	$(Q)$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
 		bench/tracker_bench.c bench/tracker_guest.S $(BENCH_LIB)
 
-bench: bench-tracker bench-snapshot
+$(B)/bench/mincore_layers: bench/mincore_layers.c vmm/vmstate.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ bench/mincore_layers.c \
+		vmm/vmstate.c $(LIB_SRCS)
+
+bench: bench-tracker bench-snapshot bench-restore
 
 bench-snapshot: vmm $(GUEST_IMAGES)
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
+
+bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
+	@mkdir -p $(B)/bench
+	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
+		bench/restore_bench.sh $(B)/bench | tee $(B)/bench/restore.txt
+	@sed -n 's/^DAT //p' $(B)/bench/restore.txt >$(B)/bench/restore.dat
+	@if command -v gnuplot >/dev/null; then \
+		gnuplot -e "data='$(B)/bench/restore.dat'; out='$(B)/bench/restore.png'" \
+			bench/restore.gp && echo "plot: $(B)/bench/restore.png"; \
+	else echo "gnuplot not installed (make deps): no plot"; fi
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \
@@ -202,8 +219,8 @@ check:
 
 demo:
 	@scripts/deps.sh
-	@$(MAKE) --no-print-directory module tests
-	tools/vmtest --insmod $(PT_KO) -- scripts/demo.sh
+	@$(MAKE) --no-print-directory module vmm tools tests $(B)/bench/mincore_layers
+	tools/vmtest --insmod $(PT_KO) --timeout 1800 -- scripts/demo.sh
 
 clean:
 	rm -rf $(B)

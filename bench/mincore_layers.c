@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mincore_layers - FaaSnap's working set, for comparison: the pages of a
+ * snapshot's memory file that are in the page cache, written as a layer
+ * file.  mincore() cannot tell read pages from written ones, nor pages the
+ * guest touched from readahead around them, so every resident page goes
+ * into the read-only layer.
+ *
+ * usage: mincore_layers VMSTATE MEM OUT_LAYERS
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bitmap.h"
+#include "layers.h"
+#include "vmstate.h"
+
+int main(int argc, char **argv)
+{
+	uint64_t npages, p, *resident, *none;
+	unsigned char *vec;
+	struct vstate vs;
+	struct stat st;
+	char err[512];
+	uint8_t *mem;
+	int fd, out;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: mincore_layers VMSTATE MEM OUT_LAYERS\n");
+		return 2;
+	}
+	if (vstate__read_file(argv[1], &vs, err, sizeof(err))) {
+		fprintf(stderr, "mincore_layers: %s\n", err);
+		return 1;
+	}
+	fd = open(argv[2], O_RDONLY);
+	if (fd < 0 || fstat(fd, &st)) {
+		perror(argv[2]);
+		return 1;
+	}
+	mem = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	npages = st.st_size / LAYERS_PAGE_SIZE;
+	vec = malloc(npages);
+	resident = bitmap__alloc(npages);
+	none = bitmap__alloc(npages);
+	if (mem == MAP_FAILED || !vec || !resident || !none ||
+	    mincore(mem, st.st_size, vec)) {
+		perror("mincore_layers");
+		return 1;
+	}
+	/* Counted before the layers are written: writing reads every page. */
+	for (p = 0; p < npages; p++)
+		if (vec[p] & 1)
+			bitmap__set(resident, p);
+	out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (out < 0 || layers__write(out, mem, st.st_size, resident, none,
+				     ((const struct vmstate_header *)
+				      vs.data)->payload_crc, err,
+				     sizeof(err)) || fsync(out)) {
+		fprintf(stderr, "mincore_layers: %s\n", err);
+		return 1;
+	}
+	printf("%llu\n", (unsigned long long)bitmap__weight(resident, npages));
+	return 0;
+}
