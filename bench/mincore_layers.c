@@ -58,9 +58,8 @@ int main(int argc, char **argv)
 			bitmap__set(resident, p);
 	out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (out < 0 || layers__write(out, mem, st.st_size, resident, none,
-				     ((const struct vmstate_header *)
-				      vs.data)->payload_crc, err,
-				     sizeof(err)) || fsync(out)) {
+				     vstate__id(&vs), err, sizeof(err)) ||
+	    fsync(out)) {
 		fprintf(stderr, "mincore_layers: %s\n", err);
 		return 1;
 	}

@@ -91,9 +91,9 @@ static int wset__harvest(struct wset *w, uint64_t *carry)
 }
 
 /*
- * Open a window: clear every accessed bit (host and KVM), drain the dirty
- * log, and note which host D bits are already set, since the module never
- * clears them.
+ * Open a window: clear KVM's accessed bits (the host's are not used),
+ * drain the dirty log, and note which host D bits are already set, since
+ * the module never clears them.
  */
 int wset__start(struct wset *w, uint64_t *carry)
 {

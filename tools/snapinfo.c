@@ -193,7 +193,7 @@ static int load_snapshot_id(struct opts *o)
 		return 1;
 	}
 	vm = vstate__find(&vs, VS_VM, 0, &len);
-	o->snapshot_crc = ((const struct vmstate_header *)vs.data)->payload_crc;
+	o->snapshot_crc = vstate__id(&vs);
 	o->snapshot_mem = vm ? vm->mem_size : 0;
 	vstate__free(&vs);
 	return 0;

@@ -352,8 +352,7 @@ static int open_layers(struct handler *h, const char *path,
 	if (snapshot) {
 		if (vstate__read_file(snapshot, &vs, err, sizeof(err)))
 			return die(err, NULL);
-		if (((const struct vmstate_header *)vs.data)->payload_crc !=
-		    h->l.h.snapshot_crc) {
+		if (vstate__id(&vs) != h->l.h.snapshot_crc) {
 			vstate__free(&vs);
 			return die(path, "not the layers of this snapshot");
 		}

@@ -381,8 +381,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 
 	if (p->layers_path) {
 		ret = restore__open_layers(vm, p->layers_path, vsvm->mem_size,
-					   ((const struct vmstate_header *)
-					    vs.data)->payload_crc, err, errlen);
+					   vstate__id(&vs), err, errlen);
 		if (ret)
 			goto out;
 	}
@@ -404,7 +403,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		       p->track_ws);
 	/* Kept: layers of this snapshot are cut from its own pages. */
 	vm->base_mem_fd = fd;
-	vm->base_crc = ((const struct vmstate_header *)vs.data)->payload_crc;
+	vm->base_crc = vstate__id(&vs);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s",
 			 strerror(-ret));

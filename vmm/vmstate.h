@@ -113,6 +113,12 @@ void vstate__free(struct vstate *vs);
 const void *vstate__find(const struct vstate *vs, uint32_t type,
 			 unsigned int nth, size_t *len);
 
+/* The snapshot's identity, which its layer files carry: the payload CRC. */
+static inline uint32_t vstate__id(const struct vstate *vs)
+{
+	return ((const struct vmstate_header *)vs->data)->payload_crc;
+}
+
 /* Copy of @vs whose memory section says Full (a merged diff chain). */
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out);
 
