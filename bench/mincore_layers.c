@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		if (vec[p] & 1)
 			bitmap__set(resident, p);
 	out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (out < 0 || layers__write(out, mem, st.st_size, resident, none,
+	if (out < 0 || layers__write(out, mem, st.st_size, resident, none, NULL,
 				     vstate__id(&vs), err, sizeof(err)) ||
 	    fsync(out)) {
 		fprintf(stderr, "mincore_layers: %s\n", err);

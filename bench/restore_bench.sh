@@ -12,34 +12,46 @@
 #   mincore  layers taken from page-cache residency (FaaSnap's method)
 #
 # Runs inside the test VM with pagetrack.ko loaded ('make bench-restore').
-# Snapshot files live on ext4 over zram, so dropping the page cache makes
-# a restore read them again.  Nested emulation makes absolute times
+# Snapshot files live on ext4 over zram behind dm-delay, which adds
+# DELAY_MS to every read (default 1 ms, a network disk's latency), so
+# dropping the page cache makes a restore wait for storage as it would on
+# a real host.  zram alone is memory: every read would cost only CPU, and
+# a prefetch could hide nothing.  Nested emulation makes absolute times
 # meaningless; the ratios are the result.
 #
-# usage: restore_bench.sh [OUTDIR]    (REPS=3 by default)
+# usage: [REPS=N] [CASES="cold warm ..."] [DELAY_MS=N] restore_bench.sh
+# (REPS=3, all five cases and DELAY_MS=1 by default)
 
 set -u
 kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/fn.cpio.gz
 args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 reps=${REPS:-3}
-cases="cold warm layers uffd mincore"
+cases=${CASES:-cold warm layers uffd mincore}
+delay_ms=${DELAY_MS:-1}
 
 dir=$(mktemp -d /tmp/restorebench.XXXXXX)
 zdev=
+dm=
+export DM_DISABLE_UDEV=1
 cleanup() {
 	pkill -P $$ 2>/dev/null
 	sleep 0.2
 	umount "$dir" 2>/dev/null
+	[ -n "$dm" ] && dmsetup remove "$dm"
 	[ -n "$zdev" ] && echo "${zdev#zram}" >/sys/class/zram-control/hot_remove
 	rm -rf "$dir"
 }
 trap cleanup EXIT
 
-modprobe zram && modprobe ext4 || exit 1
+modprobe zram && modprobe ext4 && modprobe dm-delay || exit 1
 zdev=zram$(cat /sys/class/zram-control/hot_add)
 echo 1G >/sys/block/$zdev/disksize
-mkfs.ext4 -q "/dev/$zdev" && mount "/dev/$zdev" "$dir" || exit 1
+# Reads wait delay_ms; writes go straight through.
+dm=${dir##*/}
+echo "0 $(blockdev --getsz "/dev/$zdev") delay /dev/$zdev 0 $delay_ms /dev/$zdev 0 0" |
+	dmsetup create "$dm" || { dm=; exit 1; }
+mkfs.ext4 -q "/dev/mapper/$dm" && mount "/dev/mapper/$dm" "$dir" || exit 1
 
 now_ms() { date +%s%3N; }
 die() { echo "restore_bench: $*" >&2; exit 1; }
@@ -130,11 +142,11 @@ for rep in $(seq "$reps"); do
 		esac
 		start_vmm "$c"
 		if [ "$c" = uffd ]; then
-			rm -f "$dir/uffd.sock"
-			build/uffd-handler --socket "$dir/uffd.sock" --mem "$dir/fn.mem" \
+			rm -f "$dir/handler.sock"
+			build/uffd-handler --socket "$dir/handler.sock" --mem "$dir/fn.mem" \
 				--layers "$dir/ws.layers" 2>"$dir/handler.log" &
 			for i in $(seq 1000); do
-				[ -S "$dir/uffd.sock" ] && break
+				[ -S "$dir/handler.sock" ] && break
 				sleep 0.01
 			done
 		fi
@@ -142,7 +154,7 @@ for rep in $(seq "$reps"); do
 		cold|warm) body=$(load_body File "$dir/fn.mem") ;;
 		layers) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
 		mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
-		uffd) body=$(load_body Uffd "$dir/uffd.sock") ;;
+		uffd) body=$(load_body Uffd "$dir/handler.sock") ;;
 		esac
 		t0=$(now_ms)
 		# A restore that fails is reported and the run goes on.
@@ -152,7 +164,7 @@ for rep in $(seq "$reps"); do
 				die "$c: the function computed $got, not $want"
 		else
 			echo "restore_bench: $c failed; vmm said:" >&2
-			tail -n 5 "$log" | sed 's/^/  /' >&2
+			tail -n 12 "$log" | sed 's/^/  /' >&2
 			[ "$c" = uffd ] && sed 's/^/  handler: /' "$dir/handler.log" >&2
 			t=FAIL
 		fi
@@ -165,11 +177,11 @@ done
 # Median of the runs that finished, or FAIL when none did.
 median() { tr ' ' '\n' | grep '^[0-9]' | sort -n | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "FAIL" }'; }
 
-echo "pagetrack restore benchmark: fn (reads 64 MiB, writes 8 MiB), 256 MiB guest, 2 vCPUs, median of $reps"
+echo "pagetrack restore benchmark: fn (reads 64 MiB, writes 8 MiB), 256 MiB guest, 2 vCPUs, $delay_ms ms read latency, median of $reps"
 echo "working set (pagetrack): $ws_ro read-only + $ws_dirty dirty pages = $(((ws_ro + ws_dirty) * 4 / 1024)) MiB"
 echo "working set (mincore):   $mc_pages pages = $((mc_pages * 4 / 1024)) MiB ($(awk -v m="$mc_pages" -v w="$((ws_ro + ws_dirty))" 'BEGIN { printf "%.2fx", m / w }') pagetrack's)"
 printf '%-10s %12s %10s\n' restore "ms to done" "vs cold"
-cold=$(echo "${T[cold]}" | median)
+cold=$(echo "${T[cold]:-}" | median)
 for c in $cases; do
 	m=$(echo "${T[$c]}" | median)
 	printf '%-10s %12s %10s\n' "$c" "$m" "$(awk -v a="$m" -v b="$cold" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }')"

@@ -42,31 +42,68 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static uint64_t count_runs(const uint64_t *bm, uint64_t npages)
+/*
+ * The pages of @bm in the order a restore should read them: by the sample
+ * they were first seen in, pages never seen last, then by address; by
+ * address alone without @first_seen.  A counting sort on the sample.
+ */
+static uint32_t *class_order(const uint64_t *bm, uint64_t npages,
+			     const uint16_t *first_seen, uint64_t *count)
 {
-	uint64_t from = 0, start, end, n = 0;
+	uint64_t p, n = bitmap__weight(bm, npages), *slot;
+	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+	unsigned int key;
 
-	while (bitmap__next_run(bm, npages, from, &start, &end)) {
-		n++;
-		from = end;
+	slot = calloc(UINT16_MAX + 1, sizeof(*slot));
+	if (!order || !slot) {
+		free(order);
+		free(slot);
+		return NULL;
 	}
-	return n;
+	for (p = 0; p < npages; p++)
+		if (bitmap__test(bm, p))
+			slot[first_seen ? (uint16_t)(first_seen[p] - 1) : 0]++;
+	for (key = 0, n = 0; key <= UINT16_MAX; key++) {
+		uint64_t c = slot[key];
+
+		slot[key] = n;
+		n += c;
+	}
+	for (p = 0; p < npages; p++)
+		if (bitmap__test(bm, p))
+			order[slot[first_seen ? (uint16_t)(first_seen[p] - 1) :
+				   0]++] = p;
+	free(slot);
+	*count = n;
+	return order;
 }
 
-/* Append @bm's runs to the index and their pages to the data area. */
-static int write_class(int fd, const uint8_t *mem, const uint64_t *bm,
-		       uint64_t npages, uint32_t class,
-		       struct layers_range **r, uint64_t *off, uint32_t *crc)
+/* Runs of guest-consecutive pages in @order: one range each. */
+static uint64_t count_runs(const uint32_t *order, uint64_t n)
 {
-	uint64_t from = 0, start, end;
+	uint64_t i, runs = 0;
+
+	for (i = 0; i < n; i++)
+		runs += !i || order[i] != order[i - 1] + 1;
+	return runs;
+}
+
+/* Append the ranges of @order to the index and their pages to the data. */
+static int write_class(int fd, const uint8_t *mem, const uint32_t *order,
+		       uint64_t n, uint32_t class, struct layers_range **r,
+		       uint64_t *off, uint32_t *crc)
+{
+	uint64_t i = 0, j, len;
+	const uint8_t *src;
 	int ret;
 
-	while (bitmap__next_run(bm, npages, from, &start, &end)) {
-		uint64_t len = (end - start) * LAYERS_PAGE_SIZE;
-		const uint8_t *src = mem + start * LAYERS_PAGE_SIZE;
-
+	while (i < n) {
+		for (j = i + 1; j < n && order[j] == order[j - 1] + 1; j++)
+			;
+		len = (j - i) * LAYERS_PAGE_SIZE;
+		src = mem + order[i] * LAYERS_PAGE_SIZE;
 		**r = (struct layers_range) {
-			.first_page = start, .nr_pages = end - start,
+			.first_page = order[i], .nr_pages = j - i,
 			.class = class, .file_offset = *off,
 		};
 		ret = write_all(fd, src, len, *off);
@@ -75,7 +112,7 @@ static int write_class(int fd, const uint8_t *mem, const uint64_t *bm,
 		*crc = crc32__update(*crc, src, len);
 		*off += len;
 		(*r)++;
-		from = end;
+		i = j;
 	}
 	return 0;
 }
@@ -83,40 +120,49 @@ static int write_class(int fd, const uint8_t *mem, const uint64_t *bm,
 /* Guest memory is at most a few GiB: a range's page count fits 32 bits. */
 int layers__write(int fd, const uint8_t *mem, uint64_t mem_size,
 		  const uint64_t *ro, const uint64_t *dirty,
-		  uint32_t snapshot_crc, char *err, size_t errlen)
+		  const uint16_t *first_seen, uint32_t snapshot_crc,
+		  char *err, size_t errlen)
 {
-	uint64_t npages = mem_size / LAYERS_PAGE_SIZE, nr, off;
+	uint64_t npages = mem_size / LAYERS_PAGE_SIZE, nr, off, nr_ro, nr_dirty;
 	struct layers_header h = {
 		.version = LAYERS_VERSION,
 		.header_size = sizeof(h),
 		.mem_size = mem_size,
 		.snapshot_crc = snapshot_crc,
-		.ro_pages = bitmap__weight(ro, npages),
-		.dirty_pages = bitmap__weight(dirty, npages),
+		.flags = first_seen ? LAYERS_FIRST_ACCESS_ORDER : 0,
 	};
-	struct layers_range *index, *r;
+	uint32_t *ro_order, *dirty_order;
+	struct layers_range *index = NULL, *r;
 	size_t index_len;
-	int ret;
+	int ret = -ENOMEM;
 
-	nr = count_runs(ro, npages) + count_runs(dirty, npages);
+	ro_order = class_order(ro, npages, first_seen, &nr_ro);
+	dirty_order = class_order(dirty, npages, first_seen, &nr_dirty);
+	if (!ro_order || !dirty_order)
+		goto out;
+	h.ro_pages = nr_ro;
+	h.dirty_pages = nr_dirty;
+	nr = count_runs(ro_order, nr_ro) + count_runs(dirty_order, nr_dirty);
 	if (nr > LAYERS_MAX_RANGES) {
 		snprintf(err, errlen, "working set too fragmented: %llu ranges",
 			 (unsigned long long)nr);
-		return -E2BIG;
+		ret = -E2BIG;
+		goto out;
 	}
 	index_len = nr * sizeof(*index);
 	index = calloc(nr ? nr : 1, sizeof(*index));
 	if (!index)
-		return -ENOMEM;
+		goto out;
 	h.nr_ranges = nr;
 	h.data_offset = (sizeof(h) + index_len + LAYERS_PAGE_SIZE - 1) &
 			~(LAYERS_PAGE_SIZE - 1);
 	off = h.data_offset;
 	r = index;
-	ret = write_class(fd, mem, ro, npages, LAYER_RO, &r, &off, &h.data_crc);
+	ret = write_class(fd, mem, ro_order, nr_ro, LAYER_RO, &r, &off,
+			  &h.data_crc);
 	if (!ret)
-		ret = write_class(fd, mem, dirty, npages, LAYER_DIRTY, &r, &off,
-				  &h.data_crc);
+		ret = write_class(fd, mem, dirty_order, nr_dirty, LAYER_DIRTY,
+				  &r, &off, &h.data_crc);
 	if (!ret) {
 		memcpy(h.magic, LAYERS_MAGIC, sizeof(h.magic));
 		h.index_crc = crc32__update(0, index, index_len);
@@ -129,9 +175,12 @@ int layers__write(int fd, const uint8_t *mem, uint64_t mem_size,
 		ret = write_all(fd, &h, sizeof(h), 0);
 	if (!ret && ftruncate(fd, off))
 		ret = -errno;
-	if (ret)
+out:
+	if (ret && ret != -E2BIG)
 		snprintf(err, errlen, "writing the layers: %s", strerror(-ret));
 	free(index);
+	free(ro_order);
+	free(dirty_order);
 	return ret;
 }
 
@@ -204,6 +253,8 @@ int layers__open(const char *path, uint64_t mem_size, struct layers *l,
 		ret = fail(err, errlen, path, "not a layer file");
 	else if (!ret && l->h.version != LAYERS_VERSION)
 		ret = fail(err, errlen, path, "unsupported format version");
+	else if (!ret && (l->h.flags & ~LAYERS_FIRST_ACCESS_ORDER))
+		ret = fail(err, errlen, path, "unknown flags");
 	else if (!ret && (l->h.header_size != sizeof(l->h) ||
 			  l->h.header_crc != crc32__update(0, &l->h,
 				offsetof(struct layers_header, header_crc))))

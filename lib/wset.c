@@ -42,7 +42,10 @@ int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
 	w->dirty = bitmap__alloc(npages);
 	w->host_dirty0 = bitmap__alloc(npages);
 	w->scratch = bitmap__alloc(npages);
-	if (w->accessed && w->dirty && w->host_dirty0 && w->scratch)
+	w->sampled = bitmap__alloc(npages);
+	w->first_seen = calloc(npages, sizeof(*w->first_seen));
+	if (w->accessed && w->dirty && w->host_dirty0 && w->scratch &&
+	    w->sampled && w->first_seen)
 		return 0;
 	ret = -ENOMEM;
 fail:
@@ -58,6 +61,8 @@ void wset__exit(struct wset *w)
 	free(w->dirty);
 	free(w->host_dirty0);
 	free(w->scratch);
+	free(w->sampled);
+	free(w->first_seen);
 	memset(w, 0, sizeof(*w));
 	w->pt_fd = -1;
 }
@@ -110,11 +115,50 @@ int wset__start(struct wset *w, uint64_t *carry)
 		return ret;
 	memset(w->dirty, 0, bitmap__bytes(w->npages));
 	memset(w->accessed, 0, bitmap__bytes(w->npages));
+	memset(w->first_seen, 0, w->npages * sizeof(*w->first_seen));
+	w->samples = 0;
 	w->recording = true;
 	return 0;
 }
 
-/* Close the window: the vCPUs must not run while this reads the bits. */
+/* Add the sample in w->sampled: its new pages were first seen in it. */
+static void wset__fold_sample(struct wset *w)
+{
+	uint64_t word, bits, p;
+
+	if (w->samples < UINT16_MAX)
+		w->samples++;
+	for (word = 0; word < bitmap__words(w->npages); word++) {
+		bits = w->sampled[word] & ~w->accessed[word];
+		w->accessed[word] |= bits;
+		for (; bits; bits &= bits - 1) {
+			p = word * BITMAP_WORD_BITS + __builtin_ctzll(bits);
+			w->first_seen[p] = w->samples;
+		}
+	}
+}
+
+/*
+ * One sample of a window, with the vCPUs running: KVM's accessed bits
+ * are read and cleared.  Not to be called concurrently with wset__stop().
+ */
+int wset__sample(struct wset *w)
+{
+	int ret;
+
+	if (!w->recording)
+		return -EINVAL;
+	ret = wset__scan(w, PAGETRACK_SCAN_GUEST_ONLY |
+			 PAGETRACK_SCAN_CLEAR_ACCESSED, w->sampled, NULL);
+	if (!ret)
+		wset__fold_sample(w);
+	return ret;
+}
+
+/*
+ * Close the window: the vCPUs must not run while this reads the bits.
+ * The last sample is this one.
+ */
 int wset__stop(struct wset *w, uint64_t *carry)
 {
 	int ret;
@@ -123,10 +167,11 @@ int wset__stop(struct wset *w, uint64_t *carry)
 		return -EINVAL;
 	ret = wset__harvest(w, carry);
 	if (!ret)
-		ret = wset__scan(w, PAGETRACK_SCAN_GUEST_ONLY, w->accessed,
+		ret = wset__scan(w, PAGETRACK_SCAN_GUEST_ONLY, w->sampled,
 				 w->scratch);
 	if (ret)
 		return ret;
+	wset__fold_sample(w);
 	bitmap__andnot(w->scratch, w->scratch, w->host_dirty0, w->npages);
 	bitmap__or(w->dirty, w->dirty, w->scratch, w->npages);
 	w->recording = false;

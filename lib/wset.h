@@ -14,6 +14,10 @@
  * The dirty log is shared with diff snapshots: everything a harvest takes
  * out of KVM is also ORed into the caller's @carry bitmap, so recording a
  * window never hides a page from the next diff.
+ *
+ * Sampling (wset__sample, while the vCPUs run) reads and clears KVM's
+ * accessed bits now and then, which tells in which sample each page was
+ * first touched: the first-access order a restore should prefetch in.
  */
 #ifndef PAGETRACK_LIB_WSET_H
 #define PAGETRACK_LIB_WSET_H
@@ -35,6 +39,9 @@ struct wset {
 	uint64_t *dirty;	/* written in the window, so far */
 	uint64_t *host_dirty0;	/* host D bits when the window opened */
 	uint64_t *scratch;
+	uint64_t *sampled;	/* one sample's accessed bits */
+	uint16_t *first_seen;	/* per page: sample it was first seen in */
+	uint16_t samples;	/* taken in this window, the closing one too */
 };
 
 int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
@@ -42,6 +49,7 @@ int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
 void wset__exit(struct wset *w);
 int wset__start(struct wset *w, uint64_t *carry);
 int wset__stop(struct wset *w, uint64_t *carry);
+int wset__sample(struct wset *w);
 void wset__mark_written(struct wset *w, uint64_t first, uint64_t count);
 void wset__present(const struct wset *w, uint64_t *present);
 void wset__read_only(const struct wset *w, uint64_t *ro);

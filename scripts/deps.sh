@@ -13,7 +13,7 @@ PACKAGES="
 	qemu-system-x86 busybox-static cpio gzip xz-utils
 	libnl-genl-3-dev libcap-dev libcmocka-dev
 	libmicrohttpd-dev libjansson-dev
-	perl curl socat e2fsprogs gnuplot-nox
+	perl curl socat e2fsprogs dmsetup gnuplot-nox
 "
 
 missing=

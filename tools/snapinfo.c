@@ -32,8 +32,9 @@ static void usage(FILE *f)
 "	with a Diff's page count.  Its checksums are always verified.\n"
 "\n"
 "	layers (the working-set file vmm writes): the snapshot it belongs\n"
-"	to, pages per class (read-only, dirty, present = both) and the\n"
-"	number of guest ranges.  The header and index are always checked:\n"
+"	to, pages per class (read-only, dirty, present = both), the\n"
+"	number of guest ranges and the order the pages are stored in:\n"
+"	first access, when the recording sampled it, or address.  The header and index are always checked:\n"
 "	checksums, ranges inside guest memory and not overlapping, file\n"
 "	long enough.\n"
 "\n"
@@ -41,8 +42,8 @@ static void usage(FILE *f)
 "\n"
 "OPTIONS\n"
 "	-r, --ranges\n"
-"		List a layer file's ranges: first and last guest-physical\n"
-"		address, pages, class.\n"
+"		List a layer file's ranges in file order: first and last\n"
+"		guest-physical address, pages, class.\n"
 "	-v, --verify\n"
 "		Also read every page of a layer file and check its CRC.\n"
 "	-s, --snapshot VMSTATE\n"
@@ -126,6 +127,8 @@ static int show_layers(const char *path, const struct opts *o)
 	mib("dirty", l.h.dirty_pages);
 	mib("present", l.h.ro_pages + l.h.dirty_pages);
 	printf("  ranges       %10u\n", l.h.nr_ranges);
+	printf("  order        %s\n", l.h.flags & LAYERS_FIRST_ACCESS_ORDER ?
+	       "first access" : "address");
 	if (o->ranges) {
 		for (i = 0; i < l.h.nr_ranges; i++) {
 			const struct layers_range *r = &l.ranges[i];
@@ -148,8 +151,8 @@ static int show_layers(const char *path, const struct opts *o)
 			       l.h.data_crc);
 		}
 	}
-	if (o->snapshot && (l.h.snapshot_crc != o->snapshot_crc ||
-			    l.h.mem_size != o->snapshot_mem)) {
+	if (o->snapshot &&
+	    !layers__belongs(&l, o->snapshot_crc, o->snapshot_mem)) {
 		fprintf(stderr, "snapinfo: %s does not belong to %s "
 			"(snapshot %08x, %llu MiB)\n", path, o->snapshot,
 			o->snapshot_crc,

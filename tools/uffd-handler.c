@@ -352,7 +352,7 @@ static int open_layers(struct handler *h, const char *path,
 	if (snapshot) {
 		if (vstate__read_file(snapshot, &vs, err, sizeof(err)))
 			return die(err, NULL);
-		if (vstate__id(&vs) != h->l.h.snapshot_crc) {
+		if (!layers__belongs(&h->l, vstate__id(&vs), h->mem_size)) {
 			vstate__free(&vs);
 			return die(path, "not the layers of this snapshot");
 		}
@@ -361,6 +361,8 @@ static int open_layers(struct handler *h, const char *path,
 	h->layer_data = map_file(path, &size);
 	if (!h->layer_data)
 		return die(path, strerror(errno));
+	/* Start reading now: the VMM has a VM to build before it faults. */
+	posix_fadvise(h->l.fd, 0, size, POSIX_FADV_WILLNEED);
 	h->have_layers = true;
 	return 0;
 }

@@ -148,18 +148,44 @@ static bool pagetrack_present(void)
 	return !access(PAGETRACK_DEVICE, R_OK | W_OK);
 }
 
+/*
+ * True, with the reply to send, when @body's working_set_interval_ms
+ * (@ms) is refused.  Unset, it takes @dflt.
+ */
+static bool bad_ws_interval(json_t *body, json_int_t *ms, bool track_ws,
+			    unsigned int dflt, struct reply *r)
+{
+	if (!json_object_get(body, "working_set_interval_ms")) {
+		*ms = dflt;
+		return false;
+	}
+	if (!track_ws)
+		*r = reply_fault("working_set_interval_ms needs "
+				 "track_working_set");
+	else if (*ms < 0 || *ms > API_MAX_WS_INTERVAL_MS)
+		*r = reply_fault("working_set_interval_ms must be 0 to %d, "
+				 "not %lld", API_MAX_WS_INTERVAL_MS,
+				 (long long)*ms);
+	else
+		return false;
+	return true;
+}
+
 static struct reply put_machine_config(struct api *api, json_t *body)
 {
 	json_int_t vcpus, mem_mib;
 	int smt = 0, track = api->cfg.track_dirty_pages;
 	int track_ws = api->cfg.track_working_set;
+	json_int_t interval = 0;
 	json_error_t jerr;
+	struct reply r;
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT,
-			   "{s:I, s:I, s?b, s?b, s?b}",
+			   "{s:I, s:I, s?b, s?b, s?b, s?I}",
 			   "vcpu_count", &vcpus, "mem_size_mib", &mem_mib,
 			   "smt", &smt, "track_dirty_pages", &track,
-			   "track_working_set", &track_ws))
+			   "track_working_set", &track_ws,
+			   "working_set_interval_ms", &interval))
 		return reply_fault("machine-config: %s", jerr.text);
 	if (api->ops->started(api->ctx))
 		return reply_fault("machine-config cannot change after "
@@ -172,8 +198,12 @@ static struct reply put_machine_config(struct api *api, json_t *body)
 				   API_MAX_MEM_MIB, (long long)mem_mib);
 	if (smt)
 		return reply_fault("smt is not supported");
+	if (bad_ws_interval(body, &interval, track_ws,
+			    API_DEFAULT_WS_INTERVAL_MS, &r))
+		return r;
 	if (track_ws && !pagetrack_present())
 		return reply_fault(NO_PAGETRACK);
+	api->cfg.working_set_interval_ms = interval;
 	api->cfg.vcpus = vcpus;
 	api->cfg.mem_mib = mem_mib;
 	api->cfg.track_dirty_pages = track;
@@ -264,12 +294,14 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	const char *backend_type = NULL, *backend_path = NULL;
 	const char *mem_file = NULL, *layers = NULL;
 	int diff = 0, resume = 0, track_ws = 0;
+	json_int_t interval = 0;
 	struct api_load load;
 	json_error_t jerr;
+	struct reply r;
 	char err[512];
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT,
-			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b, s?s}",
+			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b, s?I, s?s}",
 			   "snapshot_path", &load.snapshot_path,
 			   "mem_backend", "backend_type", &backend_type,
 			   "backend_path", &backend_path,
@@ -277,6 +309,7 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 			   "enable_diff_snapshots", &diff,
 			   "resume_vm", &resume,
 			   "track_working_set", &track_ws,
+			   "working_set_interval_ms", &interval,
 			   "layers_path", &layers))
 		return reply_fault("snapshot/load: %s", jerr.text);
 	if (!backend_path == !mem_file)
@@ -296,8 +329,12 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	if (api->configured)
 		return reply_fault("a snapshot cannot be loaded after "
 				   "boot-source or machine-config");
+	if (bad_ws_interval(body, &interval, track_ws,
+			    API_DEFAULT_WS_INTERVAL_MS, &r))
+		return r;
 	if (track_ws && !pagetrack_present())
 		return reply_fault(NO_PAGETRACK);
+	load.working_set_interval_ms = interval;
 	load.mem_path = backend_path ? backend_path : mem_file;
 	load.layers_path = layers;
 	load.enable_diff_snapshots = diff;

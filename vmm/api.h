@@ -11,6 +11,9 @@
 #define API_MAX_VCPUS		32
 #define API_MAX_MEM_MIB		3072
 #define API_MAX_CMDLINE		2048
+/* First-access sampling of working-set windows (vmm/sampler.c). */
+#define API_DEFAULT_WS_INTERVAL_MS	20
+#define API_MAX_WS_INTERVAL_MS		10000
 
 /* What PUT /boot-source and PUT /machine-config set up. */
 struct api_config {
@@ -22,6 +25,7 @@ struct api_config {
 	unsigned int mem_mib;
 	bool track_dirty_pages;
 	bool track_working_set;
+	unsigned int working_set_interval_ms;
 };
 
 struct api_load {
@@ -31,6 +35,7 @@ struct api_load {
 	const char *layers_path;
 	bool enable_diff_snapshots;
 	bool track_working_set;
+	unsigned int working_set_interval_ms;
 	bool resume_vm;
 };
 

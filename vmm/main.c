@@ -26,6 +26,7 @@ struct vmm_opts {
 	unsigned int vcpus;
 	bool track_dirty;
 	bool track_ws;
+	unsigned int ws_interval_ms;
 	const char *api_sock;
 };
 
@@ -176,6 +177,7 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 		       o->track_ws);
 	if (ret)
 		return ret;
+	vm->sampler.interval_ms = o->ws_interval_ms;
 	if ((ret = devices__init(vm, STDIN_FILENO, console_fd)) ||
 	    (ret = boot__load_linux(vm, &o->boot, &entry, &boot_params)) ||
 	    (ret = mptable__write(vm)) ||
@@ -221,6 +223,7 @@ static int api_start(void *ctx, const struct api_config *cfg)
 		.vcpus = cfg->vcpus,
 		.track_dirty = cfg->track_dirty_pages,
 		.track_ws = cfg->track_working_set,
+		.ws_interval_ms = cfg->working_set_interval_ms,
 	};
 
 	return vmm__boot(ctx, &o);
@@ -260,6 +263,7 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 		.layers_path = load->layers_path,
 		.track_dirty = load->enable_diff_snapshots,
 		.track_ws = load->track_working_set,
+		.ws_interval_ms = load->working_set_interval_ms,
 		.resume = load->resume_vm,
 		.console_in = STDIN_FILENO,
 		.console_out = console_fd,

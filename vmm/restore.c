@@ -7,6 +7,10 @@
  * layer file's pages in file order (read-only layer first), then
  * MADV_POPULATE_READ of the guest ranges, so the guest's first touch
  * finds the host page mapped and KVM only has to build its own entry.
+ * Pages the recorded window wrote are populated for writing, which makes
+ * their private copies now rather than at the guest's write; not when
+ * this window is recorded too, as the host's write would count as the
+ * guest's.
  *
  * Read-only faults on a private file mapping map the page read-only, so
  * working-set recording stays exact in a VM restored this way.
@@ -43,7 +47,9 @@ static void *prefetch__run(void *arg)
 		const struct layers_range *r = &l->ranges[i];
 
 		madvise(pf->vm->mem + r->first_page * LAYERS_PAGE_SIZE,
-			r->nr_pages * LAYERS_PAGE_SIZE, MADV_POPULATE_READ);
+			r->nr_pages * LAYERS_PAGE_SIZE,
+			r->class == LAYER_DIRTY && !pf->vm->ws ?
+			MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 	}
 	return NULL;
 }
@@ -62,7 +68,7 @@ int restore__open_layers(struct vm *vm, const char *path, uint64_t mem_size,
 		free(pf);
 		return ret;
 	}
-	if (pf->l.h.snapshot_crc != crc) {
+	if (!layers__belongs(&pf->l, crc, mem_size)) {
 		snprintf(err, errlen, "%s holds the layers of snapshot %08x, "
 			 "not of this one (%08x)", path, pf->l.h.snapshot_crc,
 			 crc);

@@ -151,8 +151,10 @@ static int write_layers(struct vm *vm, const uint8_t *mem, uint32_t crc,
 		free(ro);
 		return fd;
 	}
-	ret = layers__write(fd, mem, vm->mem_size, ro, vm->ws->dirty, crc, err,
-			    errlen);
+	/* One sample, the closing one, tells no order: address order then. */
+	ret = layers__write(fd, mem, vm->mem_size, ro, vm->ws->dirty,
+			    vm->ws->samples > 1 ? vm->ws->first_seen : NULL,
+			    crc, err, errlen);
 	free(ro);
 	if (ret) {
 		close(fd);
@@ -401,6 +403,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	}
 	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty,
 		       p->track_ws);
+	vm->sampler.interval_ms = p->ws_interval_ms;
 	/* Kept: layers of this snapshot are cut from its own pages. */
 	vm->base_mem_fd = fd;
 	vm->base_crc = vstate__id(&vs);

@@ -24,6 +24,7 @@ struct snapshot_load {
 	const char *layers_path;	/* or NULL */
 	bool track_dirty;
 	bool track_ws;
+	unsigned int ws_interval_ms;
 	bool resume;
 	int console_in;
 	int console_out;

@@ -219,6 +219,23 @@ static void vcpu__handle_io(struct vcpu *vcpu)
 				 run->io.direction == KVM_EXIT_IO_OUT);
 }
 
+/* Where the guest was when it died: enough to find the faulting code. */
+static void vcpu__log_state(struct vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return;
+	vmm__log("vCPU %u: rip %#llx rsp %#llx rflags %#llx cs %#x cpl %u",
+		 vcpu->id, regs.rip, regs.rsp, regs.rflags, sregs.cs.selector,
+		 sregs.cs.dpl);
+	vmm__log("vCPU %u: cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx",
+		 vcpu->id, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4,
+		 sregs.efer);
+}
+
 /* Returns false when the VM must stop. */
 static bool vcpu__handle_exit(struct vcpu *vcpu)
 {
@@ -238,6 +255,7 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		vmm__log("vCPU %u: triple fault, stopping", vcpu->id);
+		vcpu__log_state(vcpu);
 		vm__request_exit(vcpu->vm, VM_EXIT_SHUTDOWN);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -257,6 +275,7 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 			 run->exit_reason);
 		break;
 	}
+	vcpu__log_state(vcpu);
 	vm__request_exit(vcpu->vm, VM_EXIT_ERROR);
 	return false;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bitmap.h"
@@ -43,8 +44,15 @@ void vmm__log(const char *fmt, ...)
 /* Locks and "nothing open yet": once, before any other thread exists. */
 void vm__prepare(struct vm *vm)
 {
+	pthread_condattr_t monotonic;
+
 	memset(vm, 0, sizeof(*vm));
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->sampler.lock, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->sampler.wake, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 	pthread_cond_init(&vm->exited, NULL);
 	pthread_cond_init(&vm->paused, NULL);
 	vm->kvm_fd = -1;
@@ -151,6 +159,7 @@ void vm__destroy(struct vm *vm)
 			close(vm->vcpus[i].fd);
 	}
 	restore__exit(vm);
+	sampler__stop(vm);
 	if (vm->ws) {
 		wset__exit(vm->ws);
 		free(vm->ws);
@@ -199,6 +208,8 @@ static void vm__open_window(struct vm *vm)
 	if (ret)
 		vmm__log("working set: cannot open a window: %s",
 			 strerror(-ret));
+	else
+		sampler__start(vm);
 }
 
 static void vm__close_window(struct vm *vm)
@@ -207,6 +218,7 @@ static void vm__close_window(struct vm *vm)
 
 	if (!vm->ws || !vm->ws->recording)
 		return;
+	sampler__stop(vm);
 	ret = wset__stop(vm->ws, vm->pending_dirty);
 	if (ret)
 		vmm__log("working set: cannot close the window: %s",

@@ -56,6 +56,16 @@ enum vm_exit_reason {
 	VM_EXIT_SIGNAL,		/* SIGINT or SIGTERM */
 };
 
+/* Samples a working-set window's first-access order (sampler.c). */
+struct sampler {
+	unsigned int interval_ms;	/* 0: no sampling */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool running;
+	bool stop;
+};
+
 struct vm {
 	int kvm_fd;
 	int vm_fd;
@@ -74,6 +84,7 @@ struct vm {
 	 * resume and closes when they pause.  NULL unless asked for.
 	 */
 	struct wset *ws;
+	struct sampler sampler;
 	/* A VM loaded from a snapshot: its memory file and vmstate CRC. */
 	int base_mem_fd;
 	uint32_t base_crc;
@@ -160,6 +171,10 @@ int restore__open_layers(struct vm *vm, const char *path, uint64_t mem_size,
 			 uint32_t crc, char *err, size_t errlen);
 int restore__map_layers(struct vm *vm, char *err, size_t errlen);
 void restore__exit(struct vm *vm);
+
+/* sampler.c */
+void sampler__start(struct vm *vm);
+void sampler__stop(struct vm *vm);
 
 /* uffd.c */
 int uffd__connect(const char *path, char *err, size_t errlen);

@@ -26,21 +26,25 @@ const char *vmm_util__kernel(void)
 
 void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
 {
-	int i;
+	int i, in[2];
 
 	snprintf(v->sock, sizeof(v->sock), "%s/%s.sock", dir, name);
 	snprintf(v->log, sizeof(v->log), "%s/%s.log", dir, name);
 	unlink(v->sock);
+	TEST_REQUIRE(!pipe2(in, O_CLOEXEC), "pipe2");
 	v->pid = fork();
 	TEST_REQUIRE(v->pid >= 0, "fork");
 	if (!v->pid) {
 		int fd = open(v->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
+		dup2(in[0], 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(VMM_BIN, VMM_BIN, "--api-sock", v->sock, NULL);
 		_exit(127);
 	}
+	close(in[0]);
+	v->console_in = in[1];
 	for (i = 0; i < 100 && access(v->sock, F_OK); i++)
 		usleep(50000);
 	TEST_REQUIRE(!access(v->sock, F_OK), "vmm did not create %s",
@@ -53,6 +57,7 @@ void vmm_proc__kill(struct vmm_proc *v)
 		kill(v->pid, SIGKILL);
 		waitpid(v->pid, NULL, 0);
 		v->pid = 0;
+		close(v->console_in);
 	}
 }
 
@@ -143,6 +148,27 @@ bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
 			strchr(line, '\n');
 	fclose(f);
 	return found;
+}
+
+void vmm_proc__type(struct vmm_proc *v, const char *text)
+{
+	size_t len = strlen(text);
+
+	TEST_REQUIRE(write(v->console_in, text, len) == (ssize_t)len,
+		     "writing to the console of %s", v->sock);
+}
+
+bool vmm_proc__wait_line(struct vmm_proc *v, const char *prefix, char *line,
+			 size_t len, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+
+	while (time(NULL) < end) {
+		if (vmm_proc__find_line(v, prefix, line, len))
+			return true;
+		usleep(100000);
+	}
+	return false;
 }
 
 void vmm_proc__show_console(struct vmm_proc *v, int lines)

@@ -11,6 +11,7 @@
 
 struct vmm_proc {
 	pid_t pid;
+	int console_in;		/* writes reach the guest's serial console */
 	char sock[128];
 	char log[128];
 };
@@ -31,6 +32,11 @@ void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 long vmm_proc__last_tick(struct vmm_proc *v);
 /* Wait up to @seconds for a tick above @above. */
 bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds);
+/* Type @text on the guest's console. */
+void vmm_proc__type(struct vmm_proc *v, const char *text);
+/* Wait up to @seconds for a console line that starts with @prefix. */
+bool vmm_proc__wait_line(struct vmm_proc *v, const char *prefix, char *line,
+			 size_t len, int seconds);
 /* Print the last @lines lines of the console, for a failure's report. */
 void vmm_proc__show_console(struct vmm_proc *v, int lines);
 /* The console line that starts with @prefix, or false. */

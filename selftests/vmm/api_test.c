@@ -93,6 +93,25 @@ TEST_F_TIMEOUT(vmm, bad_requests_keep_vm_running, 400)
 			   "{\"action_type\":\"InstanceStart\"}", self->out,
 			   sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "boot-source"));
+	/* A sampling interval needs a recorder, and a sane value. */
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/machine-config",
+			   "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			   "\"working_set_interval_ms\":10}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "needs track_working_set"));
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/machine-config",
+			   "{\"vcpu_count\":1,\"mem_size_mib\":128,"
+			   "\"track_working_set\":true,"
+			   "\"working_set_interval_ms\":20000}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "0 to 10000"));
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/snapshot/load",
+			   "{\"snapshot_path\":\"/nonexistent\","
+			   "\"mem_backend\":{\"backend_type\":\"File\","
+			   "\"backend_path\":\"/nonexistent\"},"
+			   "\"working_set_interval_ms\":-5}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "needs track_working_set"));
 
 	configure(_metadata, self);
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PUT", "/actions",

@@ -44,8 +44,8 @@ static int setup(void **state)
 	bitmap__set(dirty, 21);
 	bitmap__set(dirty, 63);
 	fd = mkstemp(path);
-	if (fd < 0 || layers__write(fd, mem, MEM_SIZE, ro, dirty, 0x1234, err,
-				    sizeof(err)))
+	if (fd < 0 || layers__write(fd, mem, MEM_SIZE, ro, dirty, NULL, 0x1234,
+				    err, sizeof(err)))
 		return -1;
 	close(fd);
 	free(ro);
@@ -226,6 +226,17 @@ static void bad_class(int fd)
 	patch_range(fd, 2, &r);
 }
 
+static void unknown_flag(int fd)
+{
+	struct layers_header h;
+
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), sizeof(h));
+	h.flags |= 1U << 5;
+	h.header_crc = crc32__update(0, &h, offsetof(struct layers_header,
+						     header_crc));
+	patch(fd, 0, &h, sizeof(h));
+}
+
 static void expect(const char *got, const char *want)
 {
 	if (!strstr(got, want))
@@ -245,8 +256,65 @@ static void test_damage_refused(void **state)
 	expect(open_damaged(overlap, 0), "overlapping ranges");
 	expect(open_damaged(outside, 0), "range outside guest memory");
 	expect(open_damaged(bad_class, 0), "bad range class");
+	expect(open_damaged(unknown_flag, 0), "unknown flags");
 	expect(open_damaged(no_damage, 2 * MEM_SIZE),
 	       "made for a different memory size");
+}
+
+/*
+ * Recorded order: read-only pages 1-3 and 10 first seen in samples 2, 2,
+ * 1 and 1, dirty pages 4 and 20 in samples 2 and 1, page 21 never (a
+ * VMM write): pages go in sample order, then address order, pages never
+ * seen last.
+ */
+static void test_first_access_order(void **state)
+{
+	uint64_t *ro = bitmap__alloc(NPAGES), *dirty = bitmap__alloc(NPAGES);
+	static const struct { uint32_t page, class; } want[] = {
+		{ 3, LAYER_RO }, { 10, LAYER_RO }, { 1, LAYER_RO },
+		{ 20, LAYER_DIRTY }, { 4, LAYER_DIRTY }, { 21, LAYER_DIRTY },
+	};
+	static const uint32_t want_len[] = { 1, 1, 2, 1, 1, 1 };
+	char ordered[] = "/tmp/layers-order-XXXXXX";
+	uint16_t first_seen[NPAGES] = {
+		[1] = 2, [2] = 2, [3] = 1, [10] = 1, [4] = 2, [20] = 1,
+	};
+	uint8_t page[LAYERS_PAGE_SIZE];
+	struct layers l;
+	unsigned int i;
+	int fd = mkstemp(ordered);
+
+	(void)state;
+	assert_true(fd >= 0 && ro && dirty);
+	for (i = 1; i <= 3; i++)
+		bitmap__set(ro, i);
+	bitmap__set(ro, 10);
+	bitmap__set(dirty, 4);
+	bitmap__set(dirty, 20);
+	bitmap__set(dirty, 21);
+	assert_int_equal(layers__write(fd, mem, MEM_SIZE, ro, dirty, first_seen,
+				       0x1234, err, sizeof(err)), 0);
+	close(fd);
+	assert_int_equal(layers__open(ordered, MEM_SIZE, &l, err, sizeof(err)),
+			 0);
+	assert_int_equal(l.h.flags, LAYERS_FIRST_ACCESS_ORDER);
+	assert_int_equal(l.h.nr_ranges, 6);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(l.ranges[i].first_page, want[i].page);
+		assert_int_equal(l.ranges[i].nr_pages, want_len[i]);
+		assert_int_equal(l.ranges[i].class, want[i].class);
+	}
+	/* Each range's data is its own page, in file order. */
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(pread(l.fd, page, sizeof(page),
+				       l.ranges[i].file_offset), sizeof(page));
+		assert_int_equal(page[0], (uint8_t)want[i].page);
+	}
+	assert_int_equal(layers__verify_data(&l, err, sizeof(err)), 0);
+	layers__close(&l);
+	unlink(ordered);
+	free(ro);
+	free(dirty);
 }
 
 int main(void)
@@ -254,6 +322,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_damage_refused),
+		cmocka_unit_test(test_first_access_order),
 	};
 
 	return cmocka_run_group_tests_name("layers", tests, setup, teardown);
