@@ -104,7 +104,7 @@ $(B)/uffd-handler: tools/uffd-handler.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) 
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/uffd-handler.c \
-		vmm/vmstate.c $(LIB_SRCS) -ljansson
+		vmm/vmstate.c $(LIB_SRCS) -ljansson -lpthread
 
 VMM_SRCS := $(wildcard vmm/*.c)
 

@@ -35,8 +35,8 @@ zdev=
 dm=
 export DM_DISABLE_UDEV=1
 cleanup() {
-	pkill -P $$ 2>/dev/null
-	sleep 0.2
+	pkill -KILL -P $$ 2>/dev/null
+	wait
 	umount "$dir" 2>/dev/null
 	[ -n "$dm" ] && dmsetup remove "$dm"
 	[ -n "$zdev" ] && echo "${zdev#zram}" >/sys/class/zram-control/hot_remove
@@ -53,30 +53,9 @@ echo "0 $(blockdev --getsz "/dev/$zdev") delay /dev/$zdev 0 $delay_ms /dev/$zdev
 	dmsetup create "$dm" || { dm=; exit 1; }
 mkfs.ext4 -q "/dev/mapper/$dm" && mount "/dev/mapper/$dm" "$dir" || exit 1
 
-now_ms() { date +%s%3N; }
-die() { echo "restore_bench: $*" >&2; exit 1; }
-
-# wait_for FILE PATTERN SECONDS
-wait_for() {
-	local end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt $end ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "restore_bench: timed out waiting for '$2' in $1" >&2
-	tail -n 20 "$1" >&2
-	return 1
-}
-
-api() {
-	local out
-	out=$(curl -s -m 120 -o /dev/stderr -w '%{http_code}' --unix-socket "$1" \
-		-X "$2" -d "$4" "http://localhost$3" 2>"$dir/api.err")
-	case "$out" in
-	2*) ;;
-	*) echo "restore_bench: $2 $3 -> $out $(cat "$dir/api.err")" >&2; return 1 ;;
-	esac
-}
+prog=restore_bench
+. "$(dirname "$0")/lib.sh"
+die() { echo "$prog: $*" >&2; exit 1; }
 
 # start_vmm NAME: a vmm whose console input is a FIFO held open on fd 9.
 start_vmm() {
@@ -104,7 +83,7 @@ load_body() { # BACKEND PATH [EXTRA]
 # invoke: one "go", until the function reports; prints its checksum.
 invoke() {
 	echo go >&9
-	wait_for "$log" "FN-DONE n=1 " 300 || return 1
+	wait_for "$log" "FN-DONE n=1 " 300 "$vmm_pid" || return 1
 	sed -n 's/.*FN-DONE n=1 .*sum=\([0-9a-f]*\).*/\1/p' "$log"
 }
 
@@ -145,6 +124,7 @@ for rep in $(seq "$reps"); do
 			rm -f "$dir/handler.sock"
 			build/uffd-handler --socket "$dir/handler.sock" --mem "$dir/fn.mem" \
 				--layers "$dir/ws.layers" 2>"$dir/handler.log" &
+			handler_pid=$!
 			for i in $(seq 1000); do
 				[ -S "$dir/handler.sock" ] && break
 				sleep 0.01
@@ -169,7 +149,11 @@ for rep in $(seq "$reps"); do
 			t=FAIL
 		fi
 		stop_vmm
-		pkill -f "uffd-handler --socket $dir" 2>/dev/null
+		if [ "$c" = uffd ]; then
+			kill "$handler_pid" 2>/dev/null
+			wait "$handler_pid" 2>/dev/null
+			grep 'faults served' "$dir/handler.log" >&2
+		fi
 		T[$c]="${T[$c]:-} $t"
 	done
 done

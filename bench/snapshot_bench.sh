@@ -15,32 +15,10 @@ args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 dir=$(mktemp -d /tmp/snapbench.XXXXXX)
 trap 'pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
 
-now_ms() { date +%s%3N; }
-
-# wait_for FILE PATTERN SECONDS: 0 once PATTERN appears in FILE.
-wait_for() {
-	local end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt $end ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "snapshot_bench: timed out waiting for '$2' in $1" >&2
-	tail -n 20 "$1" >&2
-	return 1
-}
+prog=snapshot_bench
+. "$(dirname "$0")/lib.sh"
 
 last_tick() { grep -o '^TICK [0-9]*' "$1" | tail -n 1 | cut -d' ' -f2; }
-
-# api SOCK METHOD PATH BODY: prints the request's time in ms; fails on non-2xx.
-api() {
-	local out
-	out=$(curl -s -o /dev/stderr -w '%{http_code} %{time_total}' \
-		--unix-socket "$1" -X "$2" -d "$4" "http://localhost$3" 2>/dev/null)
-	case "$out" in
-	2*) awk -v t="${out#* }" 'BEGIN { printf "%d\n", t * 1000 }' ;;
-	*) echo "snapshot_bench: $2 $3 failed: $out" >&2; return 1 ;;
-	esac
-}
 
 declare -A R
 
@@ -49,20 +27,20 @@ bench_vmm() {
 	build/vmm --api-sock "$sock" >"$log" 2>&1 &
 	pid=$!
 	while [ ! -S "$sock" ]; do sleep 0.02; done
-	api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" >/dev/null &&
-	api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$mem,\"track_dirty_pages\":true}" >/dev/null || return 1
+	api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" &&
+	api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$mem,\"track_dirty_pages\":true}" || return 1
 	t0=$(now_ms)
-	api "$sock" PUT /actions '{"action_type":"InstanceStart"}' >/dev/null || return 1
+	api "$sock" PUT /actions '{"action_type":"InstanceStart"}' || return 1
 	wait_for "$log" GUEST-BOOTED 600 || return 1
 	R[vmm,$mem,boot]=$(($(now_ms) - t0))
 	wait_for "$log" "VERIFY 10 ok" 300 || return 1
 
-	api "$sock" PATCH /vm '{"state":"Paused"}' >/dev/null
-	R[vmm,$mem,full]=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$dir/f.vmstate\",\"mem_file_path\":\"$dir/f.mem\"}") || return 1
-	api "$sock" PATCH /vm '{"state":"Resumed"}' >/dev/null
+	api "$sock" PATCH /vm '{"state":"Paused"}'
+	R[vmm,$mem,full]=$(api_ms "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$dir/f.vmstate\",\"mem_file_path\":\"$dir/f.mem\"}") || return 1
+	api "$sock" PATCH /vm '{"state":"Resumed"}'
 	sleep 1
-	api "$sock" PATCH /vm '{"state":"Paused"}' >/dev/null
-	R[vmm,$mem,diff]=$(api "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$dir/d.vmstate\",\"mem_file_path\":\"$dir/d.mem\"}") || return 1
+	api "$sock" PATCH /vm '{"state":"Paused"}'
+	R[vmm,$mem,diff]=$(api_ms "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$dir/d.vmstate\",\"mem_file_path\":\"$dir/d.mem\"}") || return 1
 	R[vmm,$mem,diffkb]=$(du -k "$dir/d.mem" | cut -f1)
 	n=$(last_tick "$log")
 	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
@@ -72,7 +50,7 @@ bench_vmm() {
 	build/vmm --api-sock "$sock" >"$log" 2>&1 &
 	pid=$!
 	while [ ! -S "$sock" ]; do sleep 0.01; done
-	R[vmm,$mem,load]=$(api "$sock" PUT /snapshot/load "{\"snapshot_path\":\"$dir/f.vmstate\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$dir/f.mem\"},\"resume_vm\":true}") || return 1
+	R[vmm,$mem,load]=$(api_ms "$sock" PUT /snapshot/load "{\"snapshot_path\":\"$dir/f.vmstate\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$dir/f.mem\"},\"resume_vm\":true}") || return 1
 	wait_for "$log" "^TICK " 120 || return 1
 	R[vmm,$mem,restore]=$(($(now_ms) - t0))
 	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null

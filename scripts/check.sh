@@ -57,7 +57,7 @@ echo "=== selftests (nested test VM)"
 vmlog=$res/vm-console.log
 run_vm_suite() {
 	tools/vmtest --insmod build/pagetrack.ko --log "$vmlog" --out "$res/vm" \
-		--timeout "${VMTEST_TIMEOUT:-720}" -- \
+		--timeout "${VMTEST_TIMEOUT:-900}" -- \
 		selftests/run_vm_tests.sh \
 		$(find build/selftests -name '*_test' -type f | sort) \
 		2>&1 | tee "$res/vm.tap"

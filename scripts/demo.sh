@@ -14,10 +14,11 @@ cat <<'STORY'
    writes 8 MiB.  vmm boots it and takes a Full snapshot; a new vmm loads
    the snapshot with track_working_set, fn is invoked once, the VM is
    paused, and PUT /snapshot/layers writes what the invocation touched
-   (KVM's accessed bits through /dev/pagetrack, its dirty log) as a layer
-   file.  Then the snapshot is restored five ways and invoked again:
-   lazily with a cold and a warm page cache, with the pagetrack layers
-   (File backend, prefetch; Uffd backend, uffd-handler), and with the
-   layers FaaSnap would take from mincore().
+   (KVM's accessed bits through /dev/pagetrack, sampled every 20 ms for
+   the order of first access, and its dirty log) as a layer file.  Then
+   the snapshot, on a disk with 1 ms of read latency, is restored five
+   ways and invoked again: lazily with a cold and a warm page cache, with
+   the pagetrack layers (File backend, prefetch; Uffd backend,
+   uffd-handler), and with the layers FaaSnap would take from mincore().
 STORY
 REPS=1 bench/restore_bench.sh

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,11 +48,12 @@ static void usage(FILE *f)
 "	guest touches is then copied in from FILE, the snapshot's memory\n"
 "	file, at the region's offset.\n"
 "\n"
-"	With --layers, the first fault installs the snapshot's whole\n"
-"	working set from the layer file (read-only pages, then dirty ones,\n"
-"	each one sequential read) before it is served: REAP's approach.\n"
-"	Later faults outside the working set are served one page at a\n"
-"	time.\n"
+"	With --layers, the first fault starts installing the snapshot's\n"
+"	whole working set from the layer file, in file order (read-only\n"
+"	pages, then dirty ones, each in the order the guest first touched\n"
+"	them when the recording sampled it): REAP's approach.  The layer\n"
+"	file is read ahead from the start.  Faults are served at once, from\n"
+"	the memory file, while the working set goes in.\n"
 "\n"
 "	It serves until the VMM's memory goes away or SIGTERM/SIGINT, then\n"
 "	prints what it did on standard error: faults served, pages\n"
@@ -96,6 +98,9 @@ struct handler {
 	struct layers l;
 	bool have_layers;
 	const uint8_t *layer_data;	/* the layer file, mapped */
+	pthread_t installer;	/* installs the working set */
+	bool installing;
+	int install_error;
 	uint64_t faults, installed, install_ns;
 };
 
@@ -182,7 +187,7 @@ static int install_working_set(struct handler *h)
 	uint32_t i;
 	int ret;
 
-	for (i = 0; i < h->l.h.nr_ranges; i++) {
+	for (i = 0; i < h->l.h.nr_ranges && !stop; i++) {
 		const struct layers_range *r = &h->l.ranges[i];
 		uint64_t dst = host_addr(h, r->first_page * PAGE);
 
@@ -190,12 +195,23 @@ static int install_working_set(struct handler *h)
 			continue;
 		ret = copy_in(h, dst, h->layer_data + r->file_offset,
 			      r->nr_pages * PAGE);
+		/* The VMM went away before the working set was in. */
+		if (ret == -ESRCH)
+			break;
 		if (ret)
 			return ret;
 		h->installed += r->nr_pages;
 	}
 	h->install_ns = now_ns() - t0;
 	return 0;
+}
+
+static void *installer__run(void *arg)
+{
+	struct handler *h = arg;
+
+	h->install_error = install_working_set(h);
+	return NULL;
 }
 
 static int serve_fault(struct handler *h, uint64_t addr)
@@ -237,10 +253,18 @@ static int serve(struct handler *h)
 			return ret < 0 ? -errno : 0;
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
+		/*
+		 * The working set goes in from the first fault on, in file
+		 * order, which is the order the guest first touched it; faults
+		 * meanwhile are served at once, and a page installed twice is
+		 * skipped by whichever copy comes second.
+		 */
 		if (!h->faults++ && h->have_layers) {
-			ret = install_working_set(h);
+			ret = pthread_create(&h->installer, NULL,
+					     installer__run, h);
 			if (ret)
-				return ret;
+				return -ret;
+			h->installing = true;
 		}
 		ret = serve_fault(h, msg.arg.pagefault.address);
 		if (ret)
@@ -420,6 +444,12 @@ int main(int argc, char **argv)
 	if (handshake(&h, sock))
 		return 1;
 	ret = serve(&h);
+	stop = 1;
+	if (h.installing) {
+		pthread_join(h.installer, NULL);
+		if (!ret)
+			ret = h.install_error;
+	}
 	fprintf(stderr, "uffd-handler: %llu faults served, %llu pages "
 		"installed from layers in %.1f ms\n",
 		(unsigned long long)h.faults,
