@@ -163,6 +163,8 @@ median() { tr ' ' '\n' | grep '^[0-9]' | sort -n | awk '{ a[NR] = $1 } END { pri
 
 echo "pagetrack restore benchmark: fn (reads 64 MiB, writes 8 MiB), 256 MiB guest, 2 vCPUs, $delay_ms ms read latency, median of $reps"
 echo "working set (pagetrack): $ws_ro read-only + $ws_dirty dirty pages = $(((ws_ro + ws_dirty) * 4 / 1024)) MiB"
+echo "$info" | sed 's/^[^ ].*: layers/  layer file: layers/'
+echo "  layer file on disk: $(du -k "$dir/ws.layers" | cut -f1) KiB; mincore's: $(du -k "$dir/mc.layers" | cut -f1) KiB"
 echo "working set (mincore):   $mc_pages pages = $((mc_pages * 4 / 1024)) MiB ($(awk -v m="$mc_pages" -v w="$((ws_ro + ws_dirty))" 'BEGIN { printf "%.2fx", m / w }') pagetrack's)"
 printf '%-10s %12s %10s\n' restore "ms to done" "vs cold"
 cold=$(echo "${T[cold]:-}" | median)

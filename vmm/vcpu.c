@@ -228,6 +228,12 @@ static void vcpu__log_state(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
 	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return;
+	/* SVM's shutdown intercept resets the vCPU before KVM exits. */
+	if (regs.rip == 0xfff0 && sregs.cs.selector == 0xf000) {
+		vmm__log("vCPU %u: in its reset state: KVM does not keep "
+			 "the state of a shutdown (AMD)", vcpu->id);
+		return;
+	}
 	vmm__log("vCPU %u: rip %#llx rsp %#llx rflags %#llx cs %#x cpl %u",
 		 vcpu->id, regs.rip, regs.rsp, regs.rflags, sregs.cs.selector,
 		 sregs.cs.dpl);
