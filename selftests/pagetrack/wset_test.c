@@ -5,7 +5,8 @@
  * as dirty == W plus its status page, read-only == R - W plus its code
  * page, bit for bit; pages the host writes in the window count as dirty;
  * and every page the window's dirty-log harvests took is handed on for
- * the next diff snapshot.
+ * the next diff snapshot.  Samples taken while the guest runs change
+ * none of that and tell which sample first saw each page.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -138,6 +139,44 @@ TEST_F(wset, exact)
 			WS_R2, WS_R3, WS_R4, WS_W1, WS_W2, HOST_MARKED,
 			variant->from_file ? HOST_WRITTEN : END, END);
 	EXPECT_TRUE(pt_expect_bitmap("present", got, want, WS_PAGES));
+	free(want);
+	free(got);
+}
+
+/*
+ * Samples around the guest's work: the one before it sees nothing, the
+ * one after it every page the guest touched, the closing one nothing new;
+ * the classes are those of an unsampled window.
+ */
+TEST_F(wset, sampled)
+{
+	struct wset *w = &self->w;
+	uint64_t *got = bitmap__alloc(WS_PAGES), *want, p;
+
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ(-EINVAL, wset__sample(w));
+	vcpu__expect_io_out(self->vm, WS_PORT_READY, 2, self->sum);
+	ASSERT_EQ(0, wset__start(w, self->carry));
+	ASSERT_EQ(0, wset__sample(w));
+	EXPECT_EQ(0, bitmap__weight(w->accessed, WS_PAGES));
+	self->sum += WS_R0 + WS_R1 + WS_R2 + WS_R3 + WS_R4;
+	vcpu__expect_io_out(self->vm, WS_PORT_DONE, 2, self->sum);
+	ASSERT_EQ(0, wset__sample(w));
+	ASSERT_EQ(0, wset__stop(w, self->carry));
+	EXPECT_EQ(3, w->samples);
+
+	want = pt_pages(WS_PAGES, WS_CODE_PAGE, WS_STATUS_PAGE, WS_R0, WS_R1,
+			WS_R2, WS_R3, WS_R4, WS_W1, WS_W2, END);
+	wset__present(w, got);
+	EXPECT_TRUE(pt_expect_bitmap("present", got, want, WS_PAGES));
+	for (p = 0; p < WS_PAGES; p++)
+		EXPECT_EQ(bitmap__test(want, p) ? 2 : 0, w->first_seen[p])
+			TH_LOG("page %llu", (unsigned long long)p);
+	free(want);
+	wset__read_only(w, got);
+	want = pt_pages(WS_PAGES, WS_CODE_PAGE, WS_R0, WS_R2, WS_R3, WS_R4,
+			END);
+	EXPECT_TRUE(pt_expect_bitmap("read-only", got, want, WS_PAGES));
 	free(want);
 	free(got);
 }
