@@ -180,10 +180,15 @@ bench-snapshot: vmm $(GUEST_IMAGES)
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
 
+# make bench-restore REPS=5 CASES="cold layers" DELAY_MS=2, for instance.
+RESTORE_ENV = $(if $(REPS),REPS=$(REPS)) $(if $(CASES),CASES="$(CASES)") \
+	      $(if $(DELAY_MS),DELAY_MS=$(DELAY_MS))
+
 bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
-		bench/restore_bench.sh $(B)/bench | tee $(B)/bench/restore.txt
+		env $(RESTORE_ENV) bench/restore_bench.sh $(B)/bench | \
+		tee $(B)/bench/restore.txt
 	@sed -n 's/^DAT //p' $(B)/bench/restore.txt >$(B)/bench/restore.dat
 	@if command -v gnuplot >/dev/null; then \
 		gnuplot -e "data='$(B)/bench/restore.dat'; out='$(B)/bench/restore.png'" \

@@ -166,11 +166,11 @@ echo "working set (pagetrack): $ws_ro read-only + $ws_dirty dirty pages = $(((ws
 echo "$info" | sed 's/^[^ ].*: layers/  layer file: layers/'
 echo "  layer file on disk: $(du -k "$dir/ws.layers" | cut -f1) KiB; mincore's: $(du -k "$dir/mc.layers" | cut -f1) KiB"
 echo "working set (mincore):   $mc_pages pages = $((mc_pages * 4 / 1024)) MiB ($(awk -v m="$mc_pages" -v w="$((ws_ro + ws_dirty))" 'BEGIN { printf "%.2fx", m / w }') pagetrack's)"
-printf '%-10s %12s %10s\n' restore "ms to done" "vs cold"
+printf '%-10s %12s %10s   %s\n' restore "ms to done" "vs cold" "every run"
 cold=$(echo "${T[cold]:-}" | median)
 for c in $cases; do
 	m=$(echo "${T[$c]}" | median)
-	printf '%-10s %12s %10s\n' "$c" "$m" "$(awk -v a="$m" -v b="$cold" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }')"
+	printf '%-10s %12s %10s  %s\n' "$c" "$m" "$(awk -v a="$m" -v b="$cold" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }')" "${T[$c]}"
 done
 for c in $cases; do
 	m=$(echo "${T[$c]}" | median)
