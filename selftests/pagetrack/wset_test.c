@@ -99,6 +99,18 @@ FIXTURE_TEARDOWN(wset)
 	vm__destroy(self->vm);
 }
 
+/* The pages the guest only read: R minus W, and its code page. */
+static void expect_guest_read_only(struct __test_metadata *_metadata,
+				   struct wset *w, uint64_t *got)
+{
+	uint64_t *want = pt_pages(WS_PAGES, WS_CODE_PAGE, WS_R0, WS_R2, WS_R3,
+				  WS_R4, END);
+
+	wset__read_only(w, got);
+	EXPECT_TRUE(pt_expect_bitmap("read-only", got, want, WS_PAGES));
+	free(want);
+}
+
 TEST_F(wset, exact)
 {
 	struct wset *w = &self->w;
@@ -128,11 +140,7 @@ TEST_F(wset, exact)
 		TH_LOG("guest writes missing from the diff carry");
 	free(want);
 
-	wset__read_only(w, got);
-	want = pt_pages(WS_PAGES, WS_CODE_PAGE, WS_R0, WS_R2, WS_R3, WS_R4,
-			END);
-	EXPECT_TRUE(pt_expect_bitmap("read-only", got, want, WS_PAGES));
-	free(want);
+	expect_guest_read_only(_metadata, w, got);
 
 	wset__present(w, got);
 	want = pt_pages(WS_PAGES, WS_CODE_PAGE, WS_STATUS_PAGE, WS_R0, WS_R1,
@@ -173,11 +181,7 @@ TEST_F(wset, sampled)
 		EXPECT_EQ(bitmap__test(want, p) ? 2 : 0, w->first_seen[p])
 			TH_LOG("page %llu", (unsigned long long)p);
 	free(want);
-	wset__read_only(w, got);
-	want = pt_pages(WS_PAGES, WS_CODE_PAGE, WS_R0, WS_R2, WS_R3, WS_R4,
-			END);
-	EXPECT_TRUE(pt_expect_bitmap("read-only", got, want, WS_PAGES));
-	free(want);
+	expect_guest_read_only(_metadata, w, got);
 	free(got);
 }
 
