@@ -42,6 +42,12 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Sort key of page @p: its sample, 0 (never seen) wrapping to the last. */
+static inline uint16_t order_key(const uint16_t *first_seen, uint64_t p)
+{
+	return first_seen ? (uint16_t)(first_seen[p] - 1) : 0;
+}
+
 /*
  * The pages of @bm in the order a restore should read them: by the sample
  * they were first seen in, pages never seen last, then by address; by
@@ -62,7 +68,7 @@ static uint32_t *class_order(const uint64_t *bm, uint64_t npages,
 	}
 	for (p = 0; p < npages; p++)
 		if (bitmap__test(bm, p))
-			slot[first_seen ? (uint16_t)(first_seen[p] - 1) : 0]++;
+			slot[order_key(first_seen, p)]++;
 	for (key = 0, n = 0; key <= UINT16_MAX; key++) {
 		uint64_t c = slot[key];
 
@@ -71,8 +77,7 @@ static uint32_t *class_order(const uint64_t *bm, uint64_t npages,
 	}
 	for (p = 0; p < npages; p++)
 		if (bitmap__test(bm, p))
-			order[slot[first_seen ? (uint16_t)(first_seen[p] - 1) :
-				   0]++] = p;
+			order[slot[order_key(first_seen, p)]++] = p;
 	free(slot);
 	*count = n;
 	return order;

@@ -190,6 +190,16 @@ void wset__mark_written(struct wset *w, uint64_t first, uint64_t count)
 		bitmap__set(w->dirty, p);
 }
 
+/*
+ * Per page, the sample of the last window that first saw it, for
+ * layers__write(); NULL when only the closing scan sampled, which tells
+ * no order.
+ */
+const uint16_t *wset__first_access(const struct wset *w)
+{
+	return w->samples > 1 ? w->first_seen : NULL;
+}
+
 void wset__present(const struct wset *w, uint64_t *present)
 {
 	bitmap__or(present, w->accessed, w->dirty, w->npages);

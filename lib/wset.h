@@ -50,6 +50,7 @@ void wset__exit(struct wset *w);
 int wset__start(struct wset *w, uint64_t *carry);
 int wset__stop(struct wset *w, uint64_t *carry);
 int wset__sample(struct wset *w);
+const uint16_t *wset__first_access(const struct wset *w);
 void wset__mark_written(struct wset *w, uint64_t first, uint64_t count);
 void wset__present(const struct wset *w, uint64_t *present);
 void wset__read_only(const struct wset *w, uint64_t *ro);

@@ -149,11 +149,10 @@ static int copy_in(struct handler *h, uint64_t dst, const uint8_t *src,
 		   uint64_t len)
 {
 	/*
-	 * Map the source first.  UFFDIO_COPY reads it with page faults
-	 * disabled and falls back to a second, faulting copy when it is not
-	 * mapped; under Linux 6.1 in the test VM, guests restored from a
-	 * memory file that was not in the page cache triple-faulted that
-	 * way, and never once the source was populated.
+	 * Map the source first, in one call: UFFDIO_COPY reads it with page
+	 * faults disabled and, for every page not mapped, falls back to a
+	 * second, faulting copy.  (This was once thought to cure the test
+	 * VM's triple faults; it does not, see Documentation/layers.rst.)
 	 */
 	madvise((void *)src, len, MADV_POPULATE_READ);
 	while (len) {

@@ -151,10 +151,8 @@ static int write_layers(struct vm *vm, const uint8_t *mem, uint32_t crc,
 		free(ro);
 		return fd;
 	}
-	/* One sample, the closing one, tells no order: address order then. */
 	ret = layers__write(fd, mem, vm->mem_size, ro, vm->ws->dirty,
-			    vm->ws->samples > 1 ? vm->ws->first_seen : NULL,
-			    crc, err, errlen);
+			    wset__first_access(vm->ws), crc, err, errlen);
 	free(ro);
 	if (ret) {
 		close(fd);
