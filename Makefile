@@ -49,7 +49,7 @@ SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivm
 KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
-	bench bench-tracker bench-snapshot bench-restore dkms-install
+	bench bench-tracker bench-snapshot bench-restore dkms-install stress-vm
 
 all: module tools vmm
 
@@ -60,8 +60,10 @@ help:
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
+	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
+	@echo "           VMTEST_QEMU=stable|backports  which QEMU make deps installs for the test VM"
 
 deps:
 	@scripts/deps.sh
@@ -216,6 +218,10 @@ dkms-install:
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)
+
+# K attempts per QEMU, each the whole VM suite in one boot, no reruns.
+stress-vm: all tests
+	K=$(or $(K),5) QEMUS="$(or $(QEMUS),stable backports)" scripts/stress-vm.sh
 
 check:
 	@scripts/deps.sh

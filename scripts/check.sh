@@ -15,6 +15,14 @@ total_pass=0
 total_fail=0
 total_skip=0
 
+# failing_output FILE: each "not ok" line of a TAP file, after the lines the
+# test printed since it started (kselftest's "#  RUN", or a binary's start).
+failing_output() {
+	awk '/^#  RUN |^# === begin |^ok / { n = 0 }
+	     { buf[n++] = $0 }
+	     /^not ok / { for (i = 0; i < n; i++) print "    " buf[i]; n = 0 }' "$1"
+}
+
 # count SUITE FILE: tally a TAP file's results under SUITE.
 count() {
 	local suite=$1 file=$2 pass fail skip
@@ -27,8 +35,8 @@ count() {
 	total_fail=$((total_fail + fail))
 	total_skip=$((total_skip + skip))
 	if [ "$fail" -gt 0 ]; then
-		echo "--- $suite: failing tests:"
-		grep -E '^not ok ' "$file"
+		echo "--- $suite: failing tests, each with its output:"
+		failing_output "$file"
 	fi
 }
 
@@ -53,51 +61,28 @@ echo "=== kmod: checkpatch --strict, module metadata"
 cat "$res/kmod.tap"
 count kmod "$res/kmod.tap"
 
+echo "=== harness: the VM suite's reruns, with VMs that die on purpose"
+tests/harness/vm-suite_test.sh "$res/harness" >"$res/harness.tap" 2>&1
+cat "$res/harness.tap"
+count harness "$res/harness.tap"
+
 echo "=== selftests (nested test VM)"
-vmlog=$res/vm-console.log
-run_vm_suite() {
-	tools/vmtest --insmod build/pagetrack.ko --log "$vmlog" --out "$res/vm" \
-		--timeout "${VMTEST_TIMEOUT:-900}" -- \
-		selftests/run_vm_tests.sh \
-		$(find build/selftests -name '*_test' -type f | sort) \
-		2>&1 | tee "$res/vm.tap"
-	return "${PIPESTATUS[0]}"
-}
-run_vm_suite
-st=$?
-# QEMU 7.2's software SVM has been seen to break the test VM itself: a
-# kernel entry faulting until its stack overflows, a stalled CPU, a reset
-# out of the blue, both vCPUs spinning with no progress until vmtest's
-# timeout.  A test running at that moment fails too (its guest stops
-# ticking), so a VM death or timeout voids the whole attempt: say so, keep
-# the console and what failed, and run the suite again, at most twice.  A
-# test that really fails fails in every attempt; only a VM that dies
-# every time makes the VM suite fail as a whole.
-attempt=1
-while { [ "$st" -eq 125 ] || [ "$st" -eq 124 ]; } && [ "$attempt" -lt 3 ]; do
-	cp "$vmlog" "$res/vm-console-crash$attempt.log"
-	cp "$res/vm.tap" "$res/vm-crash$attempt.tap"
-	echo "--- the test VM died or hung (status $st; console kept in $res/vm-console-crash$attempt.log):"
-	{ grep -m1 -B2 -A12 'BUG:\|Kernel panic' "$vmlog" ||
-		tail -n 5 "$vmlog"; } | sed 's/^/    /'
-	if grep -q '^not ok ' "$res/vm.tap"; then
-		echo "--- failed in the voided attempt:"
-		grep '^not ok ' "$res/vm.tap" | sed 's/^/    /'
-	fi
-	attempt=$((attempt + 1))
-	echo "--- running the VM suite again (attempt $attempt of 3)"
-	run_vm_suite
-	st=$?
-done
-if [ "$st" -ne 0 ] && ! grep -q '^not ok ' "$res/vm.tap"; then
-	echo "not ok - test VM failed (vmtest status $st; console: $vmlog)" |
-		tee -a "$res/vm.tap"
-fi
+qemu=$(tools/vmtest --qemu-version) || qemu="no usable QEMU"
+echo "--- $qemu"
+# A test-VM death costs the binary it was running, which runs again in a
+# fresh VM (scripts/vm-suite.sh); nothing that finished is run twice.
+VM_SUITE_BUDGET=${VM_SUITE_BUDGET:-900} scripts/vm-suite.sh "$res/vm" \
+	$(find build/selftests -name '*_test' -type f | sort)
+cp "$res/vm/vm.tap" "$res/vm.tap"
 count vm "$res/vm.tap"
+boots=$(wc -l <"$res/vm/boots.txt")
+reruns=$(wc -l <"$res/vm/reruns.txt")
 
 echo
 echo "=== summary"
 printf '%s\n' "${suites[@]}"
+echo "vm suite: $qemu; $boots test-VM boots, $reruns reruns"
+sed 's/^/    /' "$res/vm/reruns.txt"
 if [ "$total_skip" -gt 0 ]; then
 	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 else

@@ -1,43 +1,85 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install every Debian package pagetrack needs to build, test and benchmark.
 # Idempotent: packages already installed are not touched, and when nothing
 # is missing nothing is run at all.
+#
+# VMTEST_QEMU=backports (the default, see Documentation/testing.rst) takes
+# QEMU from Debian's backports suite, added from the mirror this machine's
+# apt sources already name and pinned so that nothing else comes from it;
+# VMTEST_QEMU=stable takes the release's own QEMU.
 
 set -e
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+. "$srcdir/scripts/apt-backports.sh"
+. "$srcdir/scripts/qemu-suite.sh"
 
 PACKAGES="
 	build-essential pkg-config
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 kmod
-	qemu-system-x86 busybox-static cpio gzip xz-utils
+	busybox-static cpio gzip xz-utils
 	libnl-genl-3-dev libcap-dev libcmocka-dev
 	libmicrohttpd-dev libjansson-dev
 	perl curl socat e2fsprogs dmsetup gnuplot-nox
 "
 
+qemu_suite=$(qemu_suite_default)
+case "$qemu_suite" in
+backports) BACKPORTS="$QEMU_PACKAGES" ;;
+stable) BACKPORTS= ; PACKAGES="$PACKAGES $QEMU_PACKAGES" ;;
+*) echo "deps: VMTEST_QEMU is stable or backports, not '$qemu_suite'" >&2
+   exit 1 ;;
+esac
+
+# is_installed PKG [bpo|nobpo]: installed; and from backports, or not.
+is_installed() {
+	local v
+	v=$(dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null) || return 1
+	case "$v" in
+	"install ok installed "*) ;;
+	*) return 1 ;;
+	esac
+	case "${2:-any}" in
+	bpo) [ -z "${v##*~bpo*}" ] ;;
+	nobpo) [ -n "${v##*~bpo*}" ] ;;
+	*) return 0 ;;
+	esac
+}
+
 missing=
 for pkg in $PACKAGES; do
-	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-	case "$status" in
-	*" installed") ;;
-	*) missing="$missing $pkg" ;;
+	case " $QEMU_PACKAGES " in
+	*" $pkg "*) is_installed "$pkg" nobpo || missing="$missing $pkg/$(backports_codename)" ;;
+	*) is_installed "$pkg" || missing="$missing $pkg" ;;
 	esac
 done
+for pkg in $BACKPORTS; do
+	is_installed "$pkg" bpo || missing="$missing $pkg/$(backports_suite)"
+done
 
-if [ -z "$missing" ]; then
-	echo "deps: all $(echo $PACKAGES | wc -w) packages installed"
-	exit 0
+# The pin is kept up to date even when nothing is missing, so that a later
+# 'apt-get upgrade' follows what the project asked for.
+if [ "$(id -u)" -eq 0 ]; then
+	# shellcheck disable=SC2086
+	backports_enable $BACKPORTS || [ $? -eq 1 ] || exit 1
 fi
 
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo $PACKAGES $BACKPORTS | wc -w) packages installed" \
+	     "(QEMU: $qemu_suite)"
+	exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: run 'make deps' as root, or: apt-get install$missing" >&2
+	echo "deps: run 'make deps' as root" >&2
 	exit 1
 fi
 
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# An explicit pkg/suite picks that suite's version, also when that is a
+# downgrade from the other suite's.
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+apt-get install -y -q --no-install-recommends --allow-downgrades $missing

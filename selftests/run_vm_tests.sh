@@ -1,31 +1,59 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run selftest binaries inside the test VM, one after the other, as one TAP
-# stream.  A binary that dies without reporting a failing test still counts
-# as a failure, and the kernel log must stay free of warnings and oopses.
+# stream, then check the kernel log.  A binary that dies without reporting
+# a failing test still counts as a failure.
+#
+# Each binary's output is framed by
+#	# === begin BINARY
+#	# === end BINARY status N
+# so that scripts/vm-suite.sh, on the host, knows which binaries finished
+# if the VM dies, and which one was running.  While a binary runs, a line
+# goes to the kernel console every HEARTBEAT seconds: a console that stays
+# silent much longer than that means the VM itself is stuck (vmtest --stall).
+
+timeout_s=${VM_TEST_TIMEOUT:-600}
+heartbeat_s=${VM_TEST_HEARTBEAT:-20}
+
+kmsg() {
+	echo "run_vm_tests: $*" >/dev/kmsg 2>/dev/null
+}
 
 rc=0
 for t in "$@"; do
-	echo "# === $t"
-	# The console log then shows which binary a hung VM was running.
-	echo "run_vm_tests: $t" >/dev/kmsg 2>/dev/null
+	echo "# === begin $t"
+	# The console log then shows which binary a dead VM was running.
+	kmsg "$t"
+	(
+		n=0
+		while sleep "$heartbeat_s"; do
+			n=$((n + heartbeat_s))
+			kmsg "$t running for ${n}s"
+		done
+	) &
+	beat=$!
 	out=$(mktemp)
-	timeout -k 10 "${VM_TEST_TIMEOUT:-600}" "$t" >"$out" 2>&1
-	st=$?
-	cat "$out"
-	if [ $st -ne 0 ]; then
+	timeout -k 10 "$timeout_s" "$t" 2>&1 | tee "$out"
+	st=${PIPESTATUS[0]}
+	kill "$beat"
+	wait "$beat" 2>/dev/null
+	if [ "$st" -ne 0 ]; then
 		rc=1
-		grep -q '^not ok ' "$out" ||
+		if [ "$st" -eq 124 ]; then
+			echo "not ok - $t timed out after ${timeout_s}s"
+		elif ! grep -q '^not ok ' "$out"; then
 			echo "not ok - $t exited with status $st before reporting a failure"
+		fi
 	elif ! grep -q '^ok \|^not ok ' "$out"; then
 		echo "not ok - $t ran no test"
 		rc=1
 	fi
 	rm -f "$out"
+	echo "# === end $t status $st"
 done
 
-echo "# === kernel log"
+echo "# === begin kernel log"
 if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN|KASAN' >/tmp/klog-bad; then
 	echo "not ok - kernel log is free of WARN/BUG/oops"
 	sed 's/^/# /' /tmp/klog-bad
@@ -34,4 +62,5 @@ if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN|KASA
 else
 	echo "ok - kernel log is free of WARN/BUG/oops"
 fi
+echo "# === end kernel log status $rc"
 exit $rc
