@@ -63,61 +63,46 @@ fail:
 	return -EIO;
 }
 
+/* Each section is read into a local copy, then appended whole. */
 static int save_vm_state(struct vm *vm, struct vsbuf *b)
 {
-	struct vs_irqchip *irq;
-	struct kvm_pit_state2 *pit;
-	struct kvm_clock_data *clock;
+	struct kvm_clock_data clock = { 0 };
+	struct kvm_pit_state2 pit = { 0 };
+	struct vs_irqchip irq = { 0 };
+	struct vs_serial serial = { 0 };
 	unsigned int i;
 
-	irq = vsbuf__section(b, VS_IRQCHIP, sizeof(*irq));
-	pit = vsbuf__section(b, VS_PIT, sizeof(*pit));
-	clock = vsbuf__section(b, VS_CLOCK, sizeof(*clock));
-	if (b->error)
-		return b->error;
 	for (i = 0; i < 3; i++) {
-		irq->chip[i].chip_id = i;
-		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &irq->chip[i]) < 0)
+		irq.chip[i].chip_id = i;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &irq.chip[i]) < 0)
 			return -errno;
 	}
-	if (ioctl(vm->vm_fd, KVM_GET_PIT2, pit) < 0 ||
-	    ioctl(vm->vm_fd, KVM_GET_CLOCK, clock) < 0)
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &pit) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0)
 		return -errno;
-	return 0;
+	serial__save(&serial);
+	vsbuf__add(b, VS_IRQCHIP, &irq, sizeof(irq));
+	vsbuf__add(b, VS_PIT, &pit, sizeof(pit));
+	vsbuf__add(b, VS_CLOCK, &clock, sizeof(clock));
+	return vsbuf__add(b, VS_SERIAL, &serial, sizeof(serial));
 }
 
 static int build_vmstate(struct vm *vm, enum snapshot_type type,
 			 const uint64_t *dirty, struct vsbuf *b)
 {
-	size_t bitmap_bytes = type == SNAPSHOT_DIFF ?
-			      bitmap__bytes(nr_pages(vm)) : 0;
-	struct vs_memory *mem;
-	struct vs_vm *vsvm;
 	unsigned int i;
 	int ret;
 
-	vsvm = vsbuf__section(b, VS_VM, sizeof(*vsvm));
-	mem = vsbuf__section(b, VS_MEMORY, sizeof(*mem) + bitmap_bytes);
-	if (b->error)
-		return b->error;
-	vsvm->mem_size = vm->mem_size;
-	vsvm->nr_vcpus = vm->nr_vcpus;
-	mem->type = type == SNAPSHOT_DIFF ? VS_MEM_DIFF : VS_MEM_FULL;
-	mem->mem_size = vm->mem_size;
-	mem->bitmap_bytes = bitmap_bytes;
-	if (bitmap_bytes)
-		memcpy(mem + 1, dirty, bitmap_bytes);
-
+	ret = vsbuf__add_layout(b, vm->mem_size, vm->nr_vcpus,
+				type == SNAPSHOT_DIFF ? dirty : NULL);
+	if (ret)
+		return ret;
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__save(&vm->vcpus[i], b);
 		if (ret)
 			return ret;
 	}
-	ret = save_vm_state(vm, b);
-	if (ret)
-		return ret;
-	serial__save(vsbuf__section(b, VS_SERIAL, sizeof(struct vs_serial)));
-	return b->error;
+	return save_vm_state(vm, b);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bitmap.h"
 #include "crc32.h"
 #include "vmstate.h"
 
@@ -51,6 +52,37 @@ void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
 	memset(s + 1, 0, len);
 	b->len = need;
 	return s + 1;
+}
+
+int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len)
+{
+	void *d = vsbuf__section(b, type, len);
+
+	if (d)
+		memcpy(d, data, len);
+	return b->error;
+}
+
+int vsbuf__add_layout(struct vsbuf *b, uint64_t mem_size, uint32_t nr_vcpus,
+		      const uint64_t *dirty)
+{
+	size_t bitmap_bytes = dirty ?
+			      bitmap__bytes(mem_size / VMSTATE_PAGE_SIZE) : 0;
+	struct vs_vm vm = { .mem_size = mem_size, .nr_vcpus = nr_vcpus };
+	struct vs_memory *mem;
+
+	if (vsbuf__add(b, VS_VM, &vm, sizeof(vm)))
+		return b->error;
+	/* A large bitmap moves the buffer: fill in before anything else. */
+	mem = vsbuf__section(b, VS_MEMORY, sizeof(*mem) + bitmap_bytes);
+	if (!mem)
+		return b->error;
+	mem->type = dirty ? VS_MEM_DIFF : VS_MEM_FULL;
+	mem->mem_size = mem_size;
+	mem->bitmap_bytes = bitmap_bytes;
+	if (bitmap_bytes)
+		memcpy(mem + 1, dirty, bitmap_bytes);
+	return 0;
 }
 
 static int fsync_dir(const char *path)

@@ -93,10 +93,22 @@ struct vsbuf {
 	int error;
 };
 
+#define VMSTATE_PAGE_SIZE	4096ULL
+
 /* Writing: sections appended to a growing buffer. */
 void vsbuf__init(struct vsbuf *b);
 void vsbuf__free(struct vsbuf *b);
+/*
+ * Append a section of @len zeroed bytes and return them to fill in.  The
+ * buffer grows by realloc(), so the pointer is good only until the next
+ * section is appended: fill it before then, or use vsbuf__add().
+ */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len);
+/* Append a section holding a copy of @data; 0 or the buffer's error. */
+int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len);
+/* The VM and memory sections; @dirty is a Diff's bitmap, NULL for Full. */
+int vsbuf__add_layout(struct vsbuf *b, uint64_t mem_size, uint32_t nr_vcpus,
+		      const uint64_t *dirty);
 int vstate__write_file(const char *path, const struct vsbuf *payload,
 		       char *err, size_t errlen);
 
