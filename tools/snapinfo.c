@@ -81,7 +81,6 @@ static int show_vmstate(const char *path, const struct opts *o)
 	const struct vs_vm *vm;
 	struct vstate vs;
 	char err[512];
-	size_t len;
 	int ret;
 
 	(void)o;
@@ -91,19 +90,21 @@ static int show_vmstate(const char *path, const struct opts *o)
 		return 1;
 	}
 	h = (const struct vmstate_header *)vs.data;
-	vm = vstate__find(&vs, VS_VM, 0, &len);
-	mem = vstate__find(&vs, VS_MEMORY, 0, &len);
 	printf("%s: vmstate, format %u, payload CRC-32 %08x\n", path,
 	       h->version, h->payload_crc);
-	if (vm)
-		printf("  memory       %10llu MiB\n  vCPUs        %10u\n",
-		       (unsigned long long)(vm->mem_size >> 20), vm->nr_vcpus);
-	if (mem && mem->type == VS_MEM_DIFF)
+	if (vstate__layout(&vs, &vm, &mem, err, sizeof(err))) {
+		fprintf(stderr, "snapinfo: %s: %s\n", path, err);
+		vstate__free(&vs);
+		return 1;
+	}
+	printf("  memory       %10llu MiB\n  vCPUs        %10u\n",
+	       (unsigned long long)(vm->mem_size >> 20), vm->nr_vcpus);
+	if (mem->type == VS_MEM_DIFF)
 		printf("  memory file  Diff, %llu pages\n",
 		       (unsigned long long)bitmap__weight(
 				(const uint64_t *)(mem + 1),
-				mem->bitmap_bytes * 8));
-	else if (mem)
+				vm->mem_size / VMSTATE_PAGE_SIZE));
+	else
 		printf("  memory file  Full\n");
 	vstate__free(&vs);
 	return 0;

@@ -93,16 +93,16 @@ int main(int argc, char **argv)
 
 	for (i = optind; i < argc; i += 2) {
 		const struct vs_memory *mem;
+		const struct vs_vm *vm;
 		uint64_t s, e, from = 0, pages;
 		const uint8_t *diff;
-		size_t len;
 
 		vstate__free(&vs);
 		if (vstate__read_file(argv[i], &vs, err, sizeof(err)))
 			return die("%s", argv[i], err);
-		mem = vstate__find(&vs, VS_MEMORY, 0, &len);
-		if (!mem || len < sizeof(*mem) || mem->type != VS_MEM_DIFF ||
-		    len != sizeof(*mem) + mem->bitmap_bytes)
+		if (vstate__layout(&vs, &vm, &mem, err, sizeof(err)))
+			return die("%s", argv[i], err);
+		if (mem->type != VS_MEM_DIFF)
 			return die("%s is not a Diff snapshot", argv[i], NULL);
 		if (i == optind) {
 			mem_size = mem->mem_size;
@@ -118,8 +118,6 @@ int main(int argc, char **argv)
 			return die("%s belongs to another VM", argv[i], NULL);
 		}
 		pages = mem_size / 4096;
-		if (mem->bitmap_bytes != bitmap__bytes(pages))
-			return die("%s: malformed dirty bitmap", argv[i], NULL);
 		diff = map_file(argv[i + 1], mem_size);
 		if (!diff)
 			return die("%s", argv[i + 1], strerror(errno));

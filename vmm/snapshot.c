@@ -338,29 +338,20 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	ret = vstate__read_file(p->vmstate_path, &vs, err, errlen);
 	if (ret)
 		return ret;
-	ret = -EINVAL;
-	vsvm = section(&vs, VS_VM, 0, sizeof(*vsvm), "VM section", err,
-		       errlen);
-	if (!vsvm)
+	ret = vstate__layout(&vs, &vsvm, &mem, err, errlen);
+	if (ret)
 		goto out;
+	ret = -EINVAL;
 	if (!vsvm->nr_vcpus || vsvm->nr_vcpus > VMM_MAX_VCPUS ||
-	    !vsvm->mem_size || vsvm->mem_size > VMM_MAX_MEM ||
-	    vsvm->mem_size % VMM_PAGE_SIZE) {
+	    vsvm->mem_size > VMM_MAX_MEM) {
 		snprintf(err, errlen, "vmstate describes an impossible VM "
 			 "(%u vCPUs, %llu bytes)", vsvm->nr_vcpus,
 			 (unsigned long long)vsvm->mem_size);
 		goto out;
 	}
-	mem = section(&vs, VS_MEMORY, 0, 0, "memory section", err, errlen);
-	if (!mem)
-		goto out;
 	if (mem->type == VS_MEM_DIFF) {
 		snprintf(err, errlen, "this is a Diff snapshot: merge its "
 			 "memory onto its base first (snapmerge)");
-		goto out;
-	}
-	if (mem->type != VS_MEM_FULL || mem->mem_size != vsvm->mem_size) {
-		snprintf(err, errlen, "vmstate memory section is malformed");
 		goto out;
 	}
 

@@ -314,6 +314,64 @@ const void *vstate__find(const struct vstate *vs, uint32_t type,
 	return NULL;
 }
 
+int vstate__layout(const struct vstate *vs, const struct vs_vm **vmp,
+		   const struct vs_memory **memp, char *err, size_t errlen)
+{
+	const struct vs_memory *mem;
+	const struct vs_vm *vm;
+	size_t len, want;
+
+	vm = vstate__find(vs, VS_VM, 0, &len);
+	if (!vm || len != sizeof(*vm)) {
+		snprintf(err, errlen, "vmstate has no VM section, or one of "
+			 "the wrong size");
+		return -EINVAL;
+	}
+	if (!vm->mem_size || vm->mem_size % VMSTATE_PAGE_SIZE) {
+		snprintf(err, errlen, "vmstate gives an impossible memory size "
+			 "(%llu bytes)", (unsigned long long)vm->mem_size);
+		return -EINVAL;
+	}
+	mem = vstate__find(vs, VS_MEMORY, 0, &len);
+	if (!mem) {
+		snprintf(err, errlen, "vmstate has no memory section");
+		return -EINVAL;
+	}
+	if (len < sizeof(*mem)) {
+		snprintf(err, errlen, "vmstate memory section has %zu bytes, "
+			 "its header alone needs %zu", len, sizeof(*mem));
+		return -EINVAL;
+	}
+	if (mem->mem_size != vm->mem_size) {
+		snprintf(err, errlen, "vmstate memory section describes %llu "
+			 "bytes of memory, the VM has %llu",
+			 (unsigned long long)mem->mem_size,
+			 (unsigned long long)vm->mem_size);
+		return -EINVAL;
+	}
+	if (mem->type == VS_MEM_FULL)
+		want = 0;
+	else if (mem->type == VS_MEM_DIFF)
+		want = bitmap__bytes(vm->mem_size / VMSTATE_PAGE_SIZE);
+	else {
+		snprintf(err, errlen, "vmstate memory section has unknown "
+			 "type %u", mem->type);
+		return -EINVAL;
+	}
+	if (mem->bitmap_bytes != want || len != sizeof(*mem) + want) {
+		snprintf(err, errlen, "vmstate memory section: a %s snapshot "
+			 "of %llu MiB needs a %zu-byte bitmap, it gives %llu "
+			 "in a %zu-byte section",
+			 mem->type == VS_MEM_DIFF ? "Diff" : "Full",
+			 (unsigned long long)(vm->mem_size >> 20), want,
+			 (unsigned long long)mem->bitmap_bytes, len);
+		return -EINVAL;
+	}
+	*vmp = vm;
+	*memp = mem;
+	return 0;
+}
+
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
 {
 	const uint8_t *p = vs->data + sizeof(struct vmstate_header);

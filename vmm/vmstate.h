@@ -131,6 +131,14 @@ static inline uint32_t vstate__id(const struct vstate *vs)
 	return ((const struct vmstate_header *)vs->data)->payload_crc;
 }
 
+/*
+ * The VM and memory sections, checked against each other: sizes, a
+ * known memory type, and for a Diff a bitmap of exactly one bit per page.
+ * On failure the reason is in @err.
+ */
+int vstate__layout(const struct vstate *vs, const struct vs_vm **vm,
+		   const struct vs_memory **mem, char *err, size_t errlen);
+
 /* Copy of @vs whose memory section says Full (a merged diff chain). */
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The vmstate file format: building, writing, reading back, refusing. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,6 +137,108 @@ static void test_full_layout(void **state)
 	vstate__free(&vs);
 }
 
+/* Write a vmstate of a VM section and a memory section as given. */
+static void write_crafted(struct fixture *f, uint64_t vm_mem,
+			  const struct vs_memory *mem, size_t mem_len)
+{
+	struct vs_vm vm = { .mem_size = vm_mem, .nr_vcpus = 1 };
+	uint8_t *sec = calloc(1, mem_len + 1);
+	struct vsbuf b;
+	char err[256];
+
+	assert_non_null(sec);
+	memcpy(sec, mem, mem_len < sizeof(*mem) ? mem_len : sizeof(*mem));
+	vsbuf__init(&b);
+	assert_int_equal(vsbuf__add(&b, VS_VM, &vm, sizeof(vm)), 0);
+	assert_int_equal(vsbuf__add(&b, VS_MEMORY, sec, mem_len), 0);
+	assert_int_equal(vstate__write_file(f->path, &b, err, sizeof(err)), 0);
+	vsbuf__free(&b);
+	free(sec);
+}
+
+/* The file itself is sound; its layout must be refused, with @why. */
+static void expect_refused(struct fixture *f, const char *why)
+{
+	const struct vs_memory *mem;
+	const struct vs_vm *vm;
+	struct vstate vs;
+	char err[256];
+
+	assert_int_equal(vstate__read_file(f->path, &vs, err, sizeof(err)), 0);
+	assert_int_equal(vstate__layout(&vs, &vm, &mem, err, sizeof(err)),
+			 -EINVAL);
+	if (!strstr(err, why))
+		fail_msg("reason \"%s\" lacks \"%s\"", err, why);
+	vstate__free(&vs);
+}
+
+/* Before the fix load read the header fields of an 8-byte section. */
+static void test_short_memory_section(void **state)
+{
+	struct vs_memory mem = { .type = VS_MEM_FULL, .mem_size = 1 << 20 };
+
+	write_crafted(*state, 1 << 20, &mem, 8);
+	expect_refused(*state, "header alone needs");
+	write_crafted(*state, 1 << 20, &mem, 0);
+	expect_refused(*state, "header alone needs");
+}
+
+/* A Diff's bitmap must have one bit per page of the VM's memory. */
+static void test_bitmap_mismatch(void **state)
+{
+	uint64_t pages = (64 << 20) / VMSTATE_PAGE_SIZE;
+	struct vs_memory mem = {
+		.type = VS_MEM_DIFF,
+		.mem_size = 64 << 20,
+		.bitmap_bytes = bitmap__bytes(pages) / 2,
+	};
+
+	/* Section and bitmap_bytes agree, but cover half the memory. */
+	write_crafted(*state, 64 << 20, &mem,
+		      sizeof(mem) + mem.bitmap_bytes);
+	expect_refused(*state, "needs a 2048-byte bitmap");
+	/* bitmap_bytes right, section short of it. */
+	mem.bitmap_bytes = bitmap__bytes(pages);
+	write_crafted(*state, 64 << 20, &mem, sizeof(mem) + 100);
+	expect_refused(*state, "needs a 2048-byte bitmap");
+	/* A Full snapshot carries no bitmap. */
+	mem.type = VS_MEM_FULL;
+	write_crafted(*state, 64 << 20, &mem,
+		      sizeof(mem) + mem.bitmap_bytes);
+	expect_refused(*state, "Full snapshot");
+	/* The memory section and the VM disagree on the size. */
+	write_crafted(*state, 128 << 20, &mem,
+		      sizeof(mem) + mem.bitmap_bytes);
+	expect_refused(*state, "the VM has");
+	mem.type = 7;
+	write_crafted(*state, 64 << 20, &mem, sizeof(mem));
+	expect_refused(*state, "unknown type 7");
+}
+
+/* And the well-formed layouts built by vsbuf__add_layout() pass. */
+static void test_layout_accepts_built(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t *dirty = bitmap__alloc(BIG_PAGES);
+	const struct vs_memory *mem;
+	const struct vs_vm *vm;
+	struct vsbuf b;
+	struct vstate vs;
+	char err[256];
+
+	assert_non_null(dirty);
+	vsbuf__init(&b);
+	assert_int_equal(vsbuf__add_layout(&b, BIG_MEM, 2, dirty), 0);
+	assert_int_equal(vstate__write_file(f->path, &b, err, sizeof(err)), 0);
+	vsbuf__free(&b);
+	assert_int_equal(vstate__read_file(f->path, &vs, err, sizeof(err)), 0);
+	assert_int_equal(vstate__layout(&vs, &vm, &mem, err, sizeof(err)), 0);
+	assert_int_equal(vm->nr_vcpus, 2);
+	assert_int_equal(mem->type, VS_MEM_DIFF);
+	vstate__free(&vs);
+	free(dirty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +246,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_layout, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_short_memory_section,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bitmap_mismatch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_layout_accepts_built,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
