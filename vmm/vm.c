@@ -45,6 +45,7 @@ void vmm__log(const char *fmt, ...)
 void vm__prepare(struct vm *vm)
 {
 	pthread_condattr_t monotonic;
+	unsigned int i;
 
 	memset(vm, 0, sizeof(*vm));
 	pthread_mutex_init(&vm->lock, NULL);
@@ -59,6 +60,9 @@ void vm__prepare(struct vm *vm)
 	vm->vm_fd = -1;
 	vm->base_mem_fd = -1;
 	vm->uffd = -1;
+	/* 0 is a valid descriptor (stdin may be closed): -1 means none. */
+	for (i = 0; i < VMM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
 }
 
 /*
@@ -155,7 +159,7 @@ void vm__destroy(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, vm->run_size);
-		if (vm->vcpus[i].fd > 0)
+		if (vm->vcpus[i].fd >= 0)
 			close(vm->vcpus[i].fd);
 	}
 	restore__exit(vm);
