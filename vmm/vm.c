@@ -229,6 +229,19 @@ static void vm__close_window(struct vm *vm)
 			 strerror(-ret));
 }
 
+/* Until every vCPU is parked, or the VM stops: whether they all parked. */
+static bool vm__wait_parked(struct vm *vm)
+{
+	bool parked;
+
+	pthread_mutex_lock(&vm->lock);
+	while (vm->nr_paused < vm->nr_vcpus && vm->exit_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->paused, &vm->lock);
+	parked = vm->exit_reason == VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	return parked;
+}
+
 /*
  * Start every vCPU's run loop.  The VM counts as started only once all
  * run; if one cannot, the VM is ended.
@@ -247,6 +260,9 @@ int vm__start(struct vm *vm)
 			return ret;
 		}
 	}
+	/* Started paused (a snapshot load): paused once all have parked. */
+	if (vm->pause_requested)
+		vm__wait_parked(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->started = true;
 	pthread_mutex_unlock(&vm->lock);
@@ -281,10 +297,9 @@ void vm__pause(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu__kick(&vm->vcpus[i]);
 
-	pthread_mutex_lock(&vm->lock);
-	while (vm->nr_paused < vm->nr_vcpus && vm->exit_reason == VM_RUNNING)
-		pthread_cond_wait(&vm->paused, &vm->lock);
-	pthread_mutex_unlock(&vm->lock);
+	if (vm__wait_parked(vm))
+		for (i = 0; i < vm->nr_vcpus; i++)
+			vcpu__kvmclock_ctrl(&vm->vcpus[i]);
 	vm__close_window(vm);
 }
 
@@ -301,8 +316,9 @@ bool vm__is_paused(struct vm *vm)
 {
 	bool paused;
 
+	/* Requested is not enough: a vCPU may still be writing memory. */
 	pthread_mutex_lock(&vm->lock);
-	paused = vm->pause_requested;
+	paused = vm->pause_requested && vm->nr_paused == vm->nr_vcpus;
 	pthread_mutex_unlock(&vm->lock);
 	return paused;
 }

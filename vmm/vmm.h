@@ -130,6 +130,7 @@ int vcpu__init(struct vcpu *vcpu, struct vm *vm, unsigned int id);
 int vcpu__setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params);
 int vcpu__start(struct vcpu *vcpu);
 void vcpu__kick(struct vcpu *vcpu);
+void vcpu__kvmclock_ctrl(struct vcpu *vcpu);
 void vcpu__join(struct vcpu *vcpu);
 
 /* ioport.c */
