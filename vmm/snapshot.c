@@ -401,6 +401,18 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		snprintf(err, errlen, "devices: %s", strerror(-ret));
 		goto out;
 	}
+	/*
+	 * Every vCPU exists before any is restored: creating one writes TSC
+	 * 0 to it and starts a new TSC generation in KVM, which would undo
+	 * the synchronisation of vCPUs restored before it.
+	 */
+	for (i = 0; i < vsvm->nr_vcpus; i++) {
+		ret = vcpu__init(&vm->vcpus[i], vm, i);
+		if (ret) {
+			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
+			goto out;
+		}
+	}
 	for (i = 0; i < vsvm->nr_vcpus; i++) {
 		size_t len;
 		const void *data = vstate__find(&vs, VS_VCPU, i, &len);
@@ -408,11 +420,6 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		if (!data) {
 			snprintf(err, errlen, "vmstate lacks vCPU %u", i);
 			ret = -EINVAL;
-			goto out;
-		}
-		ret = vcpu__init(&vm->vcpus[i], vm, i);
-		if (ret) {
-			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
 			goto out;
 		}
 		ret = vcpu__restore(&vm->vcpus[i], data, len, err, errlen);

@@ -13,7 +13,11 @@
 #include <stdint.h>
 
 #define VMSTATE_MAGIC		"PTVMSTAT"
-#define VMSTATE_VERSION		1
+/*
+ * Version 2: the vCPU section gives the TSC frequency, the VM section the
+ * snapshot's identity.  Older files are refused by the version check.
+ */
+#define VMSTATE_VERSION		2
 #define VMSTATE_MAX_SIZE	(64ULL << 20)
 
 struct vmstate_header {
@@ -57,7 +61,6 @@ struct vs_memory {
 	uint64_t bitmap_bytes;
 };
 
-#define VS_MAX_MSRS	512
 #define VS_MAX_CPUID	256
 
 /* Followed by nr_msrs kvm_msr_entry and nr_cpuid kvm_cpuid_entry2. */
@@ -65,7 +68,7 @@ struct vs_vcpu {
 	uint32_t id;
 	uint32_t nr_msrs;
 	uint32_t nr_cpuid;
-	uint32_t reserved;
+	uint32_t tsc_khz;	/* KVM_GET_TSC_KHZ */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xsave xsave;
