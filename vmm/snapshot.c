@@ -23,44 +23,12 @@
 #include "vmstate.h"
 #include "wset.h"
 
+_Static_assert(sizeof(((struct vm *)0)->snapshot_id) == VS_ID_BYTES,
+	       "struct vm holds a snapshot id");
+
 static uint64_t nr_pages(struct vm *vm)
 {
 	return vm->mem_size / VMM_PAGE_SIZE;
-}
-
-/* Write only the pages set in @bitmap, each at its own offset. */
-static int write_diff(struct vm *vm, const char *path, const uint64_t *bitmap,
-		      char *err, size_t errlen)
-{
-	uint64_t start, end, from = 0;
-	char tmp[4200];
-	int fd;
-
-	fd = file__create_temp(path, tmp, err, errlen);
-	if (fd < 0)
-		return fd;
-	if (ftruncate(fd, vm->mem_size))
-		goto fail;
-	while (bitmap__next_run(bitmap, nr_pages(vm), from, &start, &end)) {
-		uint64_t off = start * VMM_PAGE_SIZE;
-		uint64_t len = (end - start) * VMM_PAGE_SIZE;
-
-		while (len) {
-			ssize_t n = pwrite(fd, vm->mem + off, len, off);
-
-			if (n <= 0)
-				goto fail;
-			off += n;
-			len -= n;
-		}
-		from = end;
-	}
-	return file__commit_temp(fd, tmp, path, err, errlen);
-fail:
-	snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
-	close(fd);
-	unlink(tmp);
-	return -EIO;
 }
 
 /* Each section is read into a local copy, then appended whole. */
@@ -88,13 +56,21 @@ static int save_vm_state(struct vm *vm, struct vsbuf *b)
 }
 
 static int build_vmstate(struct vm *vm, enum snapshot_type type,
-			 const uint64_t *dirty, struct vsbuf *b)
+			 const uint64_t *dirty, const uint8_t *id,
+			 struct vsbuf *b)
 {
+	struct vs_vm vsvm = {
+		.mem_size = vm->mem_size,
+		.nr_vcpus = vm->nr_vcpus,
+	};
 	unsigned int i;
 	int ret;
 
-	ret = vsbuf__add_layout(b, vm->mem_size, vm->nr_vcpus,
-				type == SNAPSHOT_DIFF ? dirty : NULL);
+	memcpy(vsvm.id, id, VS_ID_BYTES);
+	/* A Diff holds the pages changed since the VM's last snapshot. */
+	if (type == SNAPSHOT_DIFF)
+		memcpy(vsvm.parent_id, vm->snapshot_id, VS_ID_BYTES);
+	ret = vsbuf__add_layout(b, &vsvm, type == SNAPSHOT_DIFF ? dirty : NULL);
 	if (ret)
 		return ret;
 	for (i = 0; i < vm->nr_vcpus; i++) {
@@ -176,10 +152,19 @@ int snapshot__write_base_layers(struct vm *vm, const char *path, char *err,
 	return ret;
 }
 
+/*
+ * Both files are written in full and synced under temporary names before
+ * either is renamed; the vmstate goes last.  A crash before the first
+ * rename leaves the previous snapshot, after the second the new one; in
+ * between, new memory sits beside the old vmstate, and the identity in
+ * the memory file's trailer makes load refuse that pair.
+ */
 int snapshot__create(struct vm *vm, enum snapshot_type type,
 		     const char *vmstate_path, const char *mem_path,
 		     const char *layers_path, char *err, size_t errlen)
 {
+	char mem_tmp[4200] = "", vs_tmp[4200] = "";
+	uint8_t id[VS_ID_BYTES];
 	uint64_t *dirty = NULL;
 	struct vsbuf b;
 	int ret;
@@ -190,7 +175,17 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 			 "enable_diff_snapshots when loading");
 		return -EINVAL;
 	}
+	ret = vstate__new_id(id);
+	if (ret) {
+		snprintf(err, errlen, "getrandom: %s", strerror(-ret));
+		return ret;
+	}
 	vsbuf__init(&b);
+	/* A killed create left files the size of guest memory behind. */
+	file__remove_stale_temps(mem_path);
+	file__remove_stale_temps(vmstate_path);
+	if (layers_path)
+		file__remove_stale_temps(layers_path);
 
 	/*
 	 * Harvest the log first: from here on the harvested pages exist
@@ -210,26 +205,42 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 		bitmap__or(dirty, dirty, vm->pending_dirty, nr_pages(vm));
 	}
 
-	if (type == SNAPSHOT_FULL)
-		ret = file__write_atomic(mem_path, vm->mem, vm->mem_size, err,
-					 errlen);
-	else
-		ret = write_diff(vm, mem_path, dirty, err, errlen);
-	if (ret)
+	ret = memfile__write_temp(mem_path, vm->mem, vm->mem_size,
+				  type == SNAPSHOT_DIFF ? dirty : NULL, id,
+				  mem_tmp, err, errlen);
+	if (ret) {
+		mem_tmp[0] = 0;
 		goto out;
-
-	ret = build_vmstate(vm, type, dirty, &b);
+	}
+	ret = build_vmstate(vm, type, dirty, id, &b);
 	if (ret) {
 		snprintf(err, errlen, "saving VM state: %s", strerror(-ret));
 		goto out;
 	}
 	/* Layers first: the snapshot is whole only once its vmstate is. */
-	if (layers_path)
+	if (layers_path) {
 		ret = write_layers(vm, vm->mem, crc32__update(0, b.data, b.len),
 				   layers_path, err, errlen);
+		if (ret)
+			goto out;
+	}
+	ret = vstate__write_temp(vmstate_path, &b, vs_tmp, err, errlen);
+	if (ret) {
+		vs_tmp[0] = 0;
+		goto out;
+	}
+	ret = file__rename_temp(mem_tmp, mem_path, err, errlen);
+	mem_tmp[0] = 0;
 	if (!ret)
-		ret = vstate__write_file(vmstate_path, &b, err, errlen);
+		ret = file__rename_temp(vs_tmp, vmstate_path, err, errlen);
+	vs_tmp[0] = 0;
+	if (!ret)
+		memcpy(vm->snapshot_id, id, VS_ID_BYTES);
 out:
+	if (mem_tmp[0])
+		unlink(mem_tmp);
+	if (vs_tmp[0])
+		unlink(vs_tmp);
 	if (dirty) {
 		if (ret)
 			memcpy(vm->pending_dirty, dirty,
@@ -304,9 +315,10 @@ static int restore_vm_state(struct vm *vm, const struct vstate *vs,
 	return 0;
 }
 
-static int open_memory(const struct snapshot_load *p, uint64_t mem_size,
+static int open_memory(const struct snapshot_load *p, const struct vs_vm *vsvm,
 		       char *err, size_t errlen)
 {
+	uint64_t mem_size = vsvm->mem_size;
 	struct stat st;
 	int fd = open(p->mem_path, O_RDONLY | O_CLOEXEC);
 
@@ -320,6 +332,11 @@ static int open_memory(const struct snapshot_load *p, uint64_t mem_size,
 			 "snapshot needs %llu", p->mem_path,
 			 (unsigned long long)st.st_size,
 			 (unsigned long long)mem_size);
+		close(fd);
+		return -EINVAL;
+	}
+	if (memfile__check(fd, p->mem_path, mem_size, vsvm->id, err,
+			   errlen)) {
 		close(fd);
 		return -EINVAL;
 	}
@@ -369,7 +386,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			goto out;
 		}
 	} else {
-		fd = open_memory(p, vsvm->mem_size, err, errlen);
+		fd = open_memory(p, vsvm, err, errlen);
 		if (fd < 0) {
 			ret = fd;
 			goto out;
@@ -381,6 +398,8 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	/* Kept: layers of this snapshot are cut from its own pages. */
 	vm->base_mem_fd = fd;
 	vm->base_crc = vstate__id(&vs);
+	/* A Diff taken of this VM is a diff of this snapshot. */
+	memcpy(vm->snapshot_id, vsvm->id, VS_ID_BYTES);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s",
 			 strerror(-ret));

@@ -88,6 +88,8 @@ struct vm {
 	/* A VM loaded from a snapshot: its memory file and vmstate CRC. */
 	int base_mem_fd;
 	uint32_t base_crc;
+	/* The last snapshot taken or loaded: the parent of a Diff. */
+	uint8_t snapshot_id[16];
 	struct prefetch *prefetch;	/* restored from layers */
 	int uffd;			/* Uffd backend, or -1 */
 
