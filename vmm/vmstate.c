@@ -331,6 +331,9 @@ void vstate__format_id(const uint8_t id[VS_ID_BYTES], char *out)
 		sprintf(out + 2 * i, "%02x", id[i]);
 }
 
+_Static_assert(sizeof(struct memfile_trailer) == 48,
+	       "the trailer layout vmm.rst documents");
+
 int memfile__write_trailer(int fd, uint64_t mem_size,
 			   const uint8_t id[VS_ID_BYTES])
 {
