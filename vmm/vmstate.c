@@ -212,6 +212,24 @@ static int file__write_temp(const char *path, const void *data, size_t len,
 	return file__sync_temp(fd, tmp, err, errlen);
 }
 
+/* Pages [@start, @end) of @mem at their own offsets in @fd; 0 or errno. */
+static int write_run(int fd, const uint8_t *mem, uint64_t start,
+		     uint64_t end)
+{
+	uint64_t off = start * VMSTATE_PAGE_SIZE;
+	uint64_t len = (end - start) * VMSTATE_PAGE_SIZE;
+
+	while (len) {
+		ssize_t n = pwrite(fd, mem + off, len, off);
+
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /*
  * Guest memory @mem into a synced temporary file next to @path, then the
  * trailer naming snapshot @id.  With @bitmap (a Diff) only the pages set
@@ -222,42 +240,29 @@ int memfile__write_temp(const char *path, const uint8_t *mem,
 			const uint8_t id[VS_ID_BYTES], char *tmp, char *err,
 			size_t errlen)
 {
-	uint64_t start = 0, end = mem_size / VMSTATE_PAGE_SIZE, from = 0;
-	uint64_t npages = end;
+	uint64_t npages = mem_size / VMSTATE_PAGE_SIZE, start, end, from = 0;
 	int fd, ret;
 
 	fd = file__create_temp(path, tmp, err, errlen);
 	if (fd < 0)
 		return fd;
-	if (ftruncate(fd, mem_size))
-		goto fail;
-	while (bitmap ? bitmap__next_run(bitmap, npages, from, &start, &end) :
-	       from == 0) {
-		uint64_t off = start * VMSTATE_PAGE_SIZE;
-		uint64_t len = (end - start) * VMSTATE_PAGE_SIZE;
-
-		while (len) {
-			ssize_t n = pwrite(fd, mem + off, len, off);
-
-			if (n <= 0)
-				goto fail;
-			off += n;
-			len -= n;
-		}
+	ret = ftruncate(fd, mem_size) ? errno : 0;
+	if (!ret && !bitmap)
+		ret = write_run(fd, mem, 0, npages);
+	while (!ret && bitmap &&
+	       bitmap__next_run(bitmap, npages, from, &start, &end)) {
+		ret = write_run(fd, mem, start, end);
 		from = end;
 	}
-	ret = memfile__write_trailer(fd, mem_size, id);
+	if (!ret)
+		ret = -memfile__write_trailer(fd, mem_size, id);
 	if (ret) {
-		errno = -ret;
-		goto fail;
+		snprintf(err, errlen, "writing %s: %s", tmp, strerror(ret));
+		close(fd);
+		unlink(tmp);
+		return -EIO;
 	}
 	return file__sync_temp(fd, tmp, err, errlen);
-fail:
-	snprintf(err, errlen, "writing %s: %s", tmp,
-		 errno ? strerror(errno) : "short write");
-	close(fd);
-	unlink(tmp);
-	return -EIO;
 }
 
 int vstate__write_temp(const char *path, const struct vsbuf *payload,
