@@ -151,6 +151,14 @@ $(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $< $(LIB_SRCS) -lcmocka
 
+# The vmstate format is the VMM's, not lib's: its test builds vmstate.c too.
+$(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \
+			$(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/vmstate.c \
+		$(LIB_SRCS) -lcmocka
+
 # A test foo_test.c may come with a guest payload foo_guest.S.
 .SECONDEXPANSION:
 $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*).S) \

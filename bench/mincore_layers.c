@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bitmap.h"
@@ -23,8 +22,9 @@ int main(int argc, char **argv)
 {
 	uint64_t npages, p, *resident, *none;
 	unsigned char *vec;
+	struct memfile_trailer t;
+	uint64_t mem_size;
 	struct vstate vs;
-	struct stat st;
 	char err[512];
 	uint8_t *mem;
 	int fd, out;
@@ -38,17 +38,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fd = open(argv[2], O_RDONLY);
-	if (fd < 0 || fstat(fd, &st)) {
+	if (fd < 0) {
 		perror(argv[2]);
 		return 1;
 	}
-	mem = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	npages = st.st_size / LAYERS_PAGE_SIZE;
+	/* Guest memory ends where the memory file's trailer begins. */
+	if (memfile__read_trailer(fd, &t)) {
+		fprintf(stderr, "mincore_layers: %s: no snapshot trailer\n",
+			argv[2]);
+		return 1;
+	}
+	mem_size = t.mem_size;
+	mem = mmap(NULL, mem_size, PROT_READ, MAP_SHARED, fd, 0);
+	npages = mem_size / LAYERS_PAGE_SIZE;
 	vec = malloc(npages);
 	resident = bitmap__alloc(npages);
 	none = bitmap__alloc(npages);
 	if (mem == MAP_FAILED || !vec || !resident || !none ||
-	    mincore(mem, st.st_size, vec)) {
+	    mincore(mem, mem_size, vec)) {
 		perror("mincore_layers");
 		return 1;
 	}
@@ -57,7 +64,7 @@ int main(int argc, char **argv)
 		if (vec[p] & 1)
 			bitmap__set(resident, p);
 	out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (out < 0 || layers__write(out, mem, st.st_size, resident, none, NULL,
+	if (out < 0 || layers__write(out, mem, mem_size, resident, none, NULL,
 				     vstate__id(&vs), err, sizeof(err)) ||
 	    fsync(out)) {
 		fprintf(stderr, "mincore_layers: %s\n", err);

@@ -4,11 +4,13 @@
  * layout, a layer file's classes and ranges; checksums verified.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bitmap.h"
 #include "layers.h"
@@ -27,9 +29,11 @@ static void usage(FILE *f)
 "	For each FILE, tells by its magic what it is and prints:\n"
 "\n"
 "	vmstate (a snapshot's state file): format version, the payload's\n"
-"	CRC-32 (the snapshot's identity, which its layers carry), guest\n"
-"	memory size, vCPUs, and whether the memory file is Full or Diff,\n"
-"	with a Diff's page count.  Its checksums are always verified.\n"
+"	CRC-32 (which its layers carry), the snapshot id (which its\n"
+"	memory file carries) and for a Diff the id of the snapshot it is\n"
+"	a diff of, guest memory size, vCPUs, the TSC frequency, and\n"
+"	whether the memory file is Full or Diff, with a Diff's page\n"
+"	count.  Its checksums and layout are always verified.\n"
 "\n"
 "	layers (the working-set file vmm writes): the snapshot it belongs\n"
 "	to, pages per class (read-only, dirty, present = both), the\n"
@@ -38,7 +42,7 @@ static void usage(FILE *f)
 "	header and index are always checked: checksums, ranges inside\n"
 "	guest memory and not overlapping, file long enough.\n"
 "\n"
-"	A memory file has no header and is not recognised.\n"
+"	memory file: the snapshot id and memory size its trailer gives.\n"
 "\n"
 "OPTIONS\n"
 "	-r, --ranges\n"
@@ -79,8 +83,9 @@ static int show_vmstate(const char *path, const struct opts *o)
 	const struct vmstate_header *h;
 	const struct vs_memory *mem;
 	const struct vs_vm *vm;
+	char err[512], id[2 * VS_ID_BYTES + 1];
+	const struct vs_vcpu *vcpu;
 	struct vstate vs;
-	char err[512];
 	size_t len;
 	int ret;
 
@@ -91,19 +96,32 @@ static int show_vmstate(const char *path, const struct opts *o)
 		return 1;
 	}
 	h = (const struct vmstate_header *)vs.data;
-	vm = vstate__find(&vs, VS_VM, 0, &len);
-	mem = vstate__find(&vs, VS_MEMORY, 0, &len);
 	printf("%s: vmstate, format %u, payload CRC-32 %08x\n", path,
 	       h->version, h->payload_crc);
-	if (vm)
-		printf("  memory       %10llu MiB\n  vCPUs        %10u\n",
-		       (unsigned long long)(vm->mem_size >> 20), vm->nr_vcpus);
-	if (mem && mem->type == VS_MEM_DIFF)
+	if (vstate__layout(&vs, &vm, &mem, err, sizeof(err))) {
+		fprintf(stderr, "snapinfo: %s: %s\n", path, err);
+		vstate__free(&vs);
+		return 1;
+	}
+	vstate__format_id(vm->id, id);
+	printf("  snapshot id  %s\n", id);
+	if (mem->type == VS_MEM_DIFF) {
+		vstate__format_id(vm->parent_id, id);
+		printf("  diff of      %s\n",
+		       vstate__id_is_zero(vm->parent_id) ?
+		       "nothing (no snapshot before it)" : id);
+	}
+	printf("  memory       %10llu MiB\n  vCPUs        %10u\n",
+	       (unsigned long long)(vm->mem_size >> 20), vm->nr_vcpus);
+	vcpu = vstate__find(&vs, VS_VCPU, 0, &len);
+	if (vcpu && len >= sizeof(*vcpu))
+		printf("  TSC          %10u kHz\n", vcpu->tsc_khz);
+	if (mem->type == VS_MEM_DIFF)
 		printf("  memory file  Diff, %llu pages\n",
 		       (unsigned long long)bitmap__weight(
 				(const uint64_t *)(mem + 1),
-				mem->bitmap_bytes * 8));
-	else if (mem)
+				vm->mem_size / VMSTATE_PAGE_SIZE));
+	else
 		printf("  memory file  Full\n");
 	vstate__free(&vs);
 	return 0;
@@ -163,6 +181,28 @@ static int show_layers(const char *path, const struct opts *o)
 	return ret;
 }
 
+/* A memory file has no magic at its start: it is told by its trailer. */
+static int show_memory(const char *path)
+{
+	char id[2 * VS_ID_BYTES + 1];
+	struct memfile_trailer t;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || memfile__read_trailer(fd, &t)) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "snapinfo: %s: neither a vmstate, a layer "
+			"file nor a memory file\n", path);
+		return 1;
+	}
+	close(fd);
+	vstate__format_id(t.id, id);
+	printf("%s: memory file\n  snapshot id  %s\n"
+	       "  memory       %10llu MiB\n", path, id,
+	       (unsigned long long)(t.mem_size >> 20));
+	return 0;
+}
+
 static int show(const char *path, const struct opts *o)
 {
 	char magic[8] = { 0 };
@@ -179,9 +219,7 @@ static int show(const char *path, const struct opts *o)
 		return show_vmstate(path, o);
 	if (n == sizeof(magic) && !memcmp(magic, LAYERS_MAGIC, 8))
 		return show_layers(path, o);
-	fprintf(stderr, "snapinfo: %s: neither a vmstate nor a layer file\n",
-		path);
-	return 1;
+	return show_memory(path);
 }
 
 static int load_snapshot_id(struct opts *o)

@@ -67,7 +67,8 @@ static void usage(FILE *f)
 "	-l, --layers FILE\n"
 "		Its working-set layer file (see Documentation/layers.rst).\n"
 "	-S, --snapshot VMSTATE\n"
-"		Refuse layers that do not belong to this snapshot.\n"
+"		Refuse a memory file and layers that do not belong to this\n"
+"		snapshot.\n"
 "	-h, --help\n"
 "		This text.\n"
 "\n"
@@ -363,6 +364,42 @@ static const void *map_file(const char *path, uint64_t *size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Guest memory ends where the memory file's trailer begins.  With
+ * @snapshot, the file must be that snapshot's.
+ */
+static int strip_trailer(struct handler *h, const char *mem,
+			 const char *snapshot)
+{
+	const struct vs_memory *vmem;
+	const struct vs_vm *vm;
+	struct memfile_trailer t;
+	struct vstate vs;
+	char err[512];
+	int fd, ret;
+
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return die(mem, strerror(errno));
+	if (memfile__read_trailer(fd, &t)) {
+		close(fd);
+		return die(mem, "not a pagetrack memory file (no snapshot "
+			   "trailer)");
+	}
+	h->mem_size = t.mem_size;
+	ret = 0;
+	if (snapshot) {
+		if (vstate__read_file(snapshot, &vs, err, sizeof(err)) ||
+		    vstate__layout(&vs, &vm, &vmem, err, sizeof(err)) ||
+		    memfile__check(fd, mem, vm->mem_size, vm->id, err,
+				   sizeof(err)))
+			ret = die(err, NULL);
+		vstate__free(&vs);
+	}
+	close(fd);
+	return ret;
+}
+
 static int open_layers(struct handler *h, const char *path,
 		       const char *snapshot)
 {
@@ -436,6 +473,8 @@ int main(int argc, char **argv)
 	h.mem = map_file(mem, &h.mem_size);
 	if (!h.mem)
 		return die(mem, errno ? strerror(errno) : "empty");
+	if (strip_trailer(&h, mem, snap))
+		return 1;
 	if (layers && open_layers(&h, layers, snap))
 		return 1;
 	sigaction(SIGTERM, &sa, NULL);

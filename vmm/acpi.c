@@ -241,6 +241,8 @@ int acpi__write_tables(struct vm *vm)
 
 	memset(vm__gpa(vm, BOOT_ACPI, BOOT_ACPI_END - BOOT_ACPI), 0,
 	       BOOT_ACPI_END - BOOT_ACPI);
+	/* Written by the VMM, so not in KVM's log: Diffs must see it. */
+	vm__mark_dirty(vm, BOOT_ACPI, BOOT_ACPI_END - BOOT_ACPI);
 	rsdp = acpi_builder__alloc(&b, sizeof(*rsdp), 16, &rsdp_gpa);
 	xsdt = acpi_builder__alloc(&b, xsdt_len, 16, &xsdt_gpa);
 	fadt = acpi_builder__alloc(&b, sizeof(*fadt), 16, &fadt_gpa);

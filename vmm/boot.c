@@ -238,7 +238,11 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 
 	setup_gdt(vm);
 	setup_page_tables(vm);
-	/* All of the above is the VMM's writing: a first diff must hold it. */
+	/*
+	 * All of the above is the VMM's writing, which KVM's log does not
+	 * see: zero page, command line, GDT, page tables and kernel, all
+	 * below kernel_end.  The MP and ACPI tables mark their own.
+	 */
 	vm__mark_dirty(vm, 0, kernel_end);
 	if (bp->hdr.ramdisk_size)
 		vm__mark_dirty(vm, bp->hdr.ramdisk_image,

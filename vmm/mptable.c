@@ -93,6 +93,8 @@ int mptable__write(struct vm *vm)
 	    (ISA_IRQS + 2) * sizeof(struct mpc_intsrc) > room)
 		return -ENOSPC;
 	memset(base, 0, room);
+	/* Written by the VMM, so not in KVM's log: Diffs must see it. */
+	vm__mark_dirty(vm, BOOT_EBDA, room);
 	p = (uint8_t *)(mpc + 1);
 
 	for (i = 0; i < vm->nr_vcpus; i++, entries++) {

@@ -23,101 +23,62 @@
 #include "vmstate.h"
 #include "wset.h"
 
+_Static_assert(sizeof(((struct vm *)0)->snapshot_id) == VS_ID_BYTES,
+	       "struct vm holds a snapshot id");
+
 static uint64_t nr_pages(struct vm *vm)
 {
 	return vm->mem_size / VMM_PAGE_SIZE;
 }
 
-/* Write only the pages set in @bitmap, each at its own offset. */
-static int write_diff(struct vm *vm, const char *path, const uint64_t *bitmap,
-		      char *err, size_t errlen)
-{
-	uint64_t start, end, from = 0;
-	char tmp[4200];
-	int fd;
-
-	fd = file__create_temp(path, tmp, err, errlen);
-	if (fd < 0)
-		return fd;
-	if (ftruncate(fd, vm->mem_size))
-		goto fail;
-	while (bitmap__next_run(bitmap, nr_pages(vm), from, &start, &end)) {
-		uint64_t off = start * VMM_PAGE_SIZE;
-		uint64_t len = (end - start) * VMM_PAGE_SIZE;
-
-		while (len) {
-			ssize_t n = pwrite(fd, vm->mem + off, len, off);
-
-			if (n <= 0)
-				goto fail;
-			off += n;
-			len -= n;
-		}
-		from = end;
-	}
-	return file__commit_temp(fd, tmp, path, err, errlen);
-fail:
-	snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
-	close(fd);
-	unlink(tmp);
-	return -EIO;
-}
-
+/* Each section is read into a local copy, then appended whole. */
 static int save_vm_state(struct vm *vm, struct vsbuf *b)
 {
-	struct vs_irqchip *irq;
-	struct kvm_pit_state2 *pit;
-	struct kvm_clock_data *clock;
+	struct kvm_clock_data clock = { 0 };
+	struct kvm_pit_state2 pit = { 0 };
+	struct vs_irqchip irq = { 0 };
+	struct vs_serial serial = { 0 };
 	unsigned int i;
 
-	irq = vsbuf__section(b, VS_IRQCHIP, sizeof(*irq));
-	pit = vsbuf__section(b, VS_PIT, sizeof(*pit));
-	clock = vsbuf__section(b, VS_CLOCK, sizeof(*clock));
-	if (b->error)
-		return b->error;
 	for (i = 0; i < 3; i++) {
-		irq->chip[i].chip_id = i;
-		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &irq->chip[i]) < 0)
+		irq.chip[i].chip_id = i;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &irq.chip[i]) < 0)
 			return -errno;
 	}
-	if (ioctl(vm->vm_fd, KVM_GET_PIT2, pit) < 0 ||
-	    ioctl(vm->vm_fd, KVM_GET_CLOCK, clock) < 0)
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &pit) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0)
 		return -errno;
-	return 0;
+	serial__save(&serial);
+	vsbuf__add(b, VS_IRQCHIP, &irq, sizeof(irq));
+	vsbuf__add(b, VS_PIT, &pit, sizeof(pit));
+	vsbuf__add(b, VS_CLOCK, &clock, sizeof(clock));
+	return vsbuf__add(b, VS_SERIAL, &serial, sizeof(serial));
 }
 
 static int build_vmstate(struct vm *vm, enum snapshot_type type,
-			 const uint64_t *dirty, struct vsbuf *b)
+			 const uint64_t *dirty, const uint8_t *id,
+			 struct vsbuf *b)
 {
-	size_t bitmap_bytes = type == SNAPSHOT_DIFF ?
-			      bitmap__bytes(nr_pages(vm)) : 0;
-	struct vs_memory *mem;
-	struct vs_vm *vsvm;
+	struct vs_vm vsvm = {
+		.mem_size = vm->mem_size,
+		.nr_vcpus = vm->nr_vcpus,
+	};
 	unsigned int i;
 	int ret;
 
-	vsvm = vsbuf__section(b, VS_VM, sizeof(*vsvm));
-	mem = vsbuf__section(b, VS_MEMORY, sizeof(*mem) + bitmap_bytes);
-	if (b->error)
-		return b->error;
-	vsvm->mem_size = vm->mem_size;
-	vsvm->nr_vcpus = vm->nr_vcpus;
-	mem->type = type == SNAPSHOT_DIFF ? VS_MEM_DIFF : VS_MEM_FULL;
-	mem->mem_size = vm->mem_size;
-	mem->bitmap_bytes = bitmap_bytes;
-	if (bitmap_bytes)
-		memcpy(mem + 1, dirty, bitmap_bytes);
-
+	memcpy(vsvm.id, id, VS_ID_BYTES);
+	/* A Diff holds the pages changed since the VM's last snapshot. */
+	if (type == SNAPSHOT_DIFF)
+		memcpy(vsvm.parent_id, vm->snapshot_id, VS_ID_BYTES);
+	ret = vsbuf__add_layout(b, &vsvm, type == SNAPSHOT_DIFF ? dirty : NULL);
+	if (ret)
+		return ret;
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__save(&vm->vcpus[i], b);
 		if (ret)
 			return ret;
 	}
-	ret = save_vm_state(vm, b);
-	if (ret)
-		return ret;
-	serial__save(vsbuf__section(b, VS_SERIAL, sizeof(struct vs_serial)));
-	return b->error;
+	return save_vm_state(vm, b);
 }
 
 /*
@@ -191,10 +152,19 @@ int snapshot__write_base_layers(struct vm *vm, const char *path, char *err,
 	return ret;
 }
 
+/*
+ * Both files are written in full and synced under temporary names before
+ * either is renamed; the vmstate goes last.  A crash before the first
+ * rename leaves the previous snapshot, after the second the new one; in
+ * between, new memory sits beside the old vmstate, and the identity in
+ * the memory file's trailer makes load refuse that pair.
+ */
 int snapshot__create(struct vm *vm, enum snapshot_type type,
 		     const char *vmstate_path, const char *mem_path,
 		     const char *layers_path, char *err, size_t errlen)
 {
+	char mem_tmp[4200] = "", vs_tmp[4200] = "";
+	uint8_t id[VS_ID_BYTES];
 	uint64_t *dirty = NULL;
 	struct vsbuf b;
 	int ret;
@@ -205,7 +175,17 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 			 "enable_diff_snapshots when loading");
 		return -EINVAL;
 	}
+	ret = vstate__new_id(id);
+	if (ret) {
+		snprintf(err, errlen, "getrandom: %s", strerror(-ret));
+		return ret;
+	}
 	vsbuf__init(&b);
+	/* A killed create left files the size of guest memory behind. */
+	file__remove_stale_temps(mem_path);
+	file__remove_stale_temps(vmstate_path);
+	if (layers_path)
+		file__remove_stale_temps(layers_path);
 
 	/*
 	 * Harvest the log first: from here on the harvested pages exist
@@ -225,26 +205,42 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 		bitmap__or(dirty, dirty, vm->pending_dirty, nr_pages(vm));
 	}
 
-	if (type == SNAPSHOT_FULL)
-		ret = file__write_atomic(mem_path, vm->mem, vm->mem_size, err,
-					 errlen);
-	else
-		ret = write_diff(vm, mem_path, dirty, err, errlen);
-	if (ret)
+	ret = memfile__write_temp(mem_path, vm->mem, vm->mem_size,
+				  type == SNAPSHOT_DIFF ? dirty : NULL, id,
+				  mem_tmp, err, errlen);
+	if (ret) {
+		mem_tmp[0] = 0;
 		goto out;
-
-	ret = build_vmstate(vm, type, dirty, &b);
+	}
+	ret = build_vmstate(vm, type, dirty, id, &b);
 	if (ret) {
 		snprintf(err, errlen, "saving VM state: %s", strerror(-ret));
 		goto out;
 	}
 	/* Layers first: the snapshot is whole only once its vmstate is. */
-	if (layers_path)
+	if (layers_path) {
 		ret = write_layers(vm, vm->mem, crc32__update(0, b.data, b.len),
 				   layers_path, err, errlen);
+		if (ret)
+			goto out;
+	}
+	ret = vstate__write_temp(vmstate_path, &b, vs_tmp, err, errlen);
+	if (ret) {
+		vs_tmp[0] = 0;
+		goto out;
+	}
+	ret = file__rename_temp(mem_tmp, mem_path, err, errlen);
+	mem_tmp[0] = 0;
 	if (!ret)
-		ret = vstate__write_file(vmstate_path, &b, err, errlen);
+		ret = file__rename_temp(vs_tmp, vmstate_path, err, errlen);
+	vs_tmp[0] = 0;
+	if (!ret)
+		memcpy(vm->snapshot_id, id, VS_ID_BYTES);
 out:
+	if (mem_tmp[0])
+		unlink(mem_tmp);
+	if (vs_tmp[0])
+		unlink(vs_tmp);
 	if (dirty) {
 		if (ret)
 			memcpy(vm->pending_dirty, dirty,
@@ -319,9 +315,10 @@ static int restore_vm_state(struct vm *vm, const struct vstate *vs,
 	return 0;
 }
 
-static int open_memory(const struct snapshot_load *p, uint64_t mem_size,
+static int open_memory(const struct snapshot_load *p, const struct vs_vm *vsvm,
 		       char *err, size_t errlen)
 {
+	uint64_t mem_size = vsvm->mem_size;
 	struct stat st;
 	int fd = open(p->mem_path, O_RDONLY | O_CLOEXEC);
 
@@ -335,6 +332,11 @@ static int open_memory(const struct snapshot_load *p, uint64_t mem_size,
 			 "snapshot needs %llu", p->mem_path,
 			 (unsigned long long)st.st_size,
 			 (unsigned long long)mem_size);
+		close(fd);
+		return -EINVAL;
+	}
+	if (memfile__check(fd, p->mem_path, mem_size, vsvm->id, err,
+			   errlen)) {
 		close(fd);
 		return -EINVAL;
 	}
@@ -353,29 +355,20 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	ret = vstate__read_file(p->vmstate_path, &vs, err, errlen);
 	if (ret)
 		return ret;
-	ret = -EINVAL;
-	vsvm = section(&vs, VS_VM, 0, sizeof(*vsvm), "VM section", err,
-		       errlen);
-	if (!vsvm)
+	ret = vstate__layout(&vs, &vsvm, &mem, err, errlen);
+	if (ret)
 		goto out;
+	ret = -EINVAL;
 	if (!vsvm->nr_vcpus || vsvm->nr_vcpus > VMM_MAX_VCPUS ||
-	    !vsvm->mem_size || vsvm->mem_size > VMM_MAX_MEM ||
-	    vsvm->mem_size % VMM_PAGE_SIZE) {
+	    vsvm->mem_size > VMM_MAX_MEM) {
 		snprintf(err, errlen, "vmstate describes an impossible VM "
 			 "(%u vCPUs, %llu bytes)", vsvm->nr_vcpus,
 			 (unsigned long long)vsvm->mem_size);
 		goto out;
 	}
-	mem = section(&vs, VS_MEMORY, 0, 0, "memory section", err, errlen);
-	if (!mem)
-		goto out;
 	if (mem->type == VS_MEM_DIFF) {
 		snprintf(err, errlen, "this is a Diff snapshot: merge its "
 			 "memory onto its base first (snapmerge)");
-		goto out;
-	}
-	if (mem->type != VS_MEM_FULL || mem->mem_size != vsvm->mem_size) {
-		snprintf(err, errlen, "vmstate memory section is malformed");
 		goto out;
 	}
 
@@ -393,7 +386,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			goto out;
 		}
 	} else {
-		fd = open_memory(p, vsvm->mem_size, err, errlen);
+		fd = open_memory(p, vsvm, err, errlen);
 		if (fd < 0) {
 			ret = fd;
 			goto out;
@@ -405,6 +398,8 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	/* Kept: layers of this snapshot are cut from its own pages. */
 	vm->base_mem_fd = fd;
 	vm->base_crc = vstate__id(&vs);
+	/* A Diff taken of this VM is a diff of this snapshot. */
+	memcpy(vm->snapshot_id, vsvm->id, VS_ID_BYTES);
 	if (ret) {
 		snprintf(err, errlen, "cannot create the VM: %s",
 			 strerror(-ret));
@@ -425,6 +420,18 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		snprintf(err, errlen, "devices: %s", strerror(-ret));
 		goto out;
 	}
+	/*
+	 * Every vCPU exists before any is restored: creating one writes TSC
+	 * 0 to it and starts a new TSC generation in KVM, which would undo
+	 * the synchronisation of vCPUs restored before it.
+	 */
+	for (i = 0; i < vsvm->nr_vcpus; i++) {
+		ret = vcpu__init(&vm->vcpus[i], vm, i);
+		if (ret) {
+			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
+			goto out;
+		}
+	}
 	for (i = 0; i < vsvm->nr_vcpus; i++) {
 		size_t len;
 		const void *data = vstate__find(&vs, VS_VCPU, i, &len);
@@ -432,11 +439,6 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		if (!data) {
 			snprintf(err, errlen, "vmstate lacks vCPU %u", i);
 			ret = -EINVAL;
-			goto out;
-		}
-		ret = vcpu__init(&vm->vcpus[i], vm, i);
-		if (ret) {
-			snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
 			goto out;
 		}
 		ret = vcpu__restore(&vm->vcpus[i], data, len, err, errlen);

@@ -174,6 +174,37 @@ int vcpu__setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params)
 	return 0;
 }
 
+static bool vcpu__handle_exit(struct vcpu *vcpu);
+
+/*
+ * KVM finishes an I/O instruction on the KVM_RUN after its exit; with
+ * immediate_exit it does only that, so the state a snapshot saves lies
+ * between two instructions.  That KVM_RUN normally fails with EINTR.  It
+ * returns 0 when finishing needs userspace again (an MMIO access split in
+ * fragments): that exit is handled and the step repeated.  Anything else
+ * is an error, and the VM stops.  Returns whether the vCPU may park.
+ */
+static bool vcpu__finish_io(struct vcpu *vcpu)
+{
+	for (;;) {
+		int ret;
+
+		vcpu->run->immediate_exit = 1;
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		vcpu->run->immediate_exit = 0;
+		if (ret < 0 && errno == EINTR)
+			return true;
+		if (ret < 0) {
+			vmm__log("vCPU %u: KVM_RUN before parking: %s",
+				 vcpu->id, strerror(errno));
+			vm__request_exit(vcpu->vm, VM_EXIT_ERROR);
+			return false;
+		}
+		if (!vcpu__handle_exit(vcpu))
+			return false;
+	}
+}
+
 /*
  * Park while a pause is requested; returns false when the VM must stop.
  * immediate_exit is cleared first: a kick that lands after this point
@@ -187,21 +218,19 @@ static bool vcpu__may_run(struct vcpu *vcpu)
 	vcpu->run->immediate_exit = 0;
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_requested && vm->exit_reason == VM_RUNNING) {
-		/*
-		 * KVM finishes an I/O instruction on the KVM_RUN after its
-		 * exit; with immediate_exit it does only that, so the state
-		 * a snapshot saves lies between two instructions.
-		 */
+		bool park;
+
 		pthread_mutex_unlock(&vm->lock);
-		vcpu->run->immediate_exit = 1;
-		ioctl(vcpu->fd, KVM_RUN, 0);
-		vcpu->run->immediate_exit = 0;
+		park = vcpu__finish_io(vcpu);
 		pthread_mutex_lock(&vm->lock);
-		vm->nr_paused++;
-		pthread_cond_broadcast(&vm->paused);
-		while (vm->pause_requested && vm->exit_reason == VM_RUNNING)
-			pthread_cond_wait(&vm->paused, &vm->lock);
-		vm->nr_paused--;
+		if (park) {
+			vm->nr_paused++;
+			pthread_cond_broadcast(&vm->paused);
+			while (vm->pause_requested &&
+			       vm->exit_reason == VM_RUNNING)
+				pthread_cond_wait(&vm->paused, &vm->lock);
+			vm->nr_paused--;
+		}
 	}
 	run = vm->exit_reason == VM_RUNNING;
 	pthread_mutex_unlock(&vm->lock);
@@ -338,6 +367,18 @@ void vcpu__kick(struct vcpu *vcpu)
 		return;
 	vcpu->run->immediate_exit = 1;
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+/*
+ * Tell the guest's kvmclock that it was stopped by the host, so that its
+ * watchdogs do not take the pause for a soft lockup.  EINVAL: the guest
+ * has not registered a kvmclock (yet), and there is no one to tell.
+ */
+void vcpu__kvmclock_ctrl(struct vcpu *vcpu)
+{
+	if (ioctl(vcpu->fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+		vmm__log("vCPU %u: KVM_KVMCLOCK_CTRL: %s", vcpu->id,
+			 strerror(errno));
 }
 
 void vcpu__join(struct vcpu *vcpu)

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A vCPU's complete architectural state, to and from a vmstate section. */
+/*
+ * A vCPU's complete architectural state, to and from a vmstate section.
+ * The order of the ioctls matters both ways: see "What a vmstate holds
+ * and in which order it is restored" in Documentation/vmm.rst.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,118 +13,257 @@
 #include "vmm.h"
 #include "vmstate.h"
 
-/* Every MSR KVM can save, asked once. */
+#define MSR_MTRRCAP		0xfe
+#define MSR_MTRR_PHYSBASE0	0x200
+#define MSR_MTRR_FIX64K		0x250
+#define MSR_MTRR_FIX16K_80000	0x258
+#define MSR_MTRR_FIX16K_A0000	0x259
+#define MSR_MTRR_FIX4K_C0000	0x268
+#define MSR_MTRR_FIX4K_F8000	0x26f
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MTRRCAP_VCNT		0xff
+/* What KVM emulates (KVM_NR_VAR_MTRR) if MTRRcap cannot be read. */
+#define KVM_VAR_MTRRS		8
+
+/* KVM_GET_MSR_INDEX_LIST, asked once, its buffer grown until it fits. */
 static struct kvm_msr_list *msr_index_list(int kvm_fd)
 {
 	static struct kvm_msr_list *list;
-	struct kvm_msr_list probe = { .nmsrs = 0 };
+	uint32_t n = 0;
 
-	if (list)
-		return list;
-	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 &&
-	    errno != E2BIG)
-		return NULL;
-	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
-	if (!list)
-		return NULL;
-	list->nmsrs = probe.nmsrs;
-	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
-		free(list);
-		list = NULL;
+	while (!list) {
+		struct kvm_msr_list *l;
+
+		l = calloc(1, sizeof(*l) + n * sizeof(l->indices[0]));
+		if (!l)
+			return NULL;
+		l->nmsrs = n;
+		if (!ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, l)) {
+			list = l;
+			break;
+		}
+		/* On E2BIG KVM wrote the count it needs into nmsrs. */
+		n = l->nmsrs;
+		free(l);
+		if (errno != E2BIG || !n) {
+			vmm__log("KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+			return NULL;
+		}
 	}
 	return list;
 }
 
+static int read_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} one = { .h.nmsrs = 1, .e.index = index };
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &one) != 1)
+		return -EIO;
+	*value = one.e.data;
+	return 0;
+}
+
+static void add_index(uint32_t *idx, uint32_t *nr, uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < *nr; i++)
+		if (idx[i] == index)
+			return;
+	idx[(*nr)++] = index;
+}
+
 /*
- * Read every listed MSR.  KVM_GET_MSRS stops at the first it cannot
- * read; that one is dropped and reading goes on after it.
+ * The MSRs to save: KVM's list, then the MTRRs, which the list leaves
+ * out although the guest programs them (a restored guest with default
+ * MTRRs may see its memory as uncached).
  */
-static int save_msrs(struct vcpu *vcpu, struct kvm_msr_entry *out,
-		     uint32_t *nr)
+static uint32_t *msrs_to_save(struct vcpu *vcpu, uint32_t *nr)
 {
 	struct kvm_msr_list *list = msr_index_list(vcpu->vm->kvm_fd);
-	uint32_t total, next = 0;
-	struct kvm_msrs *batch;
+	uint64_t cap, vcnt = KVM_VAR_MTRRS;
+	uint32_t *idx, i;
 
 	if (!list)
-		return -EIO;
-	total = list->nmsrs < VS_MAX_MSRS ? list->nmsrs : VS_MAX_MSRS;
+		return NULL;
+	if (!read_msr(vcpu, MSR_MTRRCAP, &cap))
+		vcnt = cap & MTRRCAP_VCNT;
+	idx = calloc(list->nmsrs + 4 + 8 + 2 * vcnt, sizeof(*idx));
+	if (!idx)
+		return NULL;
+	*nr = 0;
+	for (i = 0; i < list->nmsrs; i++)
+		add_index(idx, nr, list->indices[i]);
+	add_index(idx, nr, MSR_MTRR_DEF_TYPE);
+	add_index(idx, nr, MSR_MTRR_FIX64K);
+	add_index(idx, nr, MSR_MTRR_FIX16K_80000);
+	add_index(idx, nr, MSR_MTRR_FIX16K_A0000);
+	for (i = MSR_MTRR_FIX4K_C0000; i <= MSR_MTRR_FIX4K_F8000; i++)
+		add_index(idx, nr, i);
+	for (i = 0; i < 2 * vcnt; i++)
+		add_index(idx, nr, MSR_MTRR_PHYSBASE0 + i);
+	return idx;
+}
+
+/*
+ * Read every MSR to save into @out, in batches.  KVM_GET_MSRS returns
+ * how many it read and stops at the first it cannot (one the host lists
+ * but this vCPU's CPUID does not expose, say): that one is reported and
+ * skipped, and reading goes on after it.
+ */
+static int save_msrs(struct vcpu *vcpu, struct kvm_msr_entry **out,
+		     uint32_t *nr)
+{
+	uint32_t total, next = 0, *idx = msrs_to_save(vcpu, &total);
+	struct kvm_msrs *batch;
+	int ret = 0;
+
+	*nr = 0;
+	if (!idx)
+		return -ENOMEM;
 	batch = calloc(1, sizeof(*batch) +
 		       total * sizeof(struct kvm_msr_entry));
-	if (!batch)
-		return -ENOMEM;
+	*out = calloc(total ? total : 1, sizeof(struct kvm_msr_entry));
+	if (!batch || !*out) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	while (next < total) {
 		uint32_t i;
 		int got;
 
 		batch->nmsrs = total - next;
 		for (i = 0; i < batch->nmsrs; i++)
-			batch->entries[i].index = list->indices[next + i];
+			batch->entries[i] = (struct kvm_msr_entry) {
+				.index = idx[next + i],
+			};
 		got = ioctl(vcpu->fd, KVM_GET_MSRS, batch);
 		if (got < 0) {
-			free(batch);
-			return -errno;
+			ret = -errno;
+			vmm__log("vCPU %u: KVM_GET_MSRS: %s", vcpu->id,
+				 strerror(errno));
+			goto out;
 		}
-		memcpy(out + *nr, batch->entries,
+		memcpy(*out + *nr, batch->entries,
 		       got * sizeof(struct kvm_msr_entry));
 		*nr += got;
-		next += got + 1;
+		next += got;
+		if (next < total) {
+			vmm__log("vCPU %u: MSR %#x cannot be read: not saved",
+				 vcpu->id, idx[next]);
+			next++;
+		}
+	}
+out:
+	if (ret) {
+		free(*out);
+		*out = NULL;
 	}
 	free(batch);
-	return 0;
+	free(idx);
+	return ret;
 }
 
+#define SAVE(cmd, arg)							\
+	do {								\
+		if (ioctl(vcpu->fd, cmd, arg) < 0) {			\
+			ret = -errno;					\
+			vmm__log("vCPU %u: %s: %s", vcpu->id, #cmd,	\
+				 strerror(errno));			\
+			goto out;					\
+		}							\
+	} while (0)
+
+/*
+ * MP state first: KVM_GET_MP_STATE delivers pending INIT and SIPI events
+ * into the vCPU and LAPIC state, which every read after it then sees.
+ * Events last, as Firecracker does: the other reads may still change
+ * what is pending.
+ */
 int vcpu__save(struct vcpu *vcpu, struct vsbuf *b)
 {
-	struct kvm_msr_entry *msrs;
+	struct kvm_msr_entry *msrs = NULL;
 	struct kvm_cpuid2 *cpuid;
 	struct vs_vcpu *vs;
 	uint32_t nr_msrs = 0;
+	uint8_t *sec;
 	size_t len;
 	int ret;
 
-	msrs = calloc(VS_MAX_MSRS, sizeof(*msrs));
+	vs = calloc(1, sizeof(*vs));
 	cpuid = calloc(1, sizeof(*cpuid) +
 		       VS_MAX_CPUID * sizeof(struct kvm_cpuid_entry2));
 	ret = -ENOMEM;
-	if (!msrs || !cpuid)
-		goto out;
-	cpuid->nent = VS_MAX_CPUID;
-	ret = -errno;
-	if (ioctl(vcpu->fd, KVM_GET_CPUID2, cpuid) < 0)
-		goto out;
-	ret = save_msrs(vcpu, msrs, &nr_msrs);
-	if (ret)
-		goto out;
-
-	len = sizeof(*vs) + nr_msrs * sizeof(*msrs) +
-	      cpuid->nent * sizeof(cpuid->entries[0]);
-	vs = vsbuf__section(b, VS_VCPU, len);
-	ret = -ENOMEM;
-	if (!vs)
+	if (!vs || !cpuid)
 		goto out;
 	vs->id = vcpu->id;
-	vs->nr_msrs = nr_msrs;
-	vs->nr_cpuid = cpuid->nent;
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &vs->regs) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_SREGS, &vs->sregs) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_XSAVE, &vs->xsave) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_XCRS, &vs->xcrs) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_LAPIC, &vs->lapic) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &vs->events) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_MP_STATE, &vs->mp_state) < 0 ||
-	    ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &vs->debugregs) < 0) {
-		ret = -errno;
+	SAVE(KVM_GET_MP_STATE, &vs->mp_state);
+	SAVE(KVM_GET_REGS, &vs->regs);
+	SAVE(KVM_GET_SREGS, &vs->sregs);
+	SAVE(KVM_GET_XSAVE, &vs->xsave);
+	SAVE(KVM_GET_XCRS, &vs->xcrs);
+	SAVE(KVM_GET_DEBUGREGS, &vs->debugregs);
+	SAVE(KVM_GET_LAPIC, &vs->lapic);
+	ret = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	if (ret <= 0) {
+		ret = ret < 0 ? -errno : -EIO;
+		vmm__log("vCPU %u: KVM_GET_TSC_KHZ: %s", vcpu->id,
+			 strerror(-ret));
 		goto out;
 	}
-	memcpy(vs + 1, msrs, nr_msrs * sizeof(*msrs));
-	memcpy((uint8_t *)(vs + 1) + nr_msrs * sizeof(*msrs), cpuid->entries,
+	vs->tsc_khz = ret;
+	cpuid->nent = VS_MAX_CPUID;
+	SAVE(KVM_GET_CPUID2, cpuid);
+	vs->nr_cpuid = cpuid->nent;
+	ret = save_msrs(vcpu, &msrs, &nr_msrs);
+	if (ret)
+		goto out;
+	vs->nr_msrs = nr_msrs;
+	SAVE(KVM_GET_VCPU_EVENTS, &vs->events);
+
+	/* Filled at once: the next section may move the buffer. */
+	len = sizeof(*vs) + nr_msrs * sizeof(*msrs) +
+	      cpuid->nent * sizeof(cpuid->entries[0]);
+	sec = vsbuf__section(b, VS_VCPU, len);
+	ret = b->error;
+	if (!sec)
+		goto out;
+	memcpy(sec, vs, sizeof(*vs));
+	memcpy(sec + sizeof(*vs), msrs, nr_msrs * sizeof(*msrs));
+	memcpy(sec + sizeof(*vs) + nr_msrs * sizeof(*msrs), cpuid->entries,
 	       cpuid->nent * sizeof(cpuid->entries[0]));
 	ret = 0;
 out:
+	free(vs);
 	free(msrs);
 	free(cpuid);
 	return ret;
+}
+
+/*
+ * The TSC frequency the guest calibrated against.  Without TSC scaling
+ * KVM can run a vCPU only at the host's rate and refuses another; that is
+ * an error only if the rates really differ.
+ */
+static int restore_tsc_khz(struct vcpu *vcpu, uint32_t khz, char *err,
+			   size_t errlen)
+{
+	int host, saved_errno;
+
+	if (!ioctl(vcpu->fd, KVM_SET_TSC_KHZ, khz))
+		return 0;
+	saved_errno = errno;
+	host = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	if (host == (int)khz)
+		return 0;
+	snprintf(err, errlen, "vCPU %u: the snapshot's TSC runs at %u kHz, "
+		 "this host's at %d kHz, and KVM cannot scale it "
+		 "(KVM_SET_TSC_KHZ: %s)", vcpu->id, khz, host,
+		 strerror(saved_errno));
+	return -saved_errno;
 }
 
 #define RESTORE(cmd, arg)						\
@@ -133,7 +276,13 @@ out:
 		}							\
 	} while (0)
 
-/* Restore in the order KVM needs: CPUID first, MSRs after the LAPIC. */
+/*
+ * Firecracker's order; each constraint is explained in vmm.rst.  In
+ * short: TSC rate before anything reads or writes the TSC, CPUID before
+ * what it validates (XSAVE, MSRs), SREGS (APIC base) before the LAPIC,
+ * the LAPIC before the MSRs (TSC deadline), REGS before the events,
+ * which SET_REGS would otherwise clear.
+ */
 int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 		  char *err, size_t errlen)
 {
@@ -142,11 +291,11 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	struct kvm_msrs *msrs = NULL;
 	int ret = -EINVAL;
 
-	if (len < sizeof(*vs) || vs->nr_msrs > VS_MAX_MSRS ||
-	    vs->nr_cpuid > VS_MAX_CPUID ||
-	    len != sizeof(*vs) + vs->nr_msrs * sizeof(struct kvm_msr_entry) +
-		   vs->nr_cpuid * sizeof(struct kvm_cpuid_entry2) ||
-	    vs->id != vcpu->id) {
+	if (len < sizeof(*vs) || vs->nr_cpuid > VS_MAX_CPUID ||
+	    len != sizeof(*vs) +
+		   (size_t)vs->nr_msrs * sizeof(struct kvm_msr_entry) +
+		   (size_t)vs->nr_cpuid * sizeof(struct kvm_cpuid_entry2) ||
+	    vs->id != vcpu->id || !vs->tsc_khz) {
 		snprintf(err, errlen, "vCPU %u state is malformed", vcpu->id);
 		return -EINVAL;
 	}
@@ -166,6 +315,9 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	memcpy(msrs->entries, vs + 1,
 	       vs->nr_msrs * sizeof(struct kvm_msr_entry));
 
+	ret = restore_tsc_khz(vcpu, vs->tsc_khz, err, errlen);
+	if (ret)
+		goto out;
 	RESTORE(KVM_SET_CPUID2, cpuid);
 	RESTORE(KVM_SET_MP_STATE, &vs->mp_state);
 	RESTORE(KVM_SET_REGS, &vs->regs);
@@ -174,16 +326,24 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	RESTORE(KVM_SET_XCRS, &vs->xcrs);
 	RESTORE(KVM_SET_DEBUGREGS, &vs->debugregs);
 	RESTORE(KVM_SET_LAPIC, &vs->lapic);
+	/* Every saved MSR read back on the source: each must set here. */
 	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	if (ret < 0) {
+		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", vcpu->id,
+			 strerror(errno));
+		ret = -errno;
+		goto out;
+	}
 	if (ret != (int)vs->nr_msrs) {
-		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS restored %d of "
-			 "%u MSRs (first failing: %#x)", vcpu->id, ret,
-			 vs->nr_msrs, ret >= 0 && ret < (int)vs->nr_msrs ?
-			 msrs->entries[ret].index : 0);
+		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS set %d of %u "
+			 "MSRs: MSR %#x was refused", vcpu->id, ret,
+			 vs->nr_msrs, msrs->entries[ret].index);
 		ret = -EINVAL;
 		goto out;
 	}
 	RESTORE(KVM_SET_VCPU_EVENTS, &vs->events);
+	/* The snapshot was a pause too; the kvmclock MSRs are set by now. */
+	vcpu__kvmclock_ctrl(vcpu);
 	ret = 0;
 out:
 	free(cpuid);

@@ -45,6 +45,7 @@ void vmm__log(const char *fmt, ...)
 void vm__prepare(struct vm *vm)
 {
 	pthread_condattr_t monotonic;
+	unsigned int i;
 
 	memset(vm, 0, sizeof(*vm));
 	pthread_mutex_init(&vm->lock, NULL);
@@ -59,6 +60,9 @@ void vm__prepare(struct vm *vm)
 	vm->vm_fd = -1;
 	vm->base_mem_fd = -1;
 	vm->uffd = -1;
+	/* 0 is a valid descriptor (stdin may be closed): -1 means none. */
+	for (i = 0; i < VMM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
 }
 
 /*
@@ -155,7 +159,7 @@ void vm__destroy(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, vm->run_size);
-		if (vm->vcpus[i].fd > 0)
+		if (vm->vcpus[i].fd >= 0)
 			close(vm->vcpus[i].fd);
 	}
 	restore__exit(vm);
@@ -225,6 +229,19 @@ static void vm__close_window(struct vm *vm)
 			 strerror(-ret));
 }
 
+/* Until every vCPU is parked, or the VM stops: whether they all parked. */
+static bool vm__wait_parked(struct vm *vm)
+{
+	bool parked;
+
+	pthread_mutex_lock(&vm->lock);
+	while (vm->nr_paused < vm->nr_vcpus && vm->exit_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->paused, &vm->lock);
+	parked = vm->exit_reason == VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	return parked;
+}
+
 /*
  * Start every vCPU's run loop.  The VM counts as started only once all
  * run; if one cannot, the VM is ended.
@@ -243,6 +260,9 @@ int vm__start(struct vm *vm)
 			return ret;
 		}
 	}
+	/* Started paused (a snapshot load): paused once all have parked. */
+	if (vm->pause_requested)
+		vm__wait_parked(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->started = true;
 	pthread_mutex_unlock(&vm->lock);
@@ -277,10 +297,9 @@ void vm__pause(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu__kick(&vm->vcpus[i]);
 
-	pthread_mutex_lock(&vm->lock);
-	while (vm->nr_paused < vm->nr_vcpus && vm->exit_reason == VM_RUNNING)
-		pthread_cond_wait(&vm->paused, &vm->lock);
-	pthread_mutex_unlock(&vm->lock);
+	if (vm__wait_parked(vm))
+		for (i = 0; i < vm->nr_vcpus; i++)
+			vcpu__kvmclock_ctrl(&vm->vcpus[i]);
 	vm__close_window(vm);
 }
 
@@ -297,8 +316,9 @@ bool vm__is_paused(struct vm *vm)
 {
 	bool paused;
 
+	/* Requested is not enough: a vCPU may still be writing memory. */
 	pthread_mutex_lock(&vm->lock);
-	paused = vm->pause_requested;
+	paused = vm->pause_requested && vm->nr_paused == vm->nr_vcpus;
 	pthread_mutex_unlock(&vm->lock);
 	return paused;
 }

@@ -88,6 +88,8 @@ struct vm {
 	/* A VM loaded from a snapshot: its memory file and vmstate CRC. */
 	int base_mem_fd;
 	uint32_t base_crc;
+	/* The last snapshot taken or loaded: the parent of a Diff. */
+	uint8_t snapshot_id[16];
 	struct prefetch *prefetch;	/* restored from layers */
 	int uffd;			/* Uffd backend, or -1 */
 
@@ -130,6 +132,7 @@ int vcpu__init(struct vcpu *vcpu, struct vm *vm, unsigned int id);
 int vcpu__setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params);
 int vcpu__start(struct vcpu *vcpu);
 void vcpu__kick(struct vcpu *vcpu);
+void vcpu__kvmclock_ctrl(struct vcpu *vcpu);
 void vcpu__join(struct vcpu *vcpu);
 
 /* ioport.c */

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bitmap.h"
 #include "crc32.h"
 #include "vmstate.h"
 
@@ -53,6 +56,37 @@ void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
 	return s + 1;
 }
 
+int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len)
+{
+	void *d = vsbuf__section(b, type, len);
+
+	if (d)
+		memcpy(d, data, len);
+	return b->error;
+}
+
+int vsbuf__add_layout(struct vsbuf *b, const struct vs_vm *vm,
+		      const uint64_t *dirty)
+{
+	size_t bitmap_bytes = dirty ?
+			      bitmap__bytes(vm->mem_size / VMSTATE_PAGE_SIZE) :
+			      0;
+	struct vs_memory *mem;
+
+	if (vsbuf__add(b, VS_VM, vm, sizeof(*vm)))
+		return b->error;
+	/* A large bitmap moves the buffer: fill in before anything else. */
+	mem = vsbuf__section(b, VS_MEMORY, sizeof(*mem) + bitmap_bytes);
+	if (!mem)
+		return b->error;
+	mem->type = dirty ? VS_MEM_DIFF : VS_MEM_FULL;
+	mem->mem_size = vm->mem_size;
+	mem->bitmap_bytes = bitmap_bytes;
+	if (bitmap_bytes)
+		memcpy(mem + 1, dirty, bitmap_bytes);
+	return 0;
+}
+
 static int fsync_dir(const char *path)
 {
 	char *copy = strdup(path);
@@ -84,36 +118,78 @@ int file__create_temp(const char *path, char *tmp, char *err, size_t errlen)
 }
 
 /*
- * Sync the temporary file @fd and rename it over @path; on failure it is
- * removed.  Either way @fd is closed.
+ * mkstemp() names: "<path>.tmp." and six characters.  Only one writer
+ * per target is supported, so any such file is a killed writer's.
  */
-int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
-		      size_t errlen)
+void file__remove_stale_temps(const char *path)
+{
+	char *dcopy = strdup(path), *bcopy = strdup(path), *base, prefix[4200];
+	struct dirent *e;
+	size_t plen;
+	DIR *d;
+
+	if (!dcopy || !bcopy)
+		goto out;
+	base = basename(bcopy);
+	plen = snprintf(prefix, sizeof(prefix), "%s.tmp.", base);
+	d = opendir(dirname(dcopy));
+	if (!d)
+		goto out;
+	while ((e = readdir(d))) {
+		if (!strncmp(e->d_name, prefix, plen) &&
+		    strlen(e->d_name) == plen + 6 &&
+		    e->d_type != DT_DIR)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+out:
+	free(dcopy);
+	free(bcopy);
+}
+
+int file__sync_temp(int fd, const char *tmp, char *err, size_t errlen)
 {
 	if (fsync(fd) || close(fd)) {
 		snprintf(err, errlen, "syncing %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return -EIO;
 	}
+	return 0;
+}
+
+int file__rename_temp(const char *tmp, const char *path, char *err,
+		      size_t errlen)
+{
 	if (rename(tmp, path)) {
 		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path,
 			 strerror(errno));
 		unlink(tmp);
 		return -EIO;
 	}
-	fsync_dir(path);
+	if (fsync_dir(path)) {
+		snprintf(err, errlen, "syncing the directory of %s: %s", path,
+			 strerror(errno));
+		return -EIO;
+	}
 	return 0;
 }
 
 /*
- * A crash at any point leaves either the old file or the new one at
- * @path, never a mix: the data goes to a temporary file that is synced
- * before it is renamed over @path.
+ * Sync the temporary file @fd and rename it over @path; on failure it is
+ * removed.  Either way @fd is closed.
  */
-int file__write_atomic(const char *path, const void *data, size_t len,
-		       char *err, size_t errlen)
+int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
+		      size_t errlen)
 {
-	char tmp[4200];
+	int ret = file__sync_temp(fd, tmp, err, errlen);
+
+	return ret ? ret : file__rename_temp(tmp, path, err, errlen);
+}
+
+/* Write @len bytes to a new synced temporary file next to @path. */
+static int file__write_temp(const char *path, const void *data, size_t len,
+			    char *tmp, char *err, size_t errlen)
+{
 	size_t done = 0;
 	int fd;
 
@@ -133,11 +209,64 @@ int file__write_atomic(const char *path, const void *data, size_t len,
 		}
 		done += n;
 	}
-	return file__commit_temp(fd, tmp, path, err, errlen);
+	return file__sync_temp(fd, tmp, err, errlen);
 }
 
-int vstate__write_file(const char *path, const struct vsbuf *payload,
-		       char *err, size_t errlen)
+/* Pages [@start, @end) of @mem at their own offsets in @fd; 0 or errno. */
+static int write_run(int fd, const uint8_t *mem, uint64_t start,
+		     uint64_t end)
+{
+	uint64_t off = start * VMSTATE_PAGE_SIZE;
+	uint64_t len = (end - start) * VMSTATE_PAGE_SIZE;
+
+	while (len) {
+		ssize_t n = pwrite(fd, mem + off, len, off);
+
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Guest memory @mem into a synced temporary file next to @path, then the
+ * trailer naming snapshot @id.  With @bitmap (a Diff) only the pages set
+ * in it are written, each at its own offset in a sparse file.
+ */
+int memfile__write_temp(const char *path, const uint8_t *mem,
+			uint64_t mem_size, const uint64_t *bitmap,
+			const uint8_t id[VS_ID_BYTES], char *tmp, char *err,
+			size_t errlen)
+{
+	uint64_t npages = mem_size / VMSTATE_PAGE_SIZE, start, end, from = 0;
+	int fd, ret;
+
+	fd = file__create_temp(path, tmp, err, errlen);
+	if (fd < 0)
+		return fd;
+	ret = ftruncate(fd, mem_size) ? errno : 0;
+	if (!ret && !bitmap)
+		ret = write_run(fd, mem, 0, npages);
+	while (!ret && bitmap &&
+	       bitmap__next_run(bitmap, npages, from, &start, &end)) {
+		ret = write_run(fd, mem, start, end);
+		from = end;
+	}
+	if (!ret)
+		ret = -memfile__write_trailer(fd, mem_size, id);
+	if (ret) {
+		snprintf(err, errlen, "writing %s: %s", tmp, strerror(ret));
+		close(fd);
+		unlink(tmp);
+		return -EIO;
+	}
+	return file__sync_temp(fd, tmp, err, errlen);
+}
+
+int vstate__write_temp(const char *path, const struct vsbuf *payload,
+		       char *tmp, char *err, size_t errlen)
 {
 	struct vmstate_header *h;
 	uint8_t *file;
@@ -161,10 +290,123 @@ int vstate__write_file(const char *path, const struct vsbuf *payload,
 	h->header_crc = crc32__update(0, h, offsetof(struct vmstate_header,
 						     header_crc));
 	memcpy(file + sizeof(*h), payload->data, payload->len);
-	ret = file__write_atomic(path, file, sizeof(*h) + payload->len, err,
-				 errlen);
+	ret = file__write_temp(path, file, sizeof(*h) + payload->len, tmp,
+			       err, errlen);
 	free(file);
 	return ret;
+}
+
+int vstate__write_file(const char *path, const struct vsbuf *payload,
+		       char *err, size_t errlen)
+{
+	char tmp[4200];
+	int ret;
+
+	ret = vstate__write_temp(path, payload, tmp, err, errlen);
+	return ret ? ret : file__rename_temp(tmp, path, err, errlen);
+}
+
+int vstate__new_id(uint8_t id[VS_ID_BYTES])
+{
+	size_t done = 0;
+
+	while (done < VS_ID_BYTES) {
+		ssize_t n = getrandom(id + done, VS_ID_BYTES - done, 0);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			done += n;
+	}
+	return 0;
+}
+
+bool vstate__id_is_zero(const uint8_t id[VS_ID_BYTES])
+{
+	static const uint8_t zero[VS_ID_BYTES];
+
+	return !memcmp(id, zero, VS_ID_BYTES);
+}
+
+void vstate__format_id(const uint8_t id[VS_ID_BYTES], char *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < VS_ID_BYTES; i++)
+		sprintf(out + 2 * i, "%02x", id[i]);
+}
+
+_Static_assert(sizeof(struct memfile_trailer) == 48,
+	       "the trailer layout vmm.rst documents");
+
+int memfile__write_trailer(int fd, uint64_t mem_size,
+			   const uint8_t id[VS_ID_BYTES])
+{
+	static uint8_t page[MEMFILE_TRAILER_SIZE];
+	struct memfile_trailer *t = (struct memfile_trailer *)page;
+	size_t done = 0;
+
+	memset(page, 0, sizeof(page));
+	memcpy(t->magic, MEMFILE_MAGIC, sizeof(t->magic));
+	t->version = 1;
+	t->size = sizeof(*t);
+	t->mem_size = mem_size;
+	memcpy(t->id, id, VS_ID_BYTES);
+	t->crc = crc32__update(0, t, offsetof(struct memfile_trailer, crc));
+	while (done < sizeof(page)) {
+		ssize_t n = pwrite(fd, page + done, sizeof(page) - done,
+				   mem_size + done);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+int memfile__read_trailer(int fd, struct memfile_trailer *t)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || (uint64_t)st.st_size < MEMFILE_TRAILER_SIZE ||
+	    pread(fd, t, sizeof(*t), st.st_size - MEMFILE_TRAILER_SIZE) !=
+	    sizeof(*t))
+		return -ENODATA;
+	if (memcmp(t->magic, MEMFILE_MAGIC, sizeof(t->magic)) ||
+	    t->version != 1 || t->size != sizeof(*t) ||
+	    t->crc != crc32__update(0, t, offsetof(struct memfile_trailer,
+						    crc)) ||
+	    t->mem_size != (uint64_t)st.st_size - MEMFILE_TRAILER_SIZE)
+		return -ENODATA;
+	return 0;
+}
+
+int memfile__check(int fd, const char *path, uint64_t mem_size,
+		   const uint8_t id[VS_ID_BYTES], char *err, size_t errlen)
+{
+	char want[2 * VS_ID_BYTES + 1], got[2 * VS_ID_BYTES + 1];
+	struct memfile_trailer t;
+
+	if (memfile__read_trailer(fd, &t)) {
+		snprintf(err, errlen, "%s is not a pagetrack memory file, or "
+			 "it is truncated: it has no snapshot trailer", path);
+		return -EINVAL;
+	}
+	vstate__format_id(id, want);
+	vstate__format_id(t.id, got);
+	if (memcmp(t.id, id, VS_ID_BYTES)) {
+		snprintf(err, errlen, "memory file %s belongs to another "
+			 "snapshot (%s, this one is %s)", path, got, want);
+		return -EINVAL;
+	}
+	if (t.mem_size != mem_size) {
+		snprintf(err, errlen, "memory file %s holds %llu bytes, the "
+			 "snapshot has %llu", path,
+			 (unsigned long long)t.mem_size,
+			 (unsigned long long)mem_size);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int vstate__check(const uint8_t *file, size_t size, char *err,
@@ -282,6 +524,64 @@ const void *vstate__find(const struct vstate *vs, uint32_t type,
 	return NULL;
 }
 
+int vstate__layout(const struct vstate *vs, const struct vs_vm **vmp,
+		   const struct vs_memory **memp, char *err, size_t errlen)
+{
+	const struct vs_memory *mem;
+	const struct vs_vm *vm;
+	size_t len, want;
+
+	vm = vstate__find(vs, VS_VM, 0, &len);
+	if (!vm || len != sizeof(*vm)) {
+		snprintf(err, errlen, "vmstate has no VM section, or one of "
+			 "the wrong size");
+		return -EINVAL;
+	}
+	if (!vm->mem_size || vm->mem_size % VMSTATE_PAGE_SIZE) {
+		snprintf(err, errlen, "vmstate gives an impossible memory size "
+			 "(%llu bytes)", (unsigned long long)vm->mem_size);
+		return -EINVAL;
+	}
+	mem = vstate__find(vs, VS_MEMORY, 0, &len);
+	if (!mem) {
+		snprintf(err, errlen, "vmstate has no memory section");
+		return -EINVAL;
+	}
+	if (len < sizeof(*mem)) {
+		snprintf(err, errlen, "vmstate memory section has %zu bytes, "
+			 "its header alone needs %zu", len, sizeof(*mem));
+		return -EINVAL;
+	}
+	if (mem->mem_size != vm->mem_size) {
+		snprintf(err, errlen, "vmstate memory section describes %llu "
+			 "bytes of memory, the VM has %llu",
+			 (unsigned long long)mem->mem_size,
+			 (unsigned long long)vm->mem_size);
+		return -EINVAL;
+	}
+	if (mem->type == VS_MEM_FULL)
+		want = 0;
+	else if (mem->type == VS_MEM_DIFF)
+		want = bitmap__bytes(vm->mem_size / VMSTATE_PAGE_SIZE);
+	else {
+		snprintf(err, errlen, "vmstate memory section has unknown "
+			 "type %u", mem->type);
+		return -EINVAL;
+	}
+	if (mem->bitmap_bytes != want || len != sizeof(*mem) + want) {
+		snprintf(err, errlen, "vmstate memory section: a %s snapshot "
+			 "of %llu MiB needs a %zu-byte bitmap, it gives %llu "
+			 "in a %zu-byte section",
+			 mem->type == VS_MEM_DIFF ? "Diff" : "Full",
+			 (unsigned long long)(vm->mem_size >> 20), want,
+			 (unsigned long long)mem->bitmap_bytes, len);
+		return -EINVAL;
+	}
+	*vmp = vm;
+	*memp = mem;
+	return 0;
+}
+
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
 {
 	const uint8_t *p = vs->data + sizeof(struct vmstate_header);
@@ -291,7 +591,13 @@ int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
 	while (p < end) {
 		const struct vmstate_section *s = (const void *)p;
 
-		if (s->type == VS_MEMORY) {
+		if (s->type == VS_VM && s->len == sizeof(struct vs_vm)) {
+			struct vs_vm vm;
+
+			memcpy(&vm, s + 1, sizeof(vm));
+			memset(vm.parent_id, 0, sizeof(vm.parent_id));
+			vsbuf__add(out, VS_VM, &vm, sizeof(vm));
+		} else if (s->type == VS_MEMORY) {
 			const struct vs_memory *old = (const void *)(s + 1);
 			struct vs_memory *mem;
 

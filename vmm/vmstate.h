@@ -9,11 +9,16 @@
 #define VMM_VMSTATE_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define VMSTATE_MAGIC		"PTVMSTAT"
-#define VMSTATE_VERSION		1
+/*
+ * Version 2: the vCPU section gives the TSC frequency, the VM section the
+ * snapshot's identity.  Older files are refused by the version check.
+ */
+#define VMSTATE_VERSION		2
 #define VMSTATE_MAX_SIZE	(64ULL << 20)
 
 struct vmstate_header {
@@ -41,10 +46,20 @@ struct vmstate_section {
 	uint64_t len;
 };
 
+#define VS_ID_BYTES	16
+
+/*
+ * @id is random, new for every snapshot, and also in the trailer of its
+ * memory file, so that a vmstate is never paired with another snapshot's
+ * memory.  A Diff names in @parent_id the snapshot it is a diff of (zero:
+ * none was taken since boot); a Full has no parent.
+ */
 struct vs_vm {
 	uint64_t mem_size;
 	uint32_t nr_vcpus;
 	uint32_t reserved;
+	uint8_t id[VS_ID_BYTES];
+	uint8_t parent_id[VS_ID_BYTES];
 };
 
 enum vs_memory_type { VS_MEM_FULL, VS_MEM_DIFF };
@@ -57,7 +72,6 @@ struct vs_memory {
 	uint64_t bitmap_bytes;
 };
 
-#define VS_MAX_MSRS	512
 #define VS_MAX_CPUID	256
 
 /* Followed by nr_msrs kvm_msr_entry and nr_cpuid kvm_cpuid_entry2. */
@@ -65,7 +79,7 @@ struct vs_vcpu {
 	uint32_t id;
 	uint32_t nr_msrs;
 	uint32_t nr_cpuid;
-	uint32_t reserved;
+	uint32_t tsc_khz;	/* KVM_GET_TSC_KHZ */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xsave xsave;
@@ -93,12 +107,71 @@ struct vsbuf {
 	int error;
 };
 
+#define VMSTATE_PAGE_SIZE	4096ULL
+
 /* Writing: sections appended to a growing buffer. */
 void vsbuf__init(struct vsbuf *b);
 void vsbuf__free(struct vsbuf *b);
+/*
+ * Append a section of @len zeroed bytes and return them to fill in.  The
+ * buffer grows by realloc(), so the pointer is good only until the next
+ * section is appended: fill it before then, or use vsbuf__add().
+ */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len);
+/* Append a section holding a copy of @data; 0 or the buffer's error. */
+int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len);
+/* The VM and memory sections; @dirty is a Diff's bitmap, NULL for Full. */
+int vsbuf__add_layout(struct vsbuf *b, const struct vs_vm *vm,
+		      const uint64_t *dirty);
 int vstate__write_file(const char *path, const struct vsbuf *payload,
 		       char *err, size_t errlen);
+/* The same into a synced temporary file next to @path, named in @tmp. */
+int vstate__write_temp(const char *path, const struct vsbuf *payload,
+		       char *tmp, char *err, size_t errlen);
+
+/* A new random snapshot identity. */
+int vstate__new_id(uint8_t id[VS_ID_BYTES]);
+bool vstate__id_is_zero(const uint8_t id[VS_ID_BYTES]);
+/* @id in hex, in @out of at least 2 * VS_ID_BYTES + 1 bytes. */
+void vstate__format_id(const uint8_t id[VS_ID_BYTES], char *out);
+
+/*
+ * The memory file is guest memory byte for byte from offset 0, which
+ * the File backend maps as it is, so its identity follows the memory:
+ * one page at offset mem_size (file size mem_size + 4 KiB).  A trailer,
+ * not an extended attribute: it survives cp, tar and filesystems
+ * without user xattrs (tmpfs before 6.6, some network filesystems).
+ */
+#define MEMFILE_MAGIC		"PTMEMTRL"
+#define MEMFILE_TRAILER_SIZE	4096ULL
+
+struct memfile_trailer {
+	char magic[8];
+	uint32_t version;	/* 1 */
+	uint32_t size;		/* of this structure */
+	uint64_t mem_size;
+	uint8_t id[VS_ID_BYTES];
+	uint32_t reserved;
+	uint32_t crc;		/* of the fields above */
+};
+
+/* Write the trailer page after @mem_size bytes of guest memory in @fd. */
+int memfile__write_trailer(int fd, uint64_t mem_size,
+			   const uint8_t id[VS_ID_BYTES]);
+/*
+ * Guest memory into a synced temporary file next to @path, named in @tmp:
+ * all of it, or with @bitmap (a Diff) only those pages, sparse; then the
+ * trailer.
+ */
+int memfile__write_temp(const char *path, const uint8_t *mem,
+			uint64_t mem_size, const uint64_t *bitmap,
+			const uint8_t id[VS_ID_BYTES], char *tmp, char *err,
+			size_t errlen);
+/* The trailer of @fd: 0, or -ENODATA when it has no valid one. */
+int memfile__read_trailer(int fd, struct memfile_trailer *t);
+/* That @fd is the memory file of snapshot @id; why not in @err. */
+int memfile__check(int fd, const char *path, uint64_t mem_size,
+		   const uint8_t id[VS_ID_BYTES], char *err, size_t errlen);
 
 /* Reading: the whole file checked, then sections looked up by type. */
 struct vstate {
@@ -119,14 +192,29 @@ static inline uint32_t vstate__id(const struct vstate *vs)
 	return ((const struct vmstate_header *)vs->data)->payload_crc;
 }
 
-/* Copy of @vs whose memory section says Full (a merged diff chain). */
+/*
+ * The VM and memory sections, checked against each other: sizes, a
+ * known memory type, and for a Diff a bitmap of exactly one bit per page.
+ * On failure the reason is in @err.
+ */
+int vstate__layout(const struct vstate *vs, const struct vs_vm **vm,
+		   const struct vs_memory **mem, char *err, size_t errlen);
+
+/*
+ * Copy of @vs whose memory section says Full (a merged diff chain): same
+ * identity, no parent.
+ */
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out);
 
 int file__create_temp(const char *path, char *tmp, char *err, size_t errlen);
+/* Remove what file__create_temp() left of @path in a killed process. */
+void file__remove_stale_temps(const char *path);
+/* fsync and close @fd; on failure @tmp is removed. */
+int file__sync_temp(int fd, const char *tmp, char *err, size_t errlen);
+/* Rename the synced @tmp over @path and sync the directory. */
+int file__rename_temp(const char *tmp, const char *path, char *err,
+		      size_t errlen);
 int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
 		      size_t errlen);
-/* Write @len bytes to a temporary file next to @path, fsync, rename. */
-int file__write_atomic(const char *path, const void *data, size_t len,
-		       char *err, size_t errlen);
 
 #endif

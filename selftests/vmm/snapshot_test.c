@@ -253,6 +253,22 @@ TEST_F_TIMEOUT(snap, diff_generations, 1800)
 	EXPECT_NE(NULL, strstr(self->out, "merge"));
 	vmm_proc__kill(&self->b);
 
+	/*
+	 * Diffs out of order, or a Diff's vmstate with another's memory:
+	 * refused, and nothing written.
+	 */
+	snprintf(cmd, sizeof(cmd), "build/snapmerge -o %s/bad.vmstate "
+		 "%s/bad.mem %s/base.mem %s/diff2.vmstate %s/diff2.mem "
+		 "%s/diff1.vmstate %s/diff1.mem", self->dir, self->dir,
+		 self->dir, self->dir, self->dir, self->dir, self->dir);
+	EXPECT_NE(0, system(cmd)) TH_LOG("diffs out of order were merged");
+	snprintf(cmd, sizeof(cmd), "build/snapmerge -o %s/bad.vmstate "
+		 "%s/bad.mem %s/base.mem %s/diff1.vmstate %s/diff2.mem",
+		 self->dir, self->dir, self->dir, self->dir, self->dir);
+	EXPECT_NE(0, system(cmd)) TH_LOG("another diff's memory was merged");
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c bad", self->dir);
+	EXPECT_NE(0, system(cmd)) TH_LOG("a refused merge wrote files");
+
 	for (g = 1; g <= GENERATIONS; g++) {
 		int len = snprintf(cmd, sizeof(cmd), "build/snapmerge -o "
 				   "%s/gen%d.vmstate %s/gen%d.mem %s/base.mem",
@@ -349,6 +365,38 @@ static void extra_vcpu(FIXTURE_DATA(snap) *self)
 	close(fd);
 }
 
+/*
+ * full.vmstate beside a memory file of another snapshot: what a crash
+ * between the two renames of a create leaves.  Sparse, of the right
+ * size, with a sound trailer naming another id.
+ */
+static void other_memory(FIXTURE_DATA(snap) *self)
+{
+	uint8_t page[MEMFILE_TRAILER_SIZE] = { 0 };
+	struct memfile_trailer *t = (struct memfile_trailer *)page;
+	struct stat st;
+	char p[256];
+	int fd;
+
+	damaged_copy(self, "othermem", -1, -1);
+	path(self, p, "othermem.mem");
+	unlink(p);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	TEST_REQUIRE(fd >= 0, "%s", p);
+	path(self, p, "full.mem");
+	TEST_REQUIRE(!stat(p, &st) && st.st_size > (off_t)sizeof(page),
+		     "full.mem");
+	memcpy(t->magic, MEMFILE_MAGIC, sizeof(t->magic));
+	t->version = 1;
+	t->size = sizeof(*t);
+	t->mem_size = st.st_size - sizeof(page);
+	memset(t->id, 0x5a, sizeof(t->id));
+	t->crc = crc32__update(0, t, offsetof(struct memfile_trailer, crc));
+	TEST_REQUIRE(pwrite(fd, page, sizeof(page), t->mem_size) ==
+		     sizeof(page), "pwrite");
+	close(fd);
+}
+
 TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 {
 	static const struct {
@@ -362,6 +410,7 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 		{ "notsnap", "not a pagetrack vmstate" },
 		{ "shortmem", "the snapshot needs" },
 		{ "missing", "cannot open" },
+		{ "othermem", "belongs to another snapshot" },
 	};
 	char p[256], cmd[512];
 	size_t i;
@@ -387,6 +436,7 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 	unlink(p);
 	snprintf(cmd, sizeof(cmd), "head -c 4096 /dev/zero > %s", p);
 	ASSERT_EQ(0, system(cmd));
+	other_memory(self);
 
 	/* One VMM refuses them all, then still loads the good one. */
 	vmm_proc__start(&self->b, self->dir, "b");
