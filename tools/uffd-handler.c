@@ -377,12 +377,11 @@ static int check_memory(const char *mem, const char *snapshot, char *used)
 	const struct vs_vm *vm;
 	struct vstate vs;
 	char err[512];
-	int fd;
+	int fd = -1;
 
 	if (vstate__read_file(snapshot, &vs, err, sizeof(err)))
 		return die(err, NULL);
-	fd = vstate__layout(&vs, &vm, &vmem, err, sizeof(err));
-	if (!fd)
+	if (!vstate__layout(&vs, &vm, &vmem, err, sizeof(err)))
 		fd = memfile__open(mem, vm->mem_size, vm->id, used, err,
 				   sizeof(err));
 	vstate__free(&vs);
@@ -427,8 +426,9 @@ static int open_layers(struct handler *h, const char *path,
 			ret = vstate__open_layers(path, h->mem_size,
 						  vstate__id(&vs), &h->l, used,
 						  err, sizeof(err));
+		if (!ret)
+			path = used;
 		vstate__free(&vs);
-		path = used;
 	}
 	if (ret)
 		return die(err, NULL);
