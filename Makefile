@@ -49,7 +49,8 @@ SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivm
 KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
-	bench bench-tracker bench-snapshot bench-restore dkms-install stress-vm
+	bench bench-tracker bench-snapshot bench-restore dkms-install \
+	stress-vm stress-restore
 
 all: module tools vmm
 
@@ -60,6 +61,7 @@ help:
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
+	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100)"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
@@ -204,6 +206,16 @@ bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
 		gnuplot -e "data='$(B)/bench/restore.dat'; out='$(B)/bench/restore.png'" \
 			bench/restore.gp && echo "plot: $(B)/bench/restore.png"; \
 	else echo "gnuplot not installed (make deps): no plot"; fi
+
+# make stress-restore N=100: N restores per backend, each in a new VMM,
+# the function invoked and its checksum checked; make check runs N=5.
+STRESS_N = $(or $(N),100)
+
+stress-restore: module vmm tools tests
+	tools/vmtest --insmod $(PT_KO) \
+		--timeout $$((600 + 60 * $(STRESS_N))) -- \
+		env RESTORE_STRESS_N=$(STRESS_N) \
+		$(B)/selftests/vmm/restore_stress_test
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \

@@ -68,7 +68,10 @@ static void usage(FILE *f)
 "		Its working-set layer file (see Documentation/layers.rst).\n"
 "	-S, --snapshot VMSTATE\n"
 "		Refuse a memory file and layers that do not belong to this\n"
-"		snapshot.\n"
+"		snapshot.  After a snapshot/create interrupted before its\n"
+"		commit, FILE.prev (the previous memory file, which a create\n"
+"		keeps until then) belongs to it: that is served instead,\n"
+"		and likewise for the layers.\n"
 "	-h, --help\n"
 "		This text.\n"
 "\n"
@@ -365,59 +368,70 @@ static const void *map_file(const char *path, uint64_t *size)
 }
 
 /*
- * Guest memory ends where the memory file's trailer begins.  With
- * @snapshot, the file must be that snapshot's.
+ * With @snapshot, @mem must be that snapshot's memory file; after an
+ * interrupted snapshot/create it is "@mem.prev", whose name goes in @used.
  */
-static int strip_trailer(struct handler *h, const char *mem,
-			 const char *snapshot)
+static int check_memory(const char *mem, const char *snapshot, char *used)
 {
 	const struct vs_memory *vmem;
 	const struct vs_vm *vm;
-	struct memfile_trailer t;
 	struct vstate vs;
 	char err[512];
+	int fd = -1;
+
+	if (vstate__read_file(snapshot, &vs, err, sizeof(err)))
+		return die(err, NULL);
+	if (!vstate__layout(&vs, &vm, &vmem, err, sizeof(err)))
+		fd = memfile__open(mem, vm->mem_size, vm->id, used, err,
+				   sizeof(err));
+	vstate__free(&vs);
+	if (fd < 0)
+		return die(err, NULL);
+	close(fd);
+	return 0;
+}
+
+/* Guest memory ends where the memory file's trailer begins. */
+static int strip_trailer(struct handler *h, const char *mem)
+{
+	struct memfile_trailer t;
 	int fd, ret;
 
 	fd = open(mem, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return die(mem, strerror(errno));
-	if (memfile__read_trailer(fd, &t)) {
-		close(fd);
+	ret = memfile__read_trailer(fd, &t);
+	close(fd);
+	if (ret)
 		return die(mem, "not a pagetrack memory file (no snapshot "
 			   "trailer)");
-	}
 	h->mem_size = t.mem_size;
-	ret = 0;
-	if (snapshot) {
-		if (vstate__read_file(snapshot, &vs, err, sizeof(err)) ||
-		    vstate__layout(&vs, &vm, &vmem, err, sizeof(err)) ||
-		    memfile__check(fd, mem, vm->mem_size, vm->id, err,
-				   sizeof(err)))
-			ret = die(err, NULL);
-		vstate__free(&vs);
-	}
-	close(fd);
-	return ret;
+	return 0;
 }
 
+/* With @snapshot, its layers: @path or, as for memory, "@path.prev". */
 static int open_layers(struct handler *h, const char *path,
 		       const char *snapshot)
 {
-	uint64_t size;
-	char err[512];
+	char err[512], used[4200];
 	struct vstate vs;
+	uint64_t size;
+	int ret;
 
-	if (layers__open(path, h->mem_size, &h->l, err, sizeof(err)))
-		return die(err, NULL);
-	if (snapshot) {
-		if (vstate__read_file(snapshot, &vs, err, sizeof(err)))
-			return die(err, NULL);
-		if (!layers__belongs(&h->l, vstate__id(&vs), h->mem_size)) {
-			vstate__free(&vs);
-			return die(path, "not the layers of this snapshot");
-		}
+	if (!snapshot) {
+		ret = layers__open(path, h->mem_size, &h->l, err, sizeof(err));
+	} else {
+		ret = vstate__read_file(snapshot, &vs, err, sizeof(err));
+		if (!ret)
+			ret = vstate__open_layers(path, h->mem_size,
+						  vstate__id(&vs), &h->l, used,
+						  err, sizeof(err));
+		if (!ret)
+			path = used;
 		vstate__free(&vs);
 	}
+	if (ret)
+		return die(err, NULL);
 	h->layer_data = map_file(path, &size);
 	if (!h->layer_data)
 		return die(path, strerror(errno));
@@ -438,6 +452,7 @@ int main(int argc, char **argv)
 		{ }
 	};
 	const char *sock = NULL, *mem = NULL, *layers = NULL, *snap = NULL;
+	char mem_used[4200];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct handler h = { .uffd = -1 };
 	int c, ret;
@@ -470,10 +485,15 @@ int main(int argc, char **argv)
 			"Try 'uffd-handler --help'.\n");
 		return 2;
 	}
+	if (snap) {
+		if (check_memory(mem, snap, mem_used))
+			return 1;
+		mem = mem_used;
+	}
 	h.mem = map_file(mem, &h.mem_size);
 	if (!h.mem)
 		return die(mem, errno ? strerror(errno) : "empty");
-	if (strip_trailer(&h, mem, snap))
+	if (strip_trailer(&h, mem))
 		return 1;
 	if (layers && open_layers(&h, layers, snap))
 		return 1;

@@ -25,6 +25,7 @@
 
 #include "layers.h"
 #include "vmm.h"
+#include "vmstate.h"
 
 struct prefetch {
 	struct vm *vm;
@@ -59,22 +60,16 @@ int restore__open_layers(struct vm *vm, const char *path, uint64_t mem_size,
 			 uint32_t crc, char *err, size_t errlen)
 {
 	struct prefetch *pf = calloc(1, sizeof(*pf));
+	char used[4200];
 	int ret;
 
 	if (!pf)
 		return -ENOMEM;
-	ret = layers__open(path, mem_size, &pf->l, err, errlen);
+	ret = vstate__open_layers(path, mem_size, crc, &pf->l, used, err,
+				  errlen);
 	if (ret) {
 		free(pf);
 		return ret;
-	}
-	if (!layers__belongs(&pf->l, crc, mem_size)) {
-		snprintf(err, errlen, "%s holds the layers of snapshot %08x, "
-			 "not of this one (%08x)", path, pf->l.h.snapshot_crc,
-			 crc);
-		layers__close(&pf->l);
-		free(pf);
-		return -EINVAL;
 	}
 	vm->prefetch = pf;
 	return 0;

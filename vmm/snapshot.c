@@ -3,17 +3,16 @@
  * Firecracker-style snapshots of a paused VM: a vmstate file (vmstate.h)
  * and a memory file, Full (all of guest memory) or Diff (only the pages
  * dirtied since the previous snapshot, at their offsets in a sparse file).
- * Both files are written to temporary names and renamed into place, so a
- * crash mid-snapshot leaves the previous snapshot as it was.
+ * Both files are written to temporary names and renamed into place, and
+ * the previous snapshot's files are kept until the new one is whole, so
+ * a crash mid-snapshot leaves the previous snapshot loadable.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bitmap.h"
@@ -82,14 +81,14 @@ static int build_vmstate(struct vm *vm, enum snapshot_type type,
 }
 
 /*
- * Write the layers of the last closed window: its pages as they are in
- * @mem, which must hold the memory of the snapshot with vmstate CRC @crc.
+ * Write the layers of the last closed window to a synced temporary file
+ * next to @path, named in @tmp: its pages as they are in @mem, which must
+ * hold the memory of the snapshot with vmstate CRC @crc.
  */
 static int write_layers(struct vm *vm, const uint8_t *mem, uint32_t crc,
-			const char *path, char *err, size_t errlen)
+			const char *path, char *tmp, char *err, size_t errlen)
 {
 	uint64_t *ro;
-	char tmp[4200];
 	int fd, ret;
 
 	if (!vm->ws) {
@@ -120,12 +119,13 @@ static int write_layers(struct vm *vm, const uint8_t *mem, uint32_t crc,
 		unlink(tmp);
 		return ret;
 	}
-	return file__commit_temp(fd, tmp, path, err, errlen);
+	return file__sync_temp(fd, tmp, err, errlen);
 }
 
 int snapshot__write_base_layers(struct vm *vm, const char *path, char *err,
 				size_t errlen)
 {
+	char tmp[4200];
 	uint8_t *base;
 	int ret;
 
@@ -147,23 +147,71 @@ int snapshot__write_base_layers(struct vm *vm, const char *path, char *err,
 			 strerror(errno));
 		return -errno;
 	}
-	ret = write_layers(vm, base, vm->base_crc, path, err, errlen);
+	/* The snapshot's vmstate stays: one rename replaces its layers. */
+	ret = write_layers(vm, base, vm->base_crc, path, tmp, err, errlen);
 	munmap(base, vm->mem_size);
+	return ret ? ret : file__rename_temp(tmp, path, err, errlen);
+}
+
+/*
+ * Which of the files at @mem_path and @layers_path the snapshot now at
+ * @vmstate_path no longer uses, because a create killed before its commit
+ * renamed new ones over them and their .prev are the ones it uses.
+ */
+static void find_superseded(const char *vmstate_path, const char *mem_path,
+			    const char *layers_path, bool *mem, bool *layers)
+{
+	const struct vs_memory *vsmem;
+	const struct vs_vm *vsvm;
+	char used[4200], why[512];
+	struct layers l;
+	struct vstate vs;
+	int fd;
+
+	*mem = *layers = false;
+	if (vstate__read_file(vmstate_path, &vs, why, sizeof(why)))
+		return;
+	if (!vstate__layout(&vs, &vsvm, &vsmem, why, sizeof(why))) {
+		fd = memfile__open(mem_path, vsvm->mem_size, vsvm->id, used,
+				   why, sizeof(why));
+		if (fd >= 0) {
+			*mem = strcmp(used, mem_path);
+			close(fd);
+		}
+		if (layers_path &&
+		    !vstate__open_layers(layers_path, vsvm->mem_size,
+					 vstate__id(&vs), &l, used, why,
+					 sizeof(why))) {
+			*layers = strcmp(used, layers_path);
+			layers__close(&l);
+		}
+	}
+	vstate__free(&vs);
+}
+
+/* Rename @tmp over @path; either way @tmp is no longer there to remove. */
+static int rename_into_place(char *tmp, const char *path, char *err,
+			     size_t errlen)
+{
+	int ret = file__rename_temp(tmp, path, err, errlen);
+
+	tmp[0] = 0;
 	return ret;
 }
 
 /*
- * Both files are written in full and synced under temporary names before
- * either is renamed; the vmstate goes last.  A crash before the first
- * rename leaves the previous snapshot, after the second the new one; in
- * between, new memory sits beside the old vmstate, and the identity in
- * the memory file's trailer makes load refuse that pair.
+ * Every file is written in full and synced under a temporary name before
+ * any is renamed, the vmstate last: that rename is the commit.  Until
+ * then the previous snapshot's memory file and layers stay reachable as
+ * .prev, where load looks when the vmstate is still the old one, so at
+ * every instant the old or the new snapshot loads.
  */
 int snapshot__create(struct vm *vm, enum snapshot_type type,
 		     const char *vmstate_path, const char *mem_path,
 		     const char *layers_path, char *err, size_t errlen)
 {
-	char mem_tmp[4200] = "", vs_tmp[4200] = "";
+	char mem_tmp[4200] = "", vs_tmp[4200] = "", layers_tmp[4200] = "";
+	bool mem_superseded, layers_superseded;
 	uint8_t id[VS_ID_BYTES];
 	uint64_t *dirty = NULL;
 	struct vsbuf b;
@@ -220,25 +268,41 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 	/* Layers first: the snapshot is whole only once its vmstate is. */
 	if (layers_path) {
 		ret = write_layers(vm, vm->mem, crc32__update(0, b.data, b.len),
-				   layers_path, err, errlen);
-		if (ret)
+				   layers_path, layers_tmp, err, errlen);
+		if (ret) {
+			layers_tmp[0] = 0;
 			goto out;
+		}
 	}
 	ret = vstate__write_temp(vmstate_path, &b, vs_tmp, err, errlen);
 	if (ret) {
 		vs_tmp[0] = 0;
 		goto out;
 	}
-	ret = file__rename_temp(mem_tmp, mem_path, err, errlen);
-	mem_tmp[0] = 0;
+
+	find_superseded(vmstate_path, mem_path, layers_path, &mem_superseded,
+			&layers_superseded);
+	ret = file__keep_previous(mem_path, mem_superseded, err, errlen);
+	if (!ret && layers_path)
+		ret = file__keep_previous(layers_path, layers_superseded, err,
+					  errlen);
 	if (!ret)
-		ret = file__rename_temp(vs_tmp, vmstate_path, err, errlen);
-	vs_tmp[0] = 0;
+		ret = rename_into_place(mem_tmp, mem_path, err, errlen);
+	if (!ret && layers_path)
+		ret = rename_into_place(layers_tmp, layers_path, err, errlen);
 	if (!ret)
+		ret = rename_into_place(vs_tmp, vmstate_path, err, errlen);
+	if (!ret) {
+		file__drop_previous(mem_path);
+		if (layers_path)
+			file__drop_previous(layers_path);
 		memcpy(vm->snapshot_id, id, VS_ID_BYTES);
+	}
 out:
 	if (mem_tmp[0])
 		unlink(mem_tmp);
+	if (layers_tmp[0])
+		unlink(layers_tmp);
 	if (vs_tmp[0])
 		unlink(vs_tmp);
 	if (dirty) {
@@ -318,29 +382,10 @@ static int restore_vm_state(struct vm *vm, const struct vstate *vs,
 static int open_memory(const struct snapshot_load *p, const struct vs_vm *vsvm,
 		       char *err, size_t errlen)
 {
-	uint64_t mem_size = vsvm->mem_size;
-	struct stat st;
-	int fd = open(p->mem_path, O_RDONLY | O_CLOEXEC);
+	char used[4200];
 
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open memory file %s: %s",
-			 p->mem_path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) || (uint64_t)st.st_size < mem_size) {
-		snprintf(err, errlen, "memory file %s has %llu bytes, the "
-			 "snapshot needs %llu", p->mem_path,
-			 (unsigned long long)st.st_size,
-			 (unsigned long long)mem_size);
-		close(fd);
-		return -EINVAL;
-	}
-	if (memfile__check(fd, p->mem_path, mem_size, vsvm->id, err,
-			   errlen)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
+	return memfile__open(p->mem_path, vsvm->mem_size, vsvm->id, used, err,
+			     errlen);
 }
 
 int snapshot__load(struct vm *vm, const struct snapshot_load *p,

@@ -12,6 +12,7 @@
 
 #include "bitmap.h"
 #include "crc32.h"
+#include "layers.h"
 #include "vmstate.h"
 
 void vsbuf__init(struct vsbuf *b)
@@ -184,6 +185,156 @@ int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
 	int ret = file__sync_temp(fd, tmp, err, errlen);
 
 	return ret ? ret : file__rename_temp(tmp, path, err, errlen);
+}
+
+static void prev_name(const char *path, char *prev)
+{
+	snprintf(prev, 4200, "%s.prev", path);
+}
+
+/*
+ * A hard link, not a copy: the file is as large as guest memory, and the
+ * rename that follows only moves the name @path to the new file.  A stale
+ * .prev is unlinked first, which is safe: until the rename, @path itself
+ * is still the file the vmstate on disk needs.
+ */
+int file__keep_previous(const char *path, bool superseded, char *err,
+			size_t errlen)
+{
+	char prev[4200];
+
+	if (superseded)
+		return 0;
+	prev_name(path, prev);
+	if ((unlink(prev) && errno != ENOENT) ||
+	    (link(path, prev) && errno != ENOENT)) {
+		snprintf(err, errlen, "keeping %s as %s: %s", path, prev,
+			 strerror(errno));
+		return -EIO;
+	}
+	if (fsync_dir(prev)) {
+		snprintf(err, errlen, "syncing the directory of %s: %s", prev,
+			 strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Not synced: a .prev that outlives a crash is a stale one, which no load
+ * picks over a @path that belongs to the vmstate and the next create
+ * replaces or removes.
+ */
+void file__drop_previous(const char *path)
+{
+	char prev[4200];
+
+	prev_name(path, prev);
+	unlink(prev);
+}
+
+int file__open_current(const char *path,
+		       int (*open_one)(const char *path, void *arg, char *err,
+				       size_t errlen),
+		       void *arg, char *used, char *err, size_t errlen)
+{
+	char why[512];
+	int ret, prev_ret;
+
+	snprintf(used, 4200, "%s", path);
+	ret = open_one(path, arg, err, errlen);
+	if (ret != -ESTALE)
+		return ret;
+	/* Neither belongs: the reason given is the one about @path. */
+	prev_name(path, used);
+	prev_ret = open_one(used, arg, why, sizeof(why));
+	if (prev_ret < 0) {
+		snprintf(used, 4200, "%s", path);
+		return ret;
+	}
+	/* Once per file, on every load that finds it. */
+	fprintf(stderr, "%s: a snapshot/create was interrupted before its "
+		"commit: %s is not of the snapshot its vmstate names, the "
+		"previous %s is; using that\n", program_invocation_short_name,
+		path, used);
+	return prev_ret;
+}
+
+struct memfile_want {
+	uint64_t mem_size;
+	const uint8_t *id;
+};
+
+static int memfile__open_one(const char *path, void *arg, char *err,
+			     size_t errlen)
+{
+	const struct memfile_want *w = arg;
+	struct stat st;
+	int ret, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open memory file %s: %s", path,
+			 strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_size < w->mem_size) {
+		snprintf(err, errlen, "memory file %s has %llu bytes, the "
+			 "snapshot needs %llu", path,
+			 (unsigned long long)st.st_size,
+			 (unsigned long long)w->mem_size);
+		close(fd);
+		return -EINVAL;
+	}
+	ret = memfile__check(fd, path, w->mem_size, w->id, err, errlen);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int memfile__open(const char *path, uint64_t mem_size,
+		  const uint8_t id[VS_ID_BYTES], char *used, char *err,
+		  size_t errlen)
+{
+	struct memfile_want w = { .mem_size = mem_size, .id = id };
+
+	return file__open_current(path, memfile__open_one, &w, used, err,
+				  errlen);
+}
+
+struct layers_want {
+	struct layers *l;
+	uint64_t mem_size;
+	uint32_t crc;
+};
+
+static int layers__open_one(const char *path, void *arg, char *err,
+			    size_t errlen)
+{
+	const struct layers_want *w = arg;
+	int ret = layers__open(path, w->mem_size, w->l, err, errlen);
+
+	if (ret)
+		return ret;
+	if (!layers__belongs(w->l, w->crc, w->mem_size)) {
+		snprintf(err, errlen, "%s holds the layers of snapshot %08x, "
+			 "not of this one (%08x)", path, w->l->h.snapshot_crc,
+			 w->crc);
+		layers__close(w->l);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int vstate__open_layers(const char *path, uint64_t mem_size, uint32_t crc,
+			struct layers *l, char *used, char *err, size_t errlen)
+{
+	struct layers_want w = { .l = l, .mem_size = mem_size, .crc = crc };
+
+	return file__open_current(path, layers__open_one, &w, used, err,
+				  errlen);
 }
 
 /* Write @len bytes to a new synced temporary file next to @path. */
@@ -397,7 +548,7 @@ int memfile__check(int fd, const char *path, uint64_t mem_size,
 	if (memcmp(t.id, id, VS_ID_BYTES)) {
 		snprintf(err, errlen, "memory file %s belongs to another "
 			 "snapshot (%s, this one is %s)", path, got, want);
-		return -EINVAL;
+		return -ESTALE;
 	}
 	if (t.mem_size != mem_size) {
 		snprintf(err, errlen, "memory file %s holds %llu bytes, the "

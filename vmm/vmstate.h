@@ -169,9 +169,24 @@ int memfile__write_temp(const char *path, const uint8_t *mem,
 			size_t errlen);
 /* The trailer of @fd: 0, or -ENODATA when it has no valid one. */
 int memfile__read_trailer(int fd, struct memfile_trailer *t);
-/* That @fd is the memory file of snapshot @id; why not in @err. */
+/*
+ * That @fd is the memory file of snapshot @id; why not in @err, and
+ * -ESTALE when it is another snapshot's.
+ */
 int memfile__check(int fd, const char *path, uint64_t mem_size,
 		   const uint8_t id[VS_ID_BYTES], char *err, size_t errlen);
+/*
+ * Open the memory file of snapshot @id read-only, checked: @path, or the
+ * "@path.prev" an interrupted create kept (file__open_current); the name
+ * opened in @used (4200 bytes).  The fd, or -errno with the reason.
+ */
+int memfile__open(const char *path, uint64_t mem_size,
+		  const uint8_t id[VS_ID_BYTES], char *used, char *err,
+		  size_t errlen);
+struct layers;
+/* The same for the layer file of the snapshot with vmstate CRC @crc. */
+int vstate__open_layers(const char *path, uint64_t mem_size, uint32_t crc,
+			struct layers *l, char *used, char *err, size_t errlen);
 
 /* Reading: the whole file checked, then sections looked up by type. */
 struct vstate {
@@ -216,5 +231,28 @@ int file__rename_temp(const char *tmp, const char *path, char *err,
 		      size_t errlen);
 int file__commit_temp(int fd, const char *tmp, const char *path, char *err,
 		      size_t errlen);
+
+/*
+ * A create that replaces a snapshot's files in place renames the memory
+ * file (and layers) before the vmstate, so for a while the vmstate on
+ * disk is the old one.  Before each such rename, file__keep_previous()
+ * hard-links the file the old vmstate needs to "@path.prev", unless
+ * @superseded: @path is no longer that file because an interrupted create
+ * renamed over it already, and .prev, which it kept, is.  After the
+ * vmstate's rename, the commit, file__drop_previous() removes .prev.
+ */
+int file__keep_previous(const char *path, bool superseded, char *err,
+			size_t errlen);
+void file__drop_previous(const char *path);
+/*
+ * Load's side: @open_one(@path), and when it returns -ESTALE (the file
+ * belongs to another snapshot) @open_one("@path.prev").  Returns what
+ * @open_one returned for the file used, named in @used (4200 bytes); if
+ * neither belongs, the first call's result and reason.
+ */
+int file__open_current(const char *path,
+		       int (*open_one)(const char *path, void *arg, char *err,
+				       size_t errlen),
+		       void *arg, char *used, char *err, size_t errlen);
 
 #endif

@@ -180,3 +180,118 @@ void vmm_proc__show_console(struct vmm_proc *v, int lines)
 	if (system(cmd))
 		fprintf(stderr, "# (no console log %s)\n", v->log);
 }
+
+int vmm_proc__set_state(struct vmm_proc *v, const char *state, char *out,
+			size_t len)
+{
+	char body[64];
+
+	snprintf(body, sizeof(body), "{\"state\":\"%s\"}", state);
+	return vmm_proc__api(v, "PATCH", "/vm", body, out, len);
+}
+
+bool vmm_proc__boot(struct vmm_proc *v, const char *ready, char *line,
+		    size_t len, int seconds)
+{
+	if (vmm_proc__api(v, "PUT", "/actions",
+			  "{\"action_type\":\"InstanceStart\"}", line,
+			  len) != 204)
+		return false;
+	if (vmm_proc__wait_line(v, ready, line, len, seconds))
+		return true;
+	fprintf(stderr, "# no '%s' on the console in %d s\n", ready, seconds);
+	vmm_proc__show_console(v, 40);
+	return false;
+}
+
+int vmm_proc__create(struct vmm_proc *v, const char *vmstate,
+		     const char *mem, const char *layers, char *out,
+		     size_t len)
+{
+	char body[1024];
+
+	snprintf(body, sizeof(body), "{\"snapshot_type\":\"Full\","
+		 "\"snapshot_path\":\"%s\",\"mem_file_path\":\"%s\"%s%s%s}",
+		 vmstate, mem, layers ? ",\"layers_path\":\"" : "",
+		 layers ? layers : "", layers ? "\"" : "");
+	return vmm_proc__api(v, "PUT", "/snapshot/create", body, out, len);
+}
+
+int vmm_proc__load(struct vmm_proc *v, const char *vmstate,
+		   const char *backend, const char *backend_path,
+		   const char *extra, char *out, size_t len)
+{
+	char body[1024];
+
+	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\","
+		 "\"mem_backend\":{\"backend_type\":\"%s\","
+		 "\"backend_path\":\"%s\"},\"resume_vm\":true%s%s}",
+		 vmstate, backend, backend_path, extra ? "," : "",
+		 extra ? extra : "");
+	return vmm_proc__api(v, "PUT", "/snapshot/load", body, out, len);
+}
+
+void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len)
+{
+	static const char *const reports[] = {
+		"vmm: guest triple-faulted", "Kernel panic", "vmm: ",
+	};
+	char line[256], last[256] = "(empty console)";
+	unsigned int i;
+	int status;
+	FILE *f;
+
+	if (v->pid > 0 && waitpid(v->pid, &status, WNOHANG) == v->pid) {
+		v->pid = 0;
+		close(v->console_in);
+		snprintf(why, len, "the VMM exited (%s %d)",
+			 WIFEXITED(status) ? "status" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) :
+			 WTERMSIG(status));
+		return;
+	}
+	/* The first report that is there names the cause best. */
+	for (i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
+		if (vmm_proc__find_line(v, reports[i], line, sizeof(line))) {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(why, len, "%s", line);
+			return;
+		}
+	}
+	f = fopen(v->log, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (line[strspn(line, " \r\n")])
+			snprintf(last, sizeof(last), "%s", line);
+	if (f)
+		fclose(f);
+	last[strcspn(last, "\r\n")] = '\0';
+	snprintf(why, len, "no answer; last console line: %s", last);
+}
+
+pid_t uffd_handler__start(const char *sock, const char *mem,
+			  const char *layers, const char *vmstate,
+			  const char *log)
+{
+	pid_t pid;
+	int i;
+
+	unlink(sock);
+	pid = fork();
+	TEST_REQUIRE(pid >= 0, "fork");
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 2);
+		if (layers)
+			execl("build/uffd-handler", "uffd-handler", "--socket",
+			      sock, "--mem", mem, "--layers", layers,
+			      "--snapshot", vmstate, NULL);
+		else
+			execl("build/uffd-handler", "uffd-handler", "--socket",
+			      sock, "--mem", mem, "--snapshot", vmstate, NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200 && access(sock, F_OK); i++)
+		usleep(50000);
+	return pid;
+}

@@ -43,4 +43,36 @@ void vmm_proc__show_console(struct vmm_proc *v, int lines);
 bool vmm_proc__find_line(struct vmm_proc *v, const char *prefix, char *line,
 			 size_t len);
 
+/* PATCH /vm {"state": @state}: "Paused" or "Resumed". */
+int vmm_proc__set_state(struct vmm_proc *v, const char *state, char *out,
+			size_t len);
+/* InstanceStart, then wait up to @seconds for a line starting @ready. */
+bool vmm_proc__boot(struct vmm_proc *v, const char *ready, char *line,
+		    size_t len, int seconds);
+/* PUT /snapshot/create: Full, with layers unless @layers is NULL. */
+int vmm_proc__create(struct vmm_proc *v, const char *vmstate,
+		     const char *mem, const char *layers, char *out,
+		     size_t len);
+/*
+ * PUT /snapshot/load, resumed: @backend "File" or "Uffd" at @backend_path,
+ * and @extra members of the request unless NULL ("\"a\":1,\"b\":2").
+ */
+int vmm_proc__load(struct vmm_proc *v, const char *vmstate,
+		   const char *backend, const char *backend_path,
+		   const char *extra, char *out, size_t len);
+/*
+ * Why @v's guest stopped answering, in @why: the VMM's exit, its own
+ * report (a triple fault), a guest panic, or the console's last line.
+ */
+void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len);
+
+/*
+ * Start build/uffd-handler serving @mem (and @layers unless NULL) of
+ * snapshot @vmstate on @sock, its standard error to @log; wait for the
+ * socket.
+ */
+pid_t uffd_handler__start(const char *sock, const char *mem,
+			  const char *layers, const char *vmstate,
+			  const char *log);
+
 #endif

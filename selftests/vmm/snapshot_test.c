@@ -366,9 +366,10 @@ static void extra_vcpu(FIXTURE_DATA(snap) *self)
 }
 
 /*
- * full.vmstate beside a memory file of another snapshot: what a crash
- * between the two renames of a create leaves.  Sparse, of the right
- * size, with a sound trailer naming another id.
+ * full.vmstate beside a memory file of another snapshot, and no .prev:
+ * what a crash between the renames of a create would leave if it did
+ * not keep the previous memory file.  Sparse, of the right size, with a
+ * sound trailer naming another id.
  */
 static void other_memory(FIXTURE_DATA(snap) *self)
 {
@@ -536,28 +537,6 @@ static int snapinfo(const char *vmstate, const char *layers, long *ro,
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Start tools/uffd-handler serving @mem and @layers; wait for its socket. */
-static pid_t start_handler(const char *sock, const char *mem,
-			   const char *layers, const char *vmstate,
-			   const char *log)
-{
-	pid_t pid = fork();
-	int i;
-
-	if (!pid) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, 2);
-		execl("build/uffd-handler", "uffd-handler", "--socket", sock,
-		      "--mem", mem, "--layers", layers, "--snapshot", vmstate,
-		      NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200 && access(sock, F_OK); i++)
-		usleep(50000);
-	return pid;
-}
-
 /*
  * The Uffd backend with tools/uffd-handler: the handshake, the working
  * set installed at the first fault, the guest going on as the original.
@@ -586,7 +565,8 @@ static void uffd_restore(struct __test_metadata *_metadata,
 	EXPECT_EQ(400, vmm_proc__api(&self->d, "PUT", "/snapshot/load", body,
 				     self->out, sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "cannot connect"));
-	self->handler = start_handler(sock, mem, layers, vmstate, log);
+	self->handler = uffd_handler__start(sock, mem, layers, vmstate,
+					     log);
 	ASSERT_EQ(0, access(sock, F_OK)) TH_LOG("uffd-handler did not listen");
 	ASSERT_EQ(204, vmm_proc__api(&self->d, "PUT", "/snapshot/load", body,
 				     self->out, sizeof(self->out)))

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bitmap.h"
+#include "layers.h"
 #include "vmstate.h"
 
 /* 3 GiB, the VMM's largest guest: a 96 KiB dirty bitmap. */
@@ -297,7 +298,7 @@ static void test_memfile_identity(void **state)
 	assert_int_equal(memfile__check(fd, path, SMALL_MEM, id, err,
 					sizeof(err)), 0);
 	assert_int_equal(memfile__check(fd, path, SMALL_MEM, other, err,
-					sizeof(err)), -EINVAL);
+					sizeof(err)), -ESTALE);
 	assert_non_null(strstr(err, "belongs to another snapshot"));
 	assert_int_equal(memfile__check(fd, path, 2 * SMALL_MEM, id, err,
 					sizeof(err)), -EINVAL);
@@ -364,6 +365,146 @@ static void test_stale_temps(void **state)
 	}
 }
 
+/* A Full memory file of snapshot @id at @path, renamed into place. */
+static void put_memfile(const char *path, const uint8_t *mem,
+			const uint8_t *id)
+{
+	char tmp[4200], err[256];
+
+	assert_int_equal(memfile__write_temp(path, mem, SMALL_MEM, NULL, id,
+					     tmp, err, sizeof(err)), 0);
+	assert_int_equal(file__rename_temp(tmp, path, err, sizeof(err)), 0);
+}
+
+/* Which file memfile__open() takes for snapshot @id: its trailer's id. */
+static int open_memfile_of(const char *path, const uint8_t *id, char *used)
+{
+	struct memfile_trailer t;
+	char err[256];
+	int fd = memfile__open(path, SMALL_MEM, id, used, err, sizeof(err));
+
+	if (fd < 0)
+		return fd;
+	assert_int_equal(memfile__read_trailer(fd, &t), 0);
+	assert_memory_equal(t.id, id, VS_ID_BYTES);
+	close(fd);
+	return 0;
+}
+
+/*
+ * A create kept the old memory file as .prev and renamed the new one in,
+ * then died before its vmstate: the old vmstate's id finds .prev, the
+ * new one's the file itself.  A second such create keeps that .prev (the
+ * file itself belongs to no vmstate any more); the commit removes it.
+ */
+static void test_keep_previous_memfile(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[VS_ID_BYTES], b[VS_ID_BYTES], c[VS_ID_BYTES], *mem;
+	char path[160], prev[170], used[4200], err[256];
+	struct stat st, pst;
+
+	mem = calloc(1, SMALL_MEM);
+	assert_non_null(mem);
+	assert_int_equal(vstate__new_id(a), 0);
+	assert_int_equal(vstate__new_id(b), 0);
+	assert_int_equal(vstate__new_id(c), 0);
+	snprintf(path, sizeof(path), "%s/s.mem", f->dir);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+
+	put_memfile(path, mem, a);
+	assert_int_equal(file__keep_previous(path, false, err, sizeof(err)),
+			 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(stat(prev, &pst), 0);
+	assert_int_equal(st.st_ino, pst.st_ino);
+	put_memfile(path, mem, b);
+	assert_int_equal(open_memfile_of(path, a, used), 0);
+	assert_string_equal(used, prev);
+	assert_int_equal(open_memfile_of(path, b, used), 0);
+	assert_string_equal(used, path);
+	/* Neither is of @c: the reason is about the file asked for. */
+	assert_int_equal(memfile__open(path, SMALL_MEM, c, used, err,
+				       sizeof(err)), -ESTALE);
+	assert_non_null(strstr(err, "belongs to another snapshot"));
+	assert_string_equal(used, path);
+
+	assert_int_equal(file__keep_previous(path, true, err, sizeof(err)), 0);
+	put_memfile(path, mem, c);
+	assert_int_equal(open_memfile_of(path, a, used), 0);
+	assert_string_equal(used, prev);
+
+	file__drop_previous(path);
+	assert_int_equal(access(prev, F_OK), -1);
+	assert_int_equal(memfile__open(path, SMALL_MEM, a, used, err,
+				       sizeof(err)), -ESTALE);
+	/* A first snapshot has nothing to keep; a stale .prev goes. */
+	assert_int_equal(close(creat(prev, 0600)), 0);
+	snprintf(path, sizeof(path), "%s/new.mem", f->dir);
+	assert_int_equal(file__keep_previous(path, false, err, sizeof(err)),
+			 0);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	assert_int_equal(access(prev, F_OK), -1);
+	free(mem);
+}
+
+/* Layers of the snapshot with vmstate CRC @crc at @path. */
+static void put_layers(const char *path, const uint8_t *mem, uint32_t crc)
+{
+	uint64_t *ro = bitmap__alloc(SMALL_MEM / VMSTATE_PAGE_SIZE);
+	uint64_t *dirty = bitmap__alloc(SMALL_MEM / VMSTATE_PAGE_SIZE);
+	char tmp[4200], err[256];
+	int fd;
+
+	assert_non_null(ro);
+	assert_non_null(dirty);
+	bitmap__set(ro, 1);
+	bitmap__set(dirty, 2);
+	fd = file__create_temp(path, tmp, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(layers__write(fd, mem, SMALL_MEM, ro, dirty, NULL,
+				       crc, err, sizeof(err)), 0);
+	assert_int_equal(file__commit_temp(fd, tmp, path, err, sizeof(err)),
+			 0);
+	free(ro);
+	free(dirty);
+}
+
+/* The same for layer files, which name their snapshot by vmstate CRC. */
+static void test_keep_previous_layers(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], prev[170], used[4200], err[256];
+	struct layers l;
+	uint8_t *mem;
+
+	mem = calloc(1, SMALL_MEM);
+	assert_non_null(mem);
+	snprintf(path, sizeof(path), "%s/s.layers", f->dir);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	put_layers(path, mem, 111);
+	assert_int_equal(file__keep_previous(path, false, err, sizeof(err)),
+			 0);
+	put_layers(path, mem, 222);
+
+	assert_int_equal(vstate__open_layers(path, SMALL_MEM, 111, &l, used,
+					     err, sizeof(err)), 0);
+	assert_string_equal(used, prev);
+	assert_int_equal(l.h.snapshot_crc, 111);
+	layers__close(&l);
+	assert_int_equal(vstate__open_layers(path, SMALL_MEM, 222, &l, used,
+					     err, sizeof(err)), 0);
+	assert_string_equal(used, path);
+	layers__close(&l);
+	assert_int_equal(vstate__open_layers(path, SMALL_MEM, 333, &l, used,
+					     err, sizeof(err)), -ESTALE);
+	assert_non_null(strstr(err, "not of this one"));
+	file__drop_previous(path);
+	assert_int_equal(vstate__open_layers(path, SMALL_MEM, 111, &l, used,
+					     err, sizeof(err)), -ESTALE);
+	free(mem);
+}
+
 /* A merged chain is the last Diff made whole: its id, no parent. */
 static void test_as_full_keeps_id(void **state)
 {
@@ -415,6 +556,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stale_temps, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_keep_previous_memfile,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_previous_layers,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_as_full_keeps_id, setup,
 						teardown),
 	};
