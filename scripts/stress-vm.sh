@@ -63,9 +63,9 @@ done
 
 echo
 echo "=== stress-vm: K=$k, the whole VM suite per attempt, no reruns"
-printf '%-44s %8s %6s %5s %8s %9s\n' QEMU attempts deaths hangs failing "mean (s)"
+printf '%-64s %8s %6s %5s %8s %9s\n' QEMU attempts deaths hangs failing "mean (s)"
 for q in $qemus; do
-	printf '%-44s %8d %6d %5d %8d %9d\n' "${version[$q]%%,*} ($q)" \
+	printf '%-64s %8d %6d %5d %8d %9d\n' "${version[$q]%%,*} ($q)" \
 		"${attempts[$q]}" "${deaths[$q]}" "${hangs[$q]}" "${failing[$q]}" \
 		$((secs[$q] / attempts[$q]))
 done | tee "$out/summary.txt"

@@ -8,6 +8,7 @@
  * a crash mid-snapshot leaves the previous snapshot loadable.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,20 @@ static int rename_into_place(char *tmp, const char *path, char *err,
 }
 
 /*
+ * Test hook: VMM_CRASH_AT=STEP kills the VMM with SIGKILL when a create
+ * reaches STEP, as a crash there would.  A kill timed from outside almost
+ * never lands between two renames, the instants that matter; this stops
+ * the create exactly there (selftests/vmm/crash_create_test.c).
+ */
+static void crash_point(const char *step)
+{
+	const char *at = getenv("VMM_CRASH_AT");
+
+	if (at && !strcmp(at, step))
+		raise(SIGKILL);
+}
+
+/*
  * Every file is written in full and synced under a temporary name before
  * any is renamed, the vmstate last: that rename is the commit.  Until
  * then the previous snapshot's memory file and layers stay reachable as
@@ -280,19 +295,27 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 		goto out;
 	}
 
+	crash_point("written");
 	find_superseded(vmstate_path, mem_path, layers_path, &mem_superseded,
 			&layers_superseded);
 	ret = file__keep_previous(mem_path, mem_superseded, err, errlen);
 	if (!ret && layers_path)
 		ret = file__keep_previous(layers_path, layers_superseded, err,
 					  errlen);
-	if (!ret)
-		ret = rename_into_place(mem_tmp, mem_path, err, errlen);
-	if (!ret && layers_path)
-		ret = rename_into_place(layers_tmp, layers_path, err, errlen);
-	if (!ret)
-		ret = rename_into_place(vs_tmp, vmstate_path, err, errlen);
 	if (!ret) {
+		crash_point("kept");
+		ret = rename_into_place(mem_tmp, mem_path, err, errlen);
+	}
+	if (!ret && layers_path) {
+		crash_point("memory-renamed");
+		ret = rename_into_place(layers_tmp, layers_path, err, errlen);
+	}
+	if (!ret) {
+		crash_point(layers_path ? "layers-renamed" : "memory-renamed");
+		ret = rename_into_place(vs_tmp, vmstate_path, err, errlen);
+	}
+	if (!ret) {
+		crash_point("committed");
 		file__drop_previous(mem_path);
 		if (layers_path)
 			file__drop_previous(layers_path);

@@ -101,6 +101,24 @@ static int leftovers(FIXTURE_DATA(crash) *self)
 	return system(cmd) == 0;
 }
 
+/* Boot the guest, let it verify its memory once, and take the first snapshot. */
+static bool boot_and_snapshot(FIXTURE_DATA(crash) *self)
+{
+	char line[256];
+
+	vmm_proc__start(&self->v, self->dir, "boot");
+	vmm_proc__configure(&self->v, INITRD, 2, false);
+	/* Small memory: every trial writes all of it. */
+	return vmm_proc__api(&self->v, "PUT", "/machine-config",
+			     "{\"vcpu_count\":2,\"mem_size_mib\":128}",
+			     self->out, sizeof(self->out)) == 204 &&
+	       vmm_proc__boot(&self->v, "VERIFY 5 ", line, sizeof(line), 300) &&
+	       vmm_proc__set_state(&self->v, "Paused", self->out,
+				   sizeof(self->out)) == 204 &&
+	       vmm_proc__create(&self->v, self->vmstate, self->mem, NULL,
+				self->out, sizeof(self->out)) == 204;
+}
+
 TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 {
 	const char *env = getenv("CRASH_CREATE_SEED");
@@ -114,18 +132,7 @@ TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 	TH_LOG("seed %u (CRASH_CREATE_SEED=%u replays it)", seed, seed);
 	srand48(seed);
 
-	vmm_proc__start(&self->v, self->dir, "boot");
-	vmm_proc__configure(&self->v, INITRD, 2, false);
-	/* Small memory: every trial writes all of it. */
-	ASSERT_EQ(204, vmm_proc__api(&self->v, "PUT", "/machine-config",
-				     "{\"vcpu_count\":2,\"mem_size_mib\":128}",
-				     self->out, sizeof(self->out)));
-	ASSERT_TRUE(vmm_proc__boot(&self->v, "VERIFY 5 ", line, sizeof(line),
-				   300));
-	ASSERT_EQ(204, vmm_proc__set_state(&self->v, "Paused", self->out,
-					   sizeof(self->out)));
-	ASSERT_EQ(204, vmm_proc__create(&self->v, self->vmstate, self->mem,
-					NULL, self->out, sizeof(self->out)));
+	ASSERT_TRUE(boot_and_snapshot(self));
 	/* Timed as the trials' creates run: replacing a snapshot. */
 	t0 = now();
 	pid = create_async(self);
@@ -176,6 +183,70 @@ TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 	EXPECT_TRUE(guest_verifies(&self->v));
 	EXPECT_FALSE(vmm_proc__find_line(&self->v, "vmm: a snapshot/create",
 					 line, sizeof(line)));
+}
+
+/*
+ * The instants a timed kill rarely hits, each hit exactly through the
+ * VMM's VMM_CRASH_AT hook: before anything is renamed, with the previous
+ * memory file kept, between the memory file's rename and the vmstate's
+ * (the previous snapshot then loads only through .prev), and after the
+ * commit.  Each time the next load must succeed and the guest verify.
+ */
+TEST_F_TIMEOUT(crash, sigkill_at_each_step, 600)
+{
+	static const struct {
+		const char *step;
+		bool uses_prev;		/* the next load needs .prev */
+	} steps[] = {
+		{ "written", false },
+		{ "kept", false },
+		{ "memory-renamed", true },
+		{ "committed", false },
+	};
+	char line[256];
+	unsigned int i;
+	int status;
+
+	ASSERT_TRUE(boot_and_snapshot(self)) TH_LOG("%s", self->out);
+	vmm_proc__kill(&self->v);
+
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "at-%s", steps[i].step);
+		setenv("VMM_CRASH_AT", steps[i].step, 1);
+		status = load(self, name);
+		unsetenv("VMM_CRASH_AT");
+		ASSERT_EQ(204, status) TH_LOG("before %s: %s", steps[i].step,
+					      self->out);
+		ASSERT_TRUE(guest_verifies(&self->v));
+		ASSERT_EQ(204, vmm_proc__set_state(&self->v, "Paused",
+						   self->out,
+						   sizeof(self->out)));
+		/* The VMM kills itself at the step: no answer comes. */
+		EXPECT_NE(204, vmm_proc__create(&self->v, self->vmstate,
+						self->mem, NULL, self->out,
+						sizeof(self->out)));
+		ASSERT_EQ(self->v.pid, waitpid(self->v.pid, &status, 0));
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			TH_LOG("the VMM did not stop at %s", steps[i].step);
+		self->v.pid = 0;
+		close(self->v.console_in);
+
+		snprintf(name, sizeof(name), "after-%s", steps[i].step);
+		ASSERT_EQ(204, load(self, name))
+			TH_LOG("killed at %s, the snapshot does not load: %s",
+			       steps[i].step, self->out);
+		EXPECT_EQ(steps[i].uses_prev,
+			  vmm_proc__find_line(&self->v, "vmm: a snapshot/"
+					      "create was interrupted", line,
+					      sizeof(line)))
+			TH_LOG("killed at %s", steps[i].step);
+		ASSERT_TRUE(guest_verifies(&self->v))
+			TH_LOG("killed at %s, the restored guest's memory is "
+			       "wrong", steps[i].step);
+		vmm_proc__kill(&self->v);
+	}
 }
 
 TEST_HARNESS_MAIN
