@@ -22,11 +22,23 @@ backports_suite() {
 }
 
 # The first configured 'deb' source for the release itself, main component:
-# that is the Debian mirror this machine was set up with.
+# that is the Debian mirror this machine was set up with.  apt lists index
+# targets only once it has fetched their indexes, so a machine that never
+# ran 'apt-get update' (a fresh image) gets one first.
 backports_mirror() {
-	apt-get indextargets --format '$(REPO_URI)' \
-		"Release: $(backports_codename)" "Target-Of: deb" \
-		"Component: main" "Identifier: Packages" 2>/dev/null | head -n1
+	local i uri
+
+	for i in 1 2; do
+		uri=$(apt-get indextargets --format '$(REPO_URI)' \
+			"Release: $(backports_codename)" "Target-Of: deb" \
+			"Component: main" "Identifier: Packages" 2>/dev/null |
+			head -n1)
+		if [ -n "$uri" ] || [ "$i" = 2 ] || [ "$(id -u)" -ne 0 ]; then
+			break
+		fi
+		apt-get update -q >&2
+	done
+	echo "$uri"
 }
 
 # Write FILE with the contents of standard input unless it holds them
