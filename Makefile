@@ -61,7 +61,7 @@ help:
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
-	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100)"
+	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
@@ -213,9 +213,11 @@ STRESS_N = $(or $(N),100)
 
 stress-restore: module vmm tools tests
 	tools/vmtest --insmod $(PT_KO) \
-		--timeout $$((600 + 60 * $(STRESS_N))) -- \
-		env RESTORE_STRESS_N=$(STRESS_N) \
-		$(B)/selftests/vmm/restore_stress_test
+		--timeout $$((900 + 60 * $(STRESS_N))) -- \
+		env RESTORE_STRESS_N=$(STRESS_N) CRASH_CREATE_TRIALS=20 \
+		VM_TEST_TIMEOUT=$$((600 + 60 * $(STRESS_N))) \
+		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test \
+		$(B)/selftests/vmm/crash_create_test
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \

@@ -236,7 +236,7 @@ void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len)
 	static const char *const reports[] = {
 		"vmm: guest triple-faulted", "Kernel panic", "vmm: ",
 	};
-	char line[256], last[256] = "(empty console)";
+	char line[256], exited[64] = "", last[256] = "(empty console)";
 	unsigned int i;
 	int status;
 	FILE *f;
@@ -244,19 +244,23 @@ void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len)
 	if (v->pid > 0 && waitpid(v->pid, &status, WNOHANG) == v->pid) {
 		v->pid = 0;
 		close(v->console_in);
-		snprintf(why, len, "the VMM exited (%s %d)",
+		snprintf(exited, sizeof(exited), "the VMM exited (%s %d)",
 			 WIFEXITED(status) ? "status" : "signal",
 			 WIFEXITED(status) ? WEXITSTATUS(status) :
 			 WTERMSIG(status));
-		return;
 	}
 	/* The first report that is there names the cause best. */
 	for (i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
 		if (vmm_proc__find_line(v, reports[i], line, sizeof(line))) {
 			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(why, len, "%s", line);
+			snprintf(why, len, "%s%s%s", line, *exited ? "; " : "",
+				 exited);
 			return;
 		}
+	}
+	if (*exited) {
+		snprintf(why, len, "%s", exited);
+		return;
 	}
 	f = fopen(v->log, "r");
 	while (f && fgets(line, sizeof(line), f))

