@@ -36,7 +36,7 @@ static int pt_fill_session(struct sk_buff *skb, struct pt_session *s,
 	attached = s->attached;
 	start = s->start;
 	end = s->end;
-	kvm = s->kvm;
+	kvm = s->vm.kvm;
 	spin_unlock(&s->stats_lock);
 	if (attached)
 		target = pid_nr(s->target);

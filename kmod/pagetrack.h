@@ -7,17 +7,31 @@
 #define PAGETRACK_INTERNAL_H
 
 #include <linux/list.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/pagetrack.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/workqueue.h>
 
 #define PAGETRACK_VERSION "0.2.0"
 
 struct kvm;
 struct mm_struct;
 struct pid;
+
+/**
+ * struct pt_kvm - a VM asked for its guest's accessed bits
+ * @kvm: the VM, with a reference held; NULL when none
+ * @put: kvm_put_kvm(), bound with symbol_get()
+ * @flush: kvm_flush_remote_tlbs(), bound with symbol_get()
+ */
+struct pt_kvm {
+	struct kvm *kvm;
+	void (*put)(struct kvm *kvm);
+	void (*flush)(struct kvm *kvm);
+};
 
 /**
  * struct pt_stats - what netlink reports of a session
@@ -39,12 +53,15 @@ struct pt_stats {
  * @owner_uid: effective uid of the opener
  * @lock: serializes attach and scans of this session
  * @attached: the fields below are set; never cleared before release
- * @mm: target address space, held with mmgrab() (not mmget(): a session
- *	must not keep an exited process's memory alive)
+ * @gone: the target's address space is torn down: @mm and @vm are let go
+ * @mm: target address space, held by @mn's registration (mm_count, not
+ *	mm_users: a session must not keep an exited process's memory alive)
+ * @mn: MMU notifier on @mm, whose release tells the target is gone
+ * @release_work: lets go of @mm and @vm after @mn's release
  * @target: target process
  * @start: first byte of the range
  * @end: first byte after the range
- * @kvm: KVM VM asked for guest accessed bits, or NULL
+ * @vm: KVM VM asked for guest accessed bits, if any
  * @stats_lock: protects @stats against concurrent netlink dumps
  * @stats: counters reported through netlink
  */
@@ -56,11 +73,14 @@ struct pt_session {
 
 	struct mutex lock;		/* attach and scans */
 	bool attached;
+	bool gone;
 	struct mm_struct *mm;
+	struct mmu_notifier mn;
+	struct work_struct release_work;
 	struct pid *target;
 	unsigned long start;
 	unsigned long end;
-	struct kvm *kvm;
+	struct pt_kvm vm;
 
 	spinlock_t stats_lock;		/* attachment and stats */
 	struct pt_stats stats;
@@ -77,11 +97,14 @@ int pt_sessions_visit(unsigned long *pos, pt_session_visit_t fn, void *arg);
 int pt_scan(struct pt_session *s, struct pagetrack_scan *scan);
 
 /* kvm.c */
-int pt_kvm_attach(int fd, struct mm_struct *mm, struct kvm **kvmp);
-void pt_kvm_detach(struct kvm *kvm);
+int pt_kvm_attach(struct pt_kvm *vm, int fd, struct mm_struct *mm);
+void pt_kvm_detach(struct pt_kvm *vm);
 bool pt_kvm_test_young(struct kvm *kvm, unsigned long hva);
-bool pt_kvm_test_clear_young(struct kvm *kvm, unsigned long hva);
-void pt_kvm_flush(struct kvm *kvm);
+bool pt_kvm_clear_young(struct kvm *kvm, unsigned long start,
+			unsigned long end);
+unsigned long pt_kvm_map_size(struct kvm *kvm, unsigned long hva,
+			      unsigned long size);
+void pt_kvm_flush(struct pt_kvm *vm);
 
 /* netlink.c */
 int pt_netlink_init(void);

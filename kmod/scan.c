@@ -2,7 +2,8 @@
 /*
  * The scan: walk the target's page tables over a range and report, per
  * page, present / accessed / dirty / written-since-mapped, optionally
- * clearing accessed bits; then ask KVM about the pages the host maps.
+ * clearing accessed bits; and ask KVM about each entry the host maps,
+ * under that entry's lock, as the core's page_referenced_one() does.
  *
  * walk_page_range() and ptep_test_and_clear_young() are not exported, so
  * the walk uses the page-table inlines under mmap_read_lock() and the
@@ -14,12 +15,15 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
+#include <linux/fs.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/swap.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/tlbflush.h>
@@ -38,18 +42,34 @@ enum pt_map {
 	PT_ACCESSED,
 	PT_DIRTY,
 	PT_WRITTEN,
-	PT_KVM_YOUNG,	/* scratch: pages KVM reported young */
 	PT_NR_MAPS,
+};
+
+/*
+ * A huge entry met again by the next chunk: a chunk may end inside it,
+ * and its one accessed bit, cleared by the first part, must still count
+ * for the second.
+ */
+struct pt_leaf {
+	unsigned long start;
+	bool valid;
+	bool young;
 };
 
 struct pt_walk {
 	struct mm_struct *mm;
+	struct vm_area_struct *vma;	/* the VMA being walked */
+	struct kvm *kvm;		/* asked about guest accesses, or NULL */
 	unsigned long base;		/* address of bit 0 of the maps */
 	unsigned long *map[PT_NR_MAPS];
 	bool clear;			/* clear accessed bits */
 	bool host_young;		/* host accessed bits count */
 	bool private_file;		/* current VMA: private file mapping */
-	bool cleared;			/* some host accessed bit was cleared */
+	bool host_cleared;		/* some host accessed bit was cleared */
+	bool kvm_cleared;		/* some KVM accessed bit was cleared */
+	u64 kvm_calls;
+	struct pt_leaf host_leaf;	/* last host huge entry */
+	struct pt_leaf kvm_block;	/* last KVM huge entry asked about */
 };
 
 static bool pt_pfn_is_anon(unsigned long pfn)
@@ -57,27 +77,155 @@ static bool pt_pfn_is_anon(unsigned long pfn)
 	return pfn_valid(pfn) && PageAnon(pfn_to_page(pfn));
 }
 
-/* Record [addr, end), all of it mapped by one entry with these bits. */
-static void pt_mark(struct pt_walk *w, unsigned long addr, unsigned long end,
-		    bool young, bool dirty, bool written)
+static void pt_set(struct pt_walk *w, enum pt_map map, unsigned long addr,
+		   unsigned long end)
 {
-	unsigned long first = (addr - w->base) >> PAGE_SHIFT;
-	unsigned int n = (end - addr) >> PAGE_SHIFT;
-
-	bitmap_set(w->map[PT_PRESENT], first, n);
-	if (young && w->host_young)
-		bitmap_set(w->map[PT_ACCESSED], first, n);
-	if (dirty)
-		bitmap_set(w->map[PT_DIRTY], first, n);
-	if (written)
-		bitmap_set(w->map[PT_WRITTEN], first, n);
+	bitmap_set(w->map[map], (addr - w->base) >> PAGE_SHIFT,
+		   (end - addr) >> PAGE_SHIFT);
 }
 
-/* Clear the accessed bit of a huge entry; caller holds its lock. */
-static void pt_clear_young(struct pt_walk *w, unsigned long *entry)
+/*
+ * A clearing scan consumed an accessed bit that reclaim would have seen:
+ * hand it to the page, as a read() would (page_idle and DAMON pass theirs
+ * on as well), so that tracking a VM does not make its hot pages look
+ * cold.  Caller holds the lock of the entry mapping @pfn.
+ */
+static void pt_page_accessed(struct pt_walk *w, unsigned long pfn)
 {
-	clear_bit(_PAGE_BIT_ACCESSED, entry);
-	w->cleared = true;
+	struct page *page;
+
+	if (!w->clear || !pfn_valid(pfn) ||
+	    (w->vma->vm_flags & (VM_PFNMAP | VM_IO | VM_HUGETLB)))
+		return;
+	page = pfn_to_page(pfn);
+	if (PageReserved(page) || is_zone_device_page(page))
+		return;
+	folio_mark_accessed(page_folio(page));
+}
+
+/* Test, and when clearing clear, one host entry's accessed bit. */
+static bool pt_host_young(struct pt_walk *w, bool young, unsigned long *entry)
+{
+	if (!w->host_young || !young)
+		return false;
+	if (w->clear) {
+		clear_bit(_PAGE_BIT_ACCESSED, entry);
+		w->host_cleared = true;
+	}
+	return true;
+}
+
+/*
+ * The host maps [addr, addr + PAGE_SIZE) with a 4 KiB entry, so KVM maps
+ * it with one of its own at most: one call answers for the page.  Without
+ * clearing, a page the host already saw accessed needs no call.
+ */
+static bool pt_kvm_page(struct pt_walk *w, unsigned long addr,
+			bool host_accessed)
+{
+	bool young;
+
+	if (!w->kvm || (!w->clear && host_accessed))
+		return false;
+	w->kvm_calls++;
+	if (!w->clear)
+		return pt_kvm_test_young(w->kvm, addr);
+	young = pt_kvm_clear_young(w->kvm, addr, addr + PAGE_SIZE);
+	w->kvm_cleared |= young;
+	return young;
+}
+
+/*
+ * KVM maps the whole of the huge block at @block (of which [addr, end) is
+ * scanned) with one entry: one call answers for every page of it.  A
+ * block met again in the next chunk is not asked again, since clearing
+ * consumed its bit the first time.
+ */
+static bool pt_kvm_block(struct pt_walk *w, unsigned long block,
+			 unsigned long addr, unsigned long end,
+			 bool host_accessed)
+{
+	bool young;
+
+	if (w->kvm_block.valid && w->kvm_block.start == block)
+		return w->kvm_block.young;
+	if (!w->clear && host_accessed)
+		return false;
+	w->kvm_calls++;
+	if (w->clear) {
+		young = pt_kvm_clear_young(w->kvm, addr, end);
+		w->kvm_cleared |= young;
+	} else {
+		young = pt_kvm_test_young(w->kvm, addr);
+	}
+	w->kvm_block = (struct pt_leaf){ .start = block, .valid = true,
+					 .young = young };
+	return young;
+}
+
+/*
+ * KVM maps [addr, end), part of a host huge page, with 4 KiB entries (or
+ * may: see pt_kvm_map_size()).  Test each page first and clear once after,
+ * so that the answer stays exact even if KVM maps a huge entry after all:
+ * clearing per page would consume a huge entry's one bit at the first.
+ */
+static bool pt_kvm_pages(struct pt_walk *w, unsigned long addr,
+			 unsigned long end, bool host_accessed)
+{
+	bool seen = false;
+	unsigned long a;
+
+	for (a = addr; a < end && !host_accessed; a += PAGE_SIZE) {
+		w->kvm_calls++;
+		if (pt_kvm_test_young(w->kvm, a)) {
+			pt_set(w, PT_ACCESSED, a, a + PAGE_SIZE);
+			seen = true;
+		}
+	}
+	/* With the host's bit set, every page is accessed: only clear. */
+	if (w->clear && (seen || host_accessed)) {
+		w->kvm_calls++;
+		w->kvm_cleared |= pt_kvm_clear_young(w->kvm, addr, end);
+	}
+	return seen;
+}
+
+/*
+ * Ask KVM about [addr, end), part of the host huge page at @leaf of
+ * @size, marking accessed what KVM saw; returns whether it saw any.
+ */
+static bool pt_kvm_huge(struct pt_walk *w, unsigned long leaf,
+			unsigned long size, unsigned long addr,
+			unsigned long end, bool host_accessed)
+{
+	unsigned long ksize, block, next;
+	bool young, any = false;
+
+	if (!w->kvm)
+		return false;
+	ksize = pt_kvm_map_size(w->kvm, leaf, size);
+	for (; addr < end; addr = next) {
+		block = addr & ~(ksize - 1);
+		next = min(end, block + ksize);
+		if (ksize == PAGE_SIZE) {
+			/* 4 KiB entries: one range of them at a time. */
+			block = addr & ~(PMD_SIZE - 1);
+			next = min(end, block + PMD_SIZE);
+			any |= pt_kvm_pages(w, addr, next, host_accessed);
+			continue;
+		}
+		if (ksize < size && size > PMD_SIZE &&
+		    pt_kvm_map_size(w->kvm, block, PMD_SIZE) == PAGE_SIZE) {
+			/* A 1 GiB host page of which KVM maps this 2 MiB small. */
+			any |= pt_kvm_pages(w, addr, next, host_accessed);
+			continue;
+		}
+		young = pt_kvm_block(w, block, addr, next, host_accessed);
+		if (young)
+			pt_set(w, PT_ACCESSED, addr, next);
+		any |= young;
+	}
+	return any;
 }
 
 static void pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
@@ -90,15 +238,17 @@ static void pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
 	for (pte = start_pte; addr < end; addr += PAGE_SIZE, pte++) {
 		pte_t entry = ptep_get(pte);
 		unsigned long bit;
+		bool young;
 
 		if (!pte_present(entry))
 			continue;
 		bit = (addr - w->base) >> PAGE_SHIFT;
 		__set_bit(bit, w->map[PT_PRESENT]);
-		if (w->host_young && pte_young(entry)) {
+		young = pt_host_young(w, pte_young(entry),
+				      (unsigned long *)&pte->pte);
+		if (pt_kvm_page(w, addr, young) || young) {
 			__set_bit(bit, w->map[PT_ACCESSED]);
-			if (w->clear)
-				pt_clear_young(w, (unsigned long *)&pte->pte);
+			pt_page_accessed(w, pte_pfn(entry));
 		}
 		if (pte_dirty(entry))
 			__set_bit(bit, w->map[PT_DIRTY]);
@@ -109,26 +259,54 @@ static void pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
 }
 
 /*
- * A PMD that maps a transparent or hugetlb huge page carries one
- * accessed/dirty pair for all its base pages.  Returns false if the entry
- * is no longer a huge mapping once locked (split meanwhile).
+ * [addr, end) of the huge entry @entry (a PMD or PUD of @size) is scanned;
+ * its lock is held.  The entry has one accessed/dirty pair for all its
+ * pages, and KVM maps it with one entry or with several smaller ones.
+ */
+static void pt_walk_huge(struct pt_walk *w, unsigned long *entry,
+			 unsigned long size, bool young, bool dirty,
+			 unsigned long pfn, unsigned long addr,
+			 unsigned long end)
+{
+	unsigned long leaf = addr & ~(size - 1);
+	bool again = w->host_leaf.valid && w->host_leaf.start == leaf;
+	bool kvm_young;
+
+	if (again) {
+		young = w->host_leaf.young;
+	} else {
+		young = pt_host_young(w, young, entry);
+		w->host_leaf = (struct pt_leaf){ .start = leaf, .valid = true,
+						 .young = young };
+	}
+	pt_set(w, PT_PRESENT, addr, end);
+	if (young)
+		pt_set(w, PT_ACCESSED, addr, end);
+	if (dirty)
+		pt_set(w, PT_DIRTY, addr, end);
+	if (w->private_file && pt_pfn_is_anon(pfn))
+		pt_set(w, PT_WRITTEN, addr, end);
+	kvm_young = pt_kvm_huge(w, leaf, size, addr, end, young);
+	if ((young || kvm_young) && !again)
+		pt_page_accessed(w, pfn);
+}
+
+/*
+ * A PMD that maps a transparent or hugetlb huge page.  Returns false if
+ * the entry is no longer a huge mapping once locked (split meanwhile).
  */
 static bool pt_walk_huge_pmd(struct pt_walk *w, pmd_t *pmd,
 			     unsigned long addr, unsigned long end)
 {
 	spinlock_t *ptl = pmd_lock(w->mm, pmd);
 	pmd_t val = *pmd;
-	bool young;
 
 	if (!pmd_present(val) || !pmd_leaf(val)) {
 		spin_unlock(ptl);
 		return pmd_none(val) || !pmd_present(val);
 	}
-	young = pmd_young(val);
-	pt_mark(w, addr, end, young, pmd_dirty(val),
-		w->private_file && pt_pfn_is_anon(pmd_pfn(val)));
-	if (young && w->host_young && w->clear)
-		pt_clear_young(w, (unsigned long *)pmd);
+	pt_walk_huge(w, (unsigned long *)pmd, PMD_SIZE, pmd_young(val),
+		     pmd_dirty(val), pmd_pfn(val), addr, end);
 	spin_unlock(ptl);
 	return true;
 }
@@ -162,6 +340,8 @@ again:
 		 * a module: it calls the unexported pmd_clear_bad().)
 		 */
 		pt_walk_ptes(w, pmd, addr, next);
+		/* With KVM, a table can cost 512 calls. */
+		cond_resched();
 	} while (pmd++, addr = next, addr != end);
 }
 
@@ -183,13 +363,10 @@ static void pt_walk_puds(struct pt_walk *w, p4d_t *p4d, unsigned long addr,
 			spinlock_t *ptl = pud_lock(w->mm, pud);
 
 			val = *pud;
-			if (pud_present(val) && pud_leaf(val)) {
-				pt_mark(w, addr, next, pud_young(val),
-					pud_dirty(val), false);
-				if (pud_young(val) && w->host_young &&
-				    w->clear)
-					pt_clear_young(w, (unsigned long *)pud);
-			}
+			if (pud_present(val) && pud_leaf(val))
+				pt_walk_huge(w, (unsigned long *)pud, PUD_SIZE,
+					     pud_young(val), pud_dirty(val),
+					     pud_pfn(val), addr, next);
 			spin_unlock(ptl);
 			continue;
 		}
@@ -232,62 +409,50 @@ static void pt_walk_vmas(struct pt_walk *w, unsigned long addr,
 	     vma = find_vma(w->mm, vma->vm_end)) {
 		unsigned long from = max(addr, vma->vm_start);
 		unsigned long to = min(end, vma->vm_end);
+		/*
+		 * A shared hugetlb mapping may share its PMD tables with
+		 * other processes; huge_pmd_unshare() clears our PUD under
+		 * the file's i_mmap_rwsem only (held for write), not under
+		 * mmap_lock, so the walk must hold it to follow the PUD.
+		 */
+		struct address_space *shared = is_vm_hugetlb_page(vma) &&
+			(vma->vm_flags & VM_MAYSHARE) ?
+			vma->vm_file->f_mapping : NULL;
 
+		w->vma = vma;
 		w->private_file = vma->vm_file &&
 			!(vma->vm_flags & (VM_SHARED | VM_PFNMAP | VM_IO));
+		if (shared)
+			i_mmap_lock_read(shared);
 		pt_walk_range(w, from, to);
+		if (shared)
+			i_mmap_unlock_read(shared);
 	}
 }
 
-static void pt_flush_tlb_one(void *unused)
+/*
+ * Runs on each CPU of the target's mm_cpumask(): one that runs the target
+ * or, idle, still holds its page tables (lazy TLB mode).  An idle one is
+ * also made to let go of them, as the core's own flush IPIs do, so that
+ * later scans leave it alone.
+ */
+static void pt_flush_tlb_one(void *mm)
 {
 	__flush_tlb_all();
+	if (!current->mm && current->active_mm == mm)
+		leave_mm(smp_processor_id());
 }
 
 /*
  * Clearing an accessed bit needs no flush for safety, but without one a
  * CPU that still caches the translation does not set the bit again when
- * it touches the page, and the next scan would miss that access.
+ * it touches the page, and the next scan would miss that access.  Only
+ * the CPUs in mm_cpumask() hold the target's translations in use; each
+ * is flushed once per scan.
  */
-static void pt_flush_tlbs(void)
+static void pt_flush_tlbs(struct mm_struct *mm)
 {
-	on_each_cpu_cond_mask(NULL, pt_flush_tlb_one, NULL, true,
-			      cpu_online_mask);
-}
-
-/*
- * Ask KVM about each page the host maps (KVM can map nothing else), unless
- * the host already saw it accessed and nothing is to be cleared.  Each
- * call costs KVM's mmu_lock and a memslot lookup; a clearing scan makes
- * one call per page and flushes the guest TLBs once.
- */
-static u64 pt_kvm_harvest(struct pt_walk *w, struct kvm *kvm,
-			  unsigned long npages)
-{
-	unsigned long *young = w->map[PT_KVM_YOUNG];
-	bool flush = false;
-	unsigned long bit;
-	u64 queries = 0;
-
-	for_each_set_bit(bit, w->map[PT_PRESENT], npages) {
-		unsigned long hva = w->base + (bit << PAGE_SHIFT);
-
-		if (w->clear) {
-			queries++;
-			if (pt_kvm_test_clear_young(kvm, hva)) {
-				__set_bit(bit, young);
-				flush = true;
-			}
-		} else if (!test_bit(bit, w->map[PT_ACCESSED])) {
-			queries++;
-			if (pt_kvm_test_young(kvm, hva))
-				__set_bit(bit, young);
-		}
-	}
-	if (flush)
-		pt_kvm_flush(kvm);
-	bitmap_or(w->map[PT_ACCESSED], w->map[PT_ACCESSED], young, npages);
-	return queries;
+	on_each_cpu_mask(mm_cpumask(mm), pt_flush_tlb_one, mm, true);
 }
 
 static int pt_scan_check(struct pt_session *s, struct pagetrack_scan *sc,
@@ -299,7 +464,7 @@ static int pt_scan_check(struct pt_session *s, struct pagetrack_scan *sc,
 	if (sc->flags & ~PAGETRACK_SCAN_FLAGS)
 		return -EINVAL;
 	if ((sc->flags & PAGETRACK_SCAN_GUEST_ONLY) &&
-	    ((sc->flags & PAGETRACK_SCAN_HOST_ONLY) || !s->kvm))
+	    ((sc->flags & PAGETRACK_SCAN_HOST_ONLY) || !s->vm.kvm))
 		return -EINVAL;
 	if (!sc->length || !PAGE_ALIGNED(sc->start) ||
 	    !PAGE_ALIGNED(sc->length))
@@ -346,12 +511,12 @@ static int pt_copy_chunk(struct pt_walk *w, u64 **user_maps,
 	return 0;
 }
 
-static int pt_scan_range(struct pt_session *s, struct pagetrack_scan *sc,
-			 u64 **user_maps, struct pt_walk *w, struct kvm *kvm)
+static int pt_scan_range(struct pagetrack_scan *sc, u64 **user_maps,
+			 struct pt_walk *w)
 {
 	unsigned long addr = sc->start, end = sc->start + sc->length;
 	unsigned long chunk, cend, npages;
-	int i, ret = 0;
+	int i, ret;
 
 	for (chunk = 0; addr < end; chunk++, addr = cend) {
 		cend = min(end, addr + PT_CHUNK_PAGES * PAGE_SIZE);
@@ -365,13 +530,6 @@ static int pt_scan_range(struct pt_session *s, struct pagetrack_scan *sc,
 		pt_walk_vmas(w, addr, cend);
 		mmap_read_unlock(w->mm);
 
-		if (w->cleared) {
-			pt_flush_tlbs();
-			w->cleared = false;
-		}
-		if (kvm)
-			sc->nr_kvm_queries += pt_kvm_harvest(w, kvm, npages);
-
 		sc->nr_present += bitmap_weight(w->map[PT_PRESENT], npages);
 		sc->nr_accessed += bitmap_weight(w->map[PT_ACCESSED], npages);
 		sc->nr_dirty += bitmap_weight(w->map[PT_DIRTY], npages);
@@ -384,7 +542,7 @@ static int pt_scan_range(struct pt_session *s, struct pagetrack_scan *sc,
 			return -EINTR;
 		cond_resched();
 	}
-	return ret;
+	return 0;
 }
 
 int pt_scan(struct pt_session *s, struct pagetrack_scan *sc)
@@ -392,7 +550,6 @@ int pt_scan(struct pt_session *s, struct pagetrack_scan *sc)
 	u64 *user_maps[PT_NR_MAPS] = { NULL };
 	struct pt_walk w = { };
 	unsigned long *buf;
-	struct kvm *kvm;
 	u64 t0;
 	int i, ret;
 
@@ -407,11 +564,13 @@ int pt_scan(struct pt_session *s, struct pagetrack_scan *sc)
 	ret = -ENOTCONN;
 	if (!s->attached)
 		goto out_unlock;
+	/* The target may have exited; its page tables are then gone. */
+	ret = -ESRCH;
+	if (s->gone)
+		goto out_unlock;
 	ret = pt_scan_check(s, sc, user_maps);
 	if (ret)
 		goto out_unlock;
-
-	/* The target may have exited; its page tables are then gone. */
 	ret = -ESRCH;
 	if (!mmget_not_zero(s->mm))
 		goto out_unlock;
@@ -425,10 +584,17 @@ int pt_scan(struct pt_session *s, struct pagetrack_scan *sc)
 	w.mm = s->mm;
 	w.clear = sc->flags & PAGETRACK_SCAN_CLEAR_ACCESSED;
 	w.host_young = !(sc->flags & PAGETRACK_SCAN_GUEST_ONLY);
-	kvm = (sc->flags & PAGETRACK_SCAN_HOST_ONLY) ? NULL : s->kvm;
+	if (!(sc->flags & PAGETRACK_SCAN_HOST_ONLY))
+		w.kvm = s->vm.kvm;
 
 	t0 = ktime_get_ns();
-	ret = pt_scan_range(s, sc, user_maps, &w, kvm);
+	ret = pt_scan_range(sc, user_maps, &w);
+	/* Also after a failure: what was cleared must be seen again. */
+	if (w.host_cleared)
+		pt_flush_tlbs(w.mm);
+	if (w.kvm_cleared)
+		pt_kvm_flush(&s->vm);
+	sc->nr_kvm_queries = w.kvm_calls;
 	sc->duration_ns = ktime_get_ns() - t0;
 	kvfree(buf);
 

@@ -22,6 +22,54 @@ static LIST_HEAD(pt_sessions);
 static DEFINE_MUTEX(pt_sessions_lock);
 static u32 pt_last_id;
 
+/*
+ * Let go of the target's mm and VM.  The VM reference would otherwise keep
+ * struct kvm, its memory slots and kvm.ko's vendor module alive after the
+ * VMM has exited, for as long as the session stays open.
+ */
+static void pt_session_let_go(struct pt_session *s)
+{
+	struct pt_kvm vm = { };
+	struct mm_struct *mm;
+
+	mutex_lock(&s->lock);
+	spin_lock(&s->stats_lock);
+	mm = s->gone ? NULL : s->mm;
+	if (mm) {
+		s->gone = true;
+		s->mm = NULL;
+		vm = s->vm;
+		memset(&s->vm, 0, sizeof(s->vm));
+	}
+	spin_unlock(&s->stats_lock);
+	mutex_unlock(&s->lock);
+
+	pt_kvm_detach(&vm);
+	/* Drops the registration's mm_count reference; may sleep. */
+	if (mm)
+		mmu_notifier_unregister(&s->mn, mm);
+}
+
+static void pt_session_release_target(struct work_struct *work)
+{
+	pt_session_let_go(container_of(work, struct pt_session, release_work));
+}
+
+/*
+ * The target's address space is being torn down (its last user exited):
+ * nothing is left to scan.  Unregistering is not allowed from here, so a
+ * work item lets go.
+ */
+static void pt_session_mm_release(struct mmu_notifier *mn,
+				  struct mm_struct *mm)
+{
+	schedule_work(&container_of(mn, struct pt_session, mn)->release_work);
+}
+
+static const struct mmu_notifier_ops pt_session_mn_ops = {
+	.release = pt_session_mm_release,
+};
+
 struct pt_session *pt_session_create(void)
 {
 	struct pt_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -30,6 +78,7 @@ struct pt_session *pt_session_create(void)
 		return NULL;
 	mutex_init(&s->lock);
 	spin_lock_init(&s->stats_lock);
+	INIT_WORK(&s->release_work, pt_session_release_target);
 	s->owner_pid = task_tgid_nr(current);
 	s->owner_uid = current_euid();
 
@@ -47,9 +96,12 @@ void pt_session_destroy(struct pt_session *s)
 	mutex_unlock(&pt_sessions_lock);
 
 	if (s->attached) {
-		if (s->kvm)
-			pt_kvm_detach(s->kvm);
-		mmdrop(s->mm);
+		/*
+		 * Unregistering may call the release callback, which queues
+		 * the work: wait for it before freeing.
+		 */
+		pt_session_let_go(s);
+		flush_work(&s->release_work);
 		put_pid(s->target);
 	}
 	mutex_destroy(&s->lock);
@@ -112,8 +164,8 @@ static int pt_attach_check(const struct pagetrack_attach *a)
 
 int pt_session_attach(struct pt_session *s, const struct pagetrack_attach *a)
 {
+	struct pt_kvm vm = { };
 	struct task_struct *task;
-	struct kvm *kvm = NULL;
 	struct mm_struct *mm;
 	struct pid *pid;
 	int ret;
@@ -148,18 +200,25 @@ int pt_session_attach(struct pt_session *s, const struct pagetrack_attach *a)
 		goto out_mm;
 
 	if (a->flags & PAGETRACK_ATTACH_KVM) {
-		ret = pt_kvm_attach(a->kvm_fd, mm, &kvm);
+		ret = pt_kvm_attach(&vm, a->kvm_fd, mm);
 		if (ret)
 			goto out_mm;
 	}
 
-	mmgrab(mm);
+	/* Holds mm_count, not mm_users, until pt_session_let_go(). */
+	s->mn.ops = &pt_session_mn_ops;
+	ret = mmu_notifier_register(&s->mn, mm);
+	if (ret) {
+		pt_kvm_detach(&vm);
+		goto out_mm;
+	}
+
 	spin_lock(&s->stats_lock);
 	s->mm = mm;
 	s->target = pid;
 	s->start = a->start;
 	s->end = a->start + a->length;
-	s->kvm = kvm;
+	s->vm = vm;
 	s->attached = true;
 	spin_unlock(&s->stats_lock);
 	mmput(mm);

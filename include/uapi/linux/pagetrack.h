@@ -107,14 +107,22 @@ struct pagetrack_attach {
  * @nr_accessed: out: pages set in the accessed bitmap.
  * @nr_dirty: out: pages set in the dirty bitmap.
  * @nr_written: out: pages set in the written bitmap.
- * @nr_kvm_queries: out: calls into KVM's MMU notifier made by this scan.
+ * @nr_kvm_queries: out: calls into KVM's MMU notifier made by this scan:
+ *	one per page the host maps 4 KiB, one per KVM huge entry.
  * @duration_ns: out: time the scan took.
  *
  * Each bitmap has the layout of KVM's dirty log: bit i of an array of
  * little-endian 64-bit words stands for page @start + i * page size.
- * The counts are filled in even when no bitmap is asked for.  A
- * transparent huge page is reported for each of its base pages with the
- * one accessed/dirty pair its PMD carries.
+ * The counts are filled in even when no bitmap is asked for.
+ *
+ * Accessed bits are exact at the granularity of the entry that holds them:
+ * a host huge page, or a huge KVM entry, has one accessed bit, and each of
+ * its base pages is reported with it.  Clearing and non-clearing scans
+ * report the same pages for the same state.  A clearing scan hands each
+ * bit it consumes to the page (as an access, for reclaim) and flushes the
+ * TLBs of the target's CPUs and of the VM once.  A scan that fails after
+ * its first chunk (%EFAULT on a bitmap, %EINTR) may have cleared bits of
+ * the chunks before.  Documentation/pagetrack.rst gives the details.
  */
 struct pagetrack_scan {
 	__u32 size;
