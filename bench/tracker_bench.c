@@ -4,12 +4,26 @@
  * interfaces it competes with, on the same memory in one run: mincore(),
  * a /proc/self/pagemap read and KVM_GET_DIRTY_LOG.  Run inside the test VM
  * by 'make bench-tracker'.  Absolute times under nested emulation mean
- * little; the ratios are the result.
+ * little; the ratios, and how many calls into KVM a scan makes, are the
+ * result.
+ *
+ * One VM, one vCPU, two memory slots, each with its own pair of sessions:
+ *
+ *   4k       slot 0 at GPA 0: MADV_NOHUGEPAGE memory in a dirty-logged
+ *            slot, so host and KVM both map it with 4 KiB entries;
+ *   thp      slot 1 at the next 2 MiB boundary: a 2 MiB-aligned
+ *            MADV_HUGEPAGE mapping, not dirty-logged, so that KVM maps
+ *            it with 2 MiB entries (a dirty-logged slot forces 4 KiB);
+ *   thp+log  the same slot once KVM_MEM_LOG_DIRTY_PAGES is turned on, as
+ *            the VMM's working-set recorder runs it: huge host pages
+ *            under 4 KiB KVM entries.
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,20 +33,50 @@
 #include "pagetrack.h"
 #include "parse.h"
 
-#define GUEST_DATA	(1UL << 20)	/* guest touches from 1 MiB up */
+#define PAGE		4096UL
+#define HUGE		(2UL << 20)
+#define GIB		(1ULL << 30)
+#define GUEST_DATA	(1UL << 20)	/* 4k: data pages from here */
+#define GPA_LIMIT	(3ULL << 30)	/* a flat 32-bit guest: below 4G */
 #define DONE_PORT	0x10
+#define THP_SLOT	1
 
 extern const uint8_t tracker_guest_start[], tracker_guest_end[];
 
-struct bench {
-	struct kvm_vm *vm;
-	uint64_t npages;
+struct region {
+	const char *name;	/* the backing, as printed */
+	uint8_t *hva;
+	uint64_t gpa;
 	uint64_t bytes;
-	int reps;
+	uint64_t npages;
+	uint64_t data;		/* offset of the first page touched */
+	uint64_t unit;		/* presence is kept or dropped by units */
+	uint64_t keep;		/* one unit in @keep is present */
+	uint32_t slot;
+	bool logged;		/* KVM_MEM_LOG_DIRTY_PAGES on the slot */
 	int host;		/* session without the VM */
 	int guest;		/* session with the VM */
+	double pagemap;		/* ms/GiB of a full pagemap read */
+};
+
+/* What a row measured, for the summary. */
+struct result {
+	double calls;		/* KVM calls per GiB of the range */
+	double accessed;	/* % of present pages reported accessed */
+};
+
+struct bench {
+	struct kvm_vm *vm;
+	struct region *r;	/* the region measured */
+	int reps;
 	uint64_t *maps[4];
-	uint64_t last_queries;
+	unsigned char *vec;	/* mincore() */
+	uint64_t *pagemap_buf;
+	int pagemap_fd;
+	int stats_fd;		/* KVM's binary stats of the VM, or -1 */
+	int64_t stat_off[2];	/* pages_4k, pages_2m in it, or -1 */
+	bool scanned;		/* the last run was a pagetrack scan */
+	struct pagetrack_scan last;
 };
 
 static double now_ms(void)
@@ -53,9 +97,9 @@ static int cmp_double(const void *a, const void *b)
 typedef void (*bench_fn)(struct bench *b, unsigned long arg);
 
 /*
- * Median of b->reps runs, in ms per GiB of memory covered.  @prep, if
- * any, runs untimed before each run: a clearing scan must find bits to
- * clear every time, not only the first.
+ * Median of b->reps runs, in ms per GiB of the region.  @prep, if any,
+ * runs untimed before each run: a clearing scan must find bits to clear
+ * every time, not only the first.
  */
 static double measure(struct bench *b, bench_fn fn, unsigned long arg,
 		      bench_fn prep)
@@ -71,16 +115,17 @@ static double measure(struct bench *b, bench_fn fn, unsigned long arg,
 		t[i] = now_ms() - start;
 	}
 	qsort(t, b->reps, sizeof(t[0]), cmp_double);
-	return t[b->reps / 2] * (double)(1UL << 30) / b->bytes;
+	return t[b->reps / 2] * (double)GIB / b->r->bytes;
 }
 
 static void do_scan(struct bench *b, int fd, uint32_t flags)
 {
+	struct region *r = b->r;
 	struct pagetrack_scan sc = {
 		.flags = flags,
-		.start = (uintptr_t)b->vm->mem,
-		.length = b->bytes,
-		.bitmap_bytes = bitmap__bytes(b->npages),
+		.start = (uintptr_t)r->hva,
+		.length = r->bytes,
+		.bitmap_bytes = bitmap__bytes(r->npages),
 		.present = (uintptr_t)b->maps[0],
 		.accessed = (uintptr_t)b->maps[1],
 		.dirty = (uintptr_t)b->maps[2],
@@ -89,100 +134,380 @@ static void do_scan(struct bench *b, int fd, uint32_t flags)
 	int ret = pagetrack__scan(fd, &sc);
 
 	TEST_REQUIRE(!ret, "PAGETRACK_IOC_SCAN: %s", strerror(-ret));
-	b->last_queries = sc.nr_kvm_queries;
+	b->last = sc;
+	b->scanned = true;
 }
 
-static void bench_host_scan(struct bench *b, unsigned long clear)
+/* A scan without the VM: host page-table bits only. */
+static void bench_host_scan(struct bench *b, unsigned long flags)
 {
-	do_scan(b, b->host, PAGETRACK_SCAN_HOST_ONLY |
-		(clear ? PAGETRACK_SCAN_CLEAR_ACCESSED : 0));
+	do_scan(b, b->r->host, PAGETRACK_SCAN_HOST_ONLY | flags);
 }
 
-static void bench_kvm_scan(struct bench *b, unsigned long clear)
+/* A scan with the VM attached: the harvest of KVM's accessed bits. */
+static void bench_kvm_scan(struct bench *b, unsigned long flags)
 {
-	do_scan(b, b->guest, clear ? PAGETRACK_SCAN_CLEAR_ACCESSED : 0);
+	do_scan(b, b->r->guest, flags);
 }
 
 static void bench_mincore(struct bench *b, unsigned long unused)
 {
-	static unsigned char *vec;
-
 	(void)unused;
-	if (!vec)
-		vec = malloc(b->npages);
-	TEST_REQUIRE(vec && !mincore(b->vm->mem, b->bytes, vec), "mincore: %s",
+	TEST_REQUIRE(!mincore(b->r->hva, b->r->bytes, b->vec), "mincore: %s",
 		     strerror(errno));
 }
 
 static void bench_pagemap(struct bench *b, unsigned long unused)
 {
-	static uint64_t *buf;
-	static int fd = -1;
-	size_t len = b->npages * sizeof(uint64_t);
+	size_t len = b->r->npages * sizeof(uint64_t);
 
 	(void)unused;
-	if (fd < 0) {
-		fd = open("/proc/self/pagemap", O_RDONLY);
-		buf = malloc(len);
-	}
-	TEST_REQUIRE(fd >= 0 && buf, "pagemap: %s", strerror(errno));
-	TEST_REQUIRE(pread(fd, buf, len,
-			   (uintptr_t)b->vm->mem / 4096 * 8) == (ssize_t)len,
+	TEST_REQUIRE(pread(b->pagemap_fd, b->pagemap_buf, len,
+			   (uintptr_t)b->r->hva / PAGE * 8) == (ssize_t)len,
 		     "pagemap read: %s", strerror(errno));
 }
 
 static void bench_dirty_log(struct bench *b, unsigned long unused)
 {
+	struct kvm_dirty_log log = {
+		.slot = b->r->slot,
+		.dirty_bitmap = b->maps[0],
+	};
+
 	(void)unused;
-	vm__get_dirty_log(b->vm, b->maps[0]);
+	vm_ioctl(b->vm, KVM_GET_DIRTY_LOG, &log);
 }
 
-static uint64_t touch_stride = 1;
+static bool unit_present(struct region *r, uint64_t off)
+{
+	return (off - r->data) / r->unit % r->keep == 0;
+}
 
-/* The host writes every touch_stride-th data page. */
+/* The host writes every present data page. */
 static void host_touch(struct bench *b, unsigned long unused)
 {
-	uint64_t p;
+	struct region *r = b->r;
+	uint64_t off;
 
 	(void)unused;
-	for (p = GUEST_DATA / 4096; p < b->npages; p += touch_stride)
-		b->vm->mem[p * 4096] = 1;
+	for (off = r->data; off < r->bytes; off += PAGE)
+		if (unit_present(r, off))
+			r->hva[off] = 1;
 }
 
-/* The guest reads every touch_stride-th data page. */
-static void guest_touch(struct bench *b, unsigned long unused)
+/* Untimed: clear the host accessed bits, so a harvest must ask KVM. */
+static void host_clear(struct bench *b, unsigned long unused)
 {
 	(void)unused;
+	do_scan(b, b->r->host, PAGETRACK_SCAN_HOST_ONLY |
+		PAGETRACK_SCAN_CLEAR_ACCESSED);
+}
+
+/* One guest run: read a dword every @stride bytes of [@from, @to). */
+static void guest_run(struct bench *b, uint64_t from, uint64_t to,
+		      uint64_t stride)
+{
 	vcpu__enter_flat32(b->vm, 0x1000);
-	vcpu__set_regs(b->vm, GUEST_DATA, b->bytes, touch_stride * 4096);
+	vcpu__set_regs(b->vm, from, to, stride);
 	vcpu__expect_io_out(b->vm, DONE_PORT, 1, 1);
 }
 
-static void row(const char *what, double ms, double base)
+/* The guest reads every present data page. */
+static void guest_touch(struct bench *b, unsigned long unused)
 {
-	printf("%-40s %10.2f %10.2fx\n", what, ms, ms / base);
+	struct region *r = b->r;
+	uint64_t gpa, end = r->gpa + r->bytes;
+
+	(void)unused;
+	if (r->keep == 1 || r->unit == PAGE) {
+		guest_run(b, r->gpa + r->data, end,
+			  r->keep == 1 ? PAGE : r->unit * r->keep);
+		return;
+	}
+	for (gpa = r->gpa + r->data; gpa < end; gpa += r->unit * r->keep)
+		guest_run(b, gpa, gpa + r->unit, PAGE);
 }
 
-static void per_query(struct bench *b, double ms_per_gib)
+/* Keep one unit in @keep: the others lose their host pages, and KVM its. */
+static void drop_units(struct region *r, uint64_t keep)
 {
-	double ms = ms_per_gib * b->bytes / (1UL << 30);
+	uint64_t off, len;
 
-	printf("%-40s %10.0f ns per KVM call (%llu calls)\n", "",
-	       ms * 1e6 / (b->last_queries ?: 1),
-	       (unsigned long long)b->last_queries);
+	r->keep = keep;
+	for (off = r->data; off < r->bytes; off += r->unit * keep) {
+		len = r->unit * (keep - 1);
+		if (off + r->unit >= r->bytes)
+			break;
+		if (len > r->bytes - off - r->unit)
+			len = r->bytes - off - r->unit;
+		TEST_REQUIRE(!madvise(r->hva + off + r->unit, len,
+				      MADV_DONTNEED), "madvise: %s",
+			     strerror(errno));
+	}
+}
+
+static void set_slot(struct bench *b, struct region *r)
+{
+	struct kvm_userspace_memory_region mr = {
+		.slot = r->slot,
+		.flags = r->logged ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		.guest_phys_addr = r->gpa,
+		.memory_size = r->bytes,
+		.userspace_addr = (uintptr_t)r->hva,
+	};
+
+	vm_ioctl(b->vm, KVM_SET_USER_MEMORY_REGION, &mr);
+}
+
+/* KVM's counts of its 4 KiB and 2 MiB leaf entries, from its stats fd. */
+static void kvm_stats_init(struct bench *b)
+{
+	static const char *const names[] = { "pages_4k", "pages_2m" };
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	char *descs = NULL;
+	size_t dsize;
+	uint32_t i, j;
+
+	b->stat_off[0] = b->stat_off[1] = -1;
+	b->stats_fd = ioctl(b->vm->vm_fd, KVM_GET_STATS_FD, NULL);
+	if (b->stats_fd < 0 ||
+	    pread(b->stats_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return;
+	dsize = sizeof(*d) + h.name_size;
+	descs = calloc(h.num_desc, dsize);
+	if (!descs || pread(b->stats_fd, descs, h.num_desc * dsize,
+			    h.desc_offset) != (ssize_t)(h.num_desc * dsize))
+		goto out;
+	for (i = 0; i < h.num_desc; i++) {
+		d = (struct kvm_stats_desc *)(descs + i * dsize);
+		for (j = 0; j < 2; j++)
+			if (!strncmp(d->name, names[j], h.name_size))
+				b->stat_off[j] = h.data_offset + d->offset;
+	}
+out:
+	free(descs);
+}
+
+static long long kvm_stat(struct bench *b, int i)
+{
+	uint64_t v;
+
+	if (b->stat_off[i] < 0 ||
+	    pread(b->stats_fd, &v, sizeof(v), b->stat_off[i]) !=
+	    (ssize_t)sizeof(v))
+		return -1;
+	return v;
+}
+
+/* A section's first line: what is measured, and how KVM maps it now. */
+static void section(struct bench *b, const char *what)
+{
+	long long n4k = kvm_stat(b, 0), n2m = kvm_stat(b, 1);
+
+	printf("\n-- %s: %s; ", b->r->name, what);
+	if (n4k < 0 || n2m < 0)
+		printf("KVM's mapping sizes unknown (no KVM_GET_STATS_FD)\n");
+	else
+		printf("KVM maps %lld x 4 KiB + %lld x 2 MiB (whole VM)\n",
+		       n4k, n2m);
+}
+
+/*
+ * One row of the table; the first row of a region, its pagemap read,
+ * sets the base of its ratios.
+ */
+static struct result row(struct bench *b, const char *what, bench_fn fn,
+			 unsigned long arg, bench_fn prep)
+{
+	struct region *r = b->r;
+	struct result res = { -1, -1 };
+	char calls[24] = "-", ns[24] = "-", acc[24] = "-";
+	double ms;
+
+	b->scanned = false;
+	ms = measure(b, fn, arg, prep);
+	if (!r->pagemap)
+		r->pagemap = ms;
+	if (b->scanned) {
+		res.calls = (double)b->last.nr_kvm_queries * GIB / r->bytes;
+		snprintf(calls, sizeof(calls), "%.0f", res.calls);
+		if (b->last.nr_kvm_queries)
+			snprintf(ns, sizeof(ns), "%.0f", ms * r->bytes / GIB *
+				 1e6 / b->last.nr_kvm_queries);
+		if (b->last.nr_present) {
+			res.accessed = 100.0 * b->last.nr_accessed /
+				       b->last.nr_present;
+			snprintf(acc, sizeof(acc), "%.1f%%", res.accessed);
+		}
+	}
+	printf("%-7s %-28s %9.2f %9.2fx %13s %8s %8s\n", r->name, what, ms,
+	       ms / r->pagemap, calls, ns, acc);
+	return res;
+}
+
+/*
+ * Every data page present, and touched by the guest just before.  Fills
+ * in the non-clearing and the clearing harvest.  @host_rows: the host
+ * side of the region has not been measured yet.
+ */
+static void full_rows(struct bench *b, bool host_rows, struct result *harvest,
+		      struct result *clear)
+{
+	if (host_rows) {
+		row(b, "/proc/self/pagemap read", bench_pagemap, 0, NULL);
+		row(b, "mincore()", bench_mincore, 0, NULL);
+	}
+	if (b->r->logged)
+		row(b, "KVM_GET_DIRTY_LOG", bench_dirty_log, 0, NULL);
+	if (host_rows) {
+		row(b, "host-PTE scan", bench_host_scan, 0, NULL);
+		row(b, "host-PTE scan + clear", bench_host_scan,
+		    PAGETRACK_SCAN_CLEAR_ACCESSED, host_touch);
+	}
+	/* Host bits clear, as the guest leaves them: KVM is asked. */
+	*harvest = row(b, "KVM harvest, host A clear", bench_kvm_scan, 0,
+		       host_clear);
+	row(b, "KVM harvest, guest only", bench_kvm_scan,
+	    PAGETRACK_SCAN_GUEST_ONLY, NULL);
+	/* Host bits set: a non-clearing scan need not ask KVM. */
+	if (host_rows)
+		row(b, "KVM harvest, host A set", bench_kvm_scan, 0,
+		    host_touch);
+	*clear = row(b, "KVM harvest + clear", bench_kvm_scan,
+		     PAGETRACK_SCAN_CLEAR_ACCESSED, guest_touch);
+}
+
+/* One unit in ten present; the ratios are still to the full pagemap read. */
+static void sparse_rows(struct bench *b)
+{
+	row(b, "KVM harvest + clear, 10%", bench_kvm_scan,
+	    PAGETRACK_SCAN_CLEAR_ACCESSED, guest_touch);
+	row(b, "host-PTE scan, 10%", bench_host_scan, 0, NULL);
+	row(b, "/proc/self/pagemap read, 10%", bench_pagemap, 0, NULL);
+	row(b, "mincore(), 10%", bench_mincore, 0, NULL);
+}
+
+static void __attribute__((noreturn)) thp_unavailable(const char *why)
+{
+	printf("thp: UNAVAILABLE: %s (-t 0 measures 4 KiB pages only)\n",
+	       why);
+	exit(1);
+}
+
+static void thp_require(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char buf[128] = "";
+
+	if (!f)
+		thp_unavailable("no /sys/kernel/mm/transparent_hugepage");
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	if (strstr(buf, "[never]"))
+		thp_unavailable("transparent_hugepage/enabled is [never]");
+}
+
+/* Bytes of [addr, addr + len) that PMD-mapped THPs back (smaps). */
+static uint64_t thp_bytes(const uint8_t *addr, uint64_t len)
+{
+	unsigned long start, end, kb;
+	uint64_t total = 0;
+	char line[4096];
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	TEST_REQUIRE(f, "/proc/self/smaps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in = start < (uintptr_t)addr + len &&
+			     end > (uintptr_t)addr;
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			total += (uint64_t)kb << 10;
+	}
+	fclose(f);
+	return total < len ? total : len;
+}
+
+/* A 2 MiB-aligned anonymous mapping that asks for THPs. */
+static uint8_t *thp_map(uint64_t bytes)
+{
+	uint8_t *p, *aligned;
+
+	p = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_REQUIRE(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	aligned = (uint8_t *)(((uintptr_t)p + HUGE - 1) & ~(HUGE - 1));
+	if (aligned > p)
+		munmap(p, aligned - p);
+	munmap(aligned + bytes, p + HUGE - aligned);
+	if (madvise(aligned, bytes, MADV_HUGEPAGE))
+		thp_unavailable("madvise(MADV_HUGEPAGE) fails");
+	return aligned;
+}
+
+/* Prints the huge fraction; fails if there is no huge page at all. */
+static void thp_report(struct region *r, const char *when)
+{
+	uint64_t huge = thp_bytes(r->hva, r->bytes) / HUGE;
+	uint64_t all = r->bytes / HUGE;
+
+	printf("thp:     %llu of %llu 2 MiB extents PMD-mapped %s (%.1f%%)\n",
+	       (unsigned long long)huge, (unsigned long long)all, when,
+	       100.0 * huge / all);
+	if (!huge)
+		thp_unavailable("no huge page formed in the range");
+}
+
+static void summary(const char *what, struct result thp, struct result k4)
+{
+	printf("%s: %.0f calls/GiB (4k: %.0f calls/GiB, ", what, thp.calls,
+	       k4.calls);
+	if (thp.calls > 0)
+		printf("ratio %.1f)", k4.calls / thp.calls);
+	else
+		printf("ratio n/a)");
+	printf(", %.1f%% of present reported accessed (4k: %.1f%%)\n",
+	       thp.accessed, k4.accessed);
+}
+
+static void attach(struct region *r, int vm_fd)
+{
+	r->host = pagetrack__open();
+	r->guest = pagetrack__open();
+	TEST_REQUIRE(r->host >= 0 && r->guest >= 0, "open /dev/pagetrack");
+	TEST_REQUIRE(!pagetrack__attach(r->host, (uintptr_t)r->hva, r->bytes,
+					0, 0, 0) &&
+		     !pagetrack__attach(r->guest, (uintptr_t)r->hva, r->bytes,
+					PAGETRACK_ATTACH_KVM, 0, vm_fd),
+		     "attach");
 }
 
 int main(int argc, char **argv)
 {
 	struct bench b = { .reps = 5 };
-	uint64_t size = 512ULL << 20, p;
-	double pagemap, t;
+	struct region k4 = {
+		.name = "4k", .data = GUEST_DATA, .unit = PAGE, .keep = 1,
+		.slot = 0, .logged = true,
+	};
+	struct region thp = {
+		.name = "thp", .unit = HUGE, .keep = 1, .slot = THP_SLOT,
+	};
+	struct region log;
+	struct result h4, c4, ht = { 0 }, ct = { 0 }, hl = { 0 }, cl = { 0 };
+	uint64_t size = 512ULL << 20, thp_size = 512ULL << 20, max;
 	int i, c;
 
-	while ((c = getopt(argc, argv, "s:r:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:r:h")) != -1) {
 		switch (c) {
 		case 's':
 			if (parse__size(optarg, &size) || size < (4ULL << 20))
+				goto usage;
+			break;
+		case 't':
+			if (parse__size(optarg, &thp_size) ||
+			    (thp_size && thp_size < HUGE))
 				goto usage;
 			break;
 		case 'r':
@@ -195,65 +520,118 @@ int main(int argc, char **argv)
 		}
 	}
 
-	b.bytes = size & ~4095ULL;
-	b.npages = b.bytes / 4096;
-	b.vm = vm__create(b.npages, KVM_MEM_LOG_DIRTY_PAGES);
+	k4.bytes = size & ~(PAGE - 1);
+	k4.npages = k4.bytes / PAGE;
+	thp.bytes = thp_size & ~(HUGE - 1);
+	thp.npages = thp.bytes / PAGE;
+	thp.gpa = (k4.bytes + HUGE - 1) & ~(HUGE - 1);
+	if (thp.gpa + thp.bytes > GPA_LIMIT) {
+		fprintf(stderr, "tracker_bench: -s and -t add up to more than "
+			"the guest reaches (%llu MiB)\n", GPA_LIMIT >> 20);
+		goto usage;
+	}
+
+	/* THP first, while memory is least fragmented. */
+	if (thp.bytes) {
+		thp_require();
+		thp.hva = thp_map(thp.bytes);
+		b.r = &thp;
+		host_touch(&b, 0);
+	}
+
+	b.vm = vm__create(k4.npages, KVM_MEM_LOG_DIRTY_PAGES);
 	vm__load(b.vm, 0x1000, tracker_guest_start,
 		 tracker_guest_end - tracker_guest_start);
+	k4.hva = b.vm->mem;
+	attach(&k4, b.vm->vm_fd);
+	if (thp.bytes) {
+		set_slot(&b, &thp);
+		attach(&thp, b.vm->vm_fd);
+	}
+	kvm_stats_init(&b);
+
+	max = k4.npages > thp.npages ? k4.npages : thp.npages;
 	for (i = 0; i < 4; i++)
-		b.maps[i] = bitmap__alloc(b.npages);
-	b.host = pagetrack__open();
-	b.guest = pagetrack__open();
-	TEST_REQUIRE(b.host >= 0 && b.guest >= 0, "open /dev/pagetrack");
-	TEST_REQUIRE(!pagetrack__attach(b.host, (uintptr_t)b.vm->mem, b.bytes,
-					0, 0, 0) &&
-		     !pagetrack__attach(b.guest, (uintptr_t)b.vm->mem, b.bytes,
-					PAGETRACK_ATTACH_KVM, 0, b.vm->vm_fd),
-		     "attach");
+		b.maps[i] = bitmap__alloc(max);
+	b.vec = malloc(max);
+	b.pagemap_buf = malloc(max * sizeof(uint64_t));
+	b.pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	TEST_REQUIRE(b.vec && b.pagemap_buf && b.pagemap_fd >= 0,
+		     "pagemap: %s", strerror(errno));
 
-	printf("pagetrack tracker benchmark: %llu MiB of guest memory, 4 KiB "
-	       "pages, median of %d runs\n", (unsigned long long)(size >> 20),
-	       b.reps);
-	printf("%-40s %10s %11s\n", "operation", "ms/GiB", "vs pagemap");
+	printf("pagetrack tracker benchmark: median of %d runs, costs per GiB "
+	       "of the range scanned\n", b.reps);
+	printf("4k:      %llu MiB at GPA 0, MADV_NOHUGEPAGE, dirty-logged "
+	       "slot\n", (unsigned long long)(k4.bytes >> 20));
+	if (thp.bytes) {
+		printf("thp:     %llu MiB at GPA %#llx, 2 MiB-aligned, "
+		       "MADV_HUGEPAGE, slot not dirty-logged\n",
+		       (unsigned long long)(thp.bytes >> 20),
+		       (unsigned long long)thp.gpa);
+		thp_report(&thp, "after population");
+		printf("thp+log: the thp memory once its slot is dirty-logged "
+		       "(KVM then maps 4 KiB)\n");
+	}
+	printf("host-PTE scan: a pagetrack scan without the VM; KVM harvest: "
+	       "with it; kvm calls: the scan's nr_kvm_queries\n\n");
+	printf("%-7s %-28s %9s %10s %13s %8s %8s\n", "backing", "operation",
+	       "ms/GiB", "vs pagemap", "kvm calls/GiB", "ns/call", "accessed");
 
+	b.r = &k4;
 	host_touch(&b, 0);
 	guest_touch(&b, 0);
-	pagemap = measure(&b, bench_pagemap, 0, NULL);
-	row("/proc/self/pagemap read", pagemap, pagemap);
-	row("mincore()", measure(&b, bench_mincore, 0, NULL), pagemap);
-	row("KVM_GET_DIRTY_LOG", measure(&b, bench_dirty_log, 0, NULL),
-	    pagemap);
-	row("pagetrack host-PTE scan", measure(&b, bench_host_scan, 0, NULL),
-	    pagemap);
-	row("pagetrack host-PTE scan + clear",
-	    measure(&b, bench_host_scan, 1, host_touch), pagemap);
-	/* Host bits are now clear: every present page is asked of KVM. */
-	t = measure(&b, bench_kvm_scan, 0, NULL);
-	row("pagetrack KVM harvest, 100% present", t, pagemap);
-	per_query(&b, t);
-	row("pagetrack KVM harvest + clear, 100%",
-	    measure(&b, bench_kvm_scan, 1, guest_touch), pagemap);
+	section(&b, "all present, the guest touched every page");
+	full_rows(&b, true, &h4, &c4);
 
-	/* Drop 90% of the host pages: KVM loses its mappings of them too. */
-	for (p = GUEST_DATA / 4096; p < b.npages; p++)
-		if ((p - GUEST_DATA / 4096) % 10)
-			madvise(b.vm->mem + p * 4096, 4096, MADV_DONTNEED);
-	touch_stride = 10;
+	if (thp.bytes) {
+		b.r = &thp;
+		guest_touch(&b, 0);
+		section(&b, "all present, the guest touched every page");
+		full_rows(&b, true, &ht, &ct);
+
+		log = thp;
+		log.name = "thp+log";
+		log.logged = true;
+		set_slot(&b, &log);
+		b.r = &log;
+		guest_touch(&b, 0);
+		section(&b, "dirty logging on, the guest touched every page");
+		full_rows(&b, false, &hl, &cl);
+		/* Off again: KVM drops its 4 KiB entries, refaults 2 MiB. */
+		set_slot(&b, &thp);
+		printf("\n");
+		thp_report(&thp, "after the thp runs");
+	}
+
+	b.r = &k4;
+	drop_units(&k4, 10);
 	guest_touch(&b, 0);
-	t = measure(&b, bench_kvm_scan, 1, guest_touch);
-	row("pagetrack KVM harvest + clear, 10%", t, pagemap);
-	per_query(&b, t);
-	row("pagetrack host-PTE scan, 10% present",
-	    measure(&b, bench_host_scan, 0, NULL), pagemap);
-	row("/proc/self/pagemap read, 10% present",
-	    measure(&b, bench_pagemap, 0, NULL), pagemap);
-	row("mincore(), 10% present", measure(&b, bench_mincore, 0, NULL),
-	    pagemap);
+	section(&b, "1 page in 10 present and touched");
+	sparse_rows(&b);
+
+	if (thp.bytes) {
+		b.r = &thp;
+		drop_units(&thp, 10);
+		guest_touch(&b, 0);
+		section(&b, "1 extent of 2 MiB in 10 present and touched");
+		sparse_rows(&b);
+	}
+
+	if (thp.bytes) {
+		printf("\n");
+		summary("thp clearing harvest", ct, c4);
+		summary("thp non-clearing harvest", ht, h4);
+		summary("thp+log clearing harvest", cl, c4);
+		summary("thp+log non-clearing harvest", hl, h4);
+	}
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: tracker_bench [-s SIZE] [-r REPS]\n"
-		"  -s SIZE  guest memory, at least 4M (default 512M)\n"
+	fprintf(stderr, "usage: tracker_bench [-s SIZE] [-t SIZE] [-r REPS]\n"
+		"  -s SIZE  4 KiB-mapped guest memory, at least 4M\n"
+		"           (default 512M)\n"
+		"  -t SIZE  THP-backed guest memory, a multiple of 2M, or 0\n"
+		"           for none (default 512M); -s and -t below 3G\n"
 		"  -r REPS  runs per measurement, 1..15 (default 5)\n");
 	return 2;
 }
