@@ -42,7 +42,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test
 
 SELFTEST_SRCS := $(wildcard selftests/*/*_test.c)
 SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(SELFTEST_SRCS))
-SELFTEST_LIB := $(wildcard selftests/lib/*.c) $(wildcard selftests/lib/*.h)
+SELFTEST_LIB := $(wildcard selftests/lib/*.c) $(wildcard selftests/lib/*.S) \
+		$(wildcard selftests/lib/*.h)
 # The harness is borrowed code: its own warnings are not ours to fix.
 SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivmm
 
@@ -170,7 +171,8 @@ $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
 		$(filter %.c %.S,$^) -lpthread
 
-BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/test_util.c $(LIB_SRCS)
+BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/mem_util.c \
+	     selftests/lib/reader_guest.S selftests/lib/test_util.c $(LIB_SRCS)
 
 $(B)/bench/tracker_bench: bench/tracker_bench.c bench/tracker_guest.S \
 			  $(BENCH_LIB) $(SELFTEST_LIB) $(LIB_HDRS)

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
+#include "reader_guest.h"
+
+extern const uint8_t reader_guest_start[], reader_guest_end[];
 
 struct kvm_vm *vm__create(uint64_t npages, uint32_t slot_flags)
 {
@@ -55,6 +59,8 @@ void vm__destroy(struct kvm_vm *vm)
 	close(vm->vm_fd);
 	close(vm->kvm_fd);
 	munmap(vm->mem, vm->npages * GUEST_PAGE_SIZE);
+	if (vm->data)
+		munmap(vm->data, vm->data_pages * GUEST_PAGE_SIZE);
 	free(vm);
 }
 
@@ -156,4 +162,103 @@ void vm__get_dirty_log(struct kvm_vm *vm, uint64_t *bitmap)
 	};
 
 	vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
+}
+
+/* KVM names each VM's debugfs directory "<pid>-<vm fd>". */
+uint64_t vm__stat(struct kvm_vm *vm, const char *name)
+{
+	unsigned long long val;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
+		 getpid(), vm->vm_fd, name);
+	f = fopen(path, "r");
+	TEST_REQUIRE(f, "%s: %s (is debugfs mounted?)", path, strerror(errno));
+	TEST_REQUIRE(fscanf(f, "%llu", &val) == 1, "%s: unreadable", path);
+	fclose(f);
+	return val;
+}
+
+void vm__add_data_slot(struct kvm_vm *vm, uint64_t gpa, uint64_t npages,
+		       enum mem_backing backing, uint32_t flags)
+{
+	struct kvm_userspace_memory_region region;
+	uint64_t len = npages * GUEST_PAGE_SIZE, page;
+
+	TEST_REQUIRE(!vm->data, "the VM has a data slot already");
+	TEST_REQUIRE(gpa % HUGE_PAGE_SIZE == 0 && len % HUGE_PAGE_SIZE == 0,
+		     "data slot %#" PRIx64 "+%#" PRIx64 " not 2 MiB aligned",
+		     gpa, len);
+	vm->data = mem__map(len, backing);
+	vm->data_gpa = gpa;
+	vm->data_pages = npages;
+	vm->data_backing = backing;
+	for (page = 0; page < npages; page++)
+		*(uint32_t *)(vm->data + page * GUEST_PAGE_SIZE) =
+			gpa / GUEST_PAGE_SIZE + page;
+	if (backing != MEM_4K)
+		mem__require_huge(vm->data, len, backing);
+
+	region = (struct kvm_userspace_memory_region) {
+		.slot = VM_DATA_SLOT,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = len,
+		.userspace_addr = (uintptr_t)vm->data,
+	};
+	vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+struct kvm_vm *vm__create_reader(uint64_t data_pages,
+				 enum mem_backing backing, uint32_t flags)
+{
+	struct kvm_vm *vm = vm__create(READER_SLOT0_PAGES, 0);
+
+	vm__load(vm, READER_CODE_GPA, reader_guest_start,
+		 reader_guest_end - reader_guest_start);
+	vcpu__enter_flat32(vm, READER_CODE_GPA);
+	vm__add_data_slot(vm, READER_DATA_GPA, data_pages, backing, flags);
+	return vm;
+}
+
+void vm__read(struct kvm_vm *vm, const struct reader_run *runs, int nruns)
+{
+	uint32_t *list = vm__gpa(vm, READER_LIST_GPA);
+	uint32_t sum = 0, gfn0 = vm->data_gpa / GUEST_PAGE_SIZE, page;
+	int i;
+
+	TEST_REQUIRE(vm->data, "no data slot");
+	TEST_REQUIRE(nruns >= 0 && nruns <= READER_MAX_RUNS, "%d runs",
+		     nruns);
+	for (i = 0; i < nruns; i++) {
+		TEST_REQUIRE(runs[i].npages &&
+			     runs[i].first + (uint64_t)runs[i].npages <=
+			     vm->data_pages, "run %u+%u out of the data slot",
+			     runs[i].first, runs[i].npages);
+		list[2 * i] = vm->data_gpa + (uint64_t)runs[i].first *
+			      GUEST_PAGE_SIZE;
+		list[2 * i + 1] = runs[i].npages;
+		/* What the host wrote there (vm__add_data_slot()). */
+		for (page = runs[i].first;
+		     page < runs[i].first + runs[i].npages; page++)
+			sum += gfn0 + page;
+	}
+	list[2 * nruns] = 0;
+	list[2 * nruns + 1] = 0;
+	vcpu__expect_io_out(vm, READER_PORT, 4, sum);
+}
+
+void vm__read_page(struct kvm_vm *vm, uint32_t page)
+{
+	struct reader_run run = { .first = page, .npages = 1 };
+
+	vm__read(vm, &run, 1);
+}
+
+void vm__read_all(struct kvm_vm *vm)
+{
+	struct reader_run run = { .first = 0, .npages = vm->data_pages };
+
+	vm__read(vm, &run, 1);
 }

@@ -2,7 +2,9 @@
 /*
  * A minimal KVM VM for selftests: one memory slot at guest physical 0,
  * one vCPU in real mode, and ioctl wrappers that fail the test with the
- * ioctl's name.
+ * ioctl's name.  Optionally a second slot, the data slot, of a chosen
+ * backing (4 KiB pages, THP or hugetlbfs), and a flat 32-bit guest that
+ * reads chosen pages of it (vm__create_reader(), vm__read()).
  */
 #ifndef PAGETRACK_KVM_UTIL_H
 #define PAGETRACK_KVM_UTIL_H
@@ -11,9 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mem_util.h"
 #include "test_util.h"
 
 #define GUEST_PAGE_SIZE	4096UL
+#define VM_DATA_SLOT	1
 
 struct kvm_vm {
 	int kvm_fd;
@@ -23,6 +27,17 @@ struct kvm_vm {
 	size_t run_size;
 	uint8_t *mem;
 	uint64_t npages;
+	/* The data slot, or NULL: its memory, GPA, size and backing. */
+	uint8_t *data;
+	uint64_t data_gpa;
+	uint64_t data_pages;
+	enum mem_backing data_backing;
+};
+
+/* Pages [first, first + npages) of the data slot. */
+struct reader_run {
+	uint32_t first;
+	uint32_t npages;
 };
 
 #define kvm_ioctl(vm, cmd, arg)	sys_ioctl((vm)->kvm_fd, cmd, arg)
@@ -40,6 +55,28 @@ uint32_t vcpu__run(struct kvm_vm *vm);
 void vcpu__expect_io_out(struct kvm_vm *vm, uint16_t port, uint32_t size,
 			 uint32_t value);
 void vm__get_dirty_log(struct kvm_vm *vm, uint64_t *bitmap);
+/* A statistic of the VM from KVM's debugfs, such as "pages_2m". */
+uint64_t vm__stat(struct kvm_vm *vm, const char *name);
+
+/*
+ * Add the data slot, @npages at @gpa, of @backing, 2 MiB aligned in both
+ * GPA and HVA, with KVM_MEM_* @flags.  The host writes each page's guest
+ * frame number into its first dword, which also populates it; THP and
+ * hugetlb memory must then be huge, or the test fails.
+ */
+void vm__add_data_slot(struct kvm_vm *vm, uint64_t gpa, uint64_t npages,
+		       enum mem_backing backing, uint32_t flags);
+/* A VM running reader_guest.S, with a data slot at READER_DATA_GPA. */
+struct kvm_vm *vm__create_reader(uint64_t data_pages,
+				 enum mem_backing backing, uint32_t flags);
+/*
+ * Have the guest read the first dword of every page of @runs, and check
+ * that it read what the host wrote there.  The host itself does not touch
+ * the data slot.
+ */
+void vm__read(struct kvm_vm *vm, const struct reader_run *runs, int nruns);
+void vm__read_page(struct kvm_vm *vm, uint32_t page);
+void vm__read_all(struct kvm_vm *vm);
 
 static inline void *vm__gpa(struct kvm_vm *vm, uint64_t gpa)
 {
