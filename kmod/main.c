@@ -49,7 +49,7 @@ static long pt_copy_arg(void *karg, size_t ksize, size_t min_size,
 	return ret ?: usize;
 }
 
-static long pt_ioctl_attach(struct pt_session *s, void __user *uarg)
+static long pt_ioctl_attach(struct file *file, void __user *uarg)
 {
 	struct pagetrack_attach a;
 	long ret;
@@ -57,7 +57,7 @@ static long pt_ioctl_attach(struct pt_session *s, void __user *uarg)
 	ret = pt_copy_arg(&a, sizeof(a), PAGETRACK_ATTACH_SIZE_VER0, uarg);
 	if (ret < 0)
 		return ret;
-	return pt_session_attach(s, &a);
+	return pt_session_attach(file->private_data, file, &a);
 }
 
 static long pt_ioctl_scan(struct pt_session *s, void __user *uarg)
@@ -92,7 +92,7 @@ static long pagetrack_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	switch (_IOC_NR(cmd)) {
 	case _IOC_NR(PAGETRACK_IOC_ATTACH):
-		return pt_ioctl_attach(s, uarg);
+		return pt_ioctl_attach(file, uarg);
 	case _IOC_NR(PAGETRACK_IOC_SCAN):
 		return pt_ioctl_scan(s, uarg);
 	default:
@@ -110,15 +110,15 @@ static const struct file_operations pagetrack_fops = {
 };
 
 /*
- * World-accessible: without CAP_SYS_ADMIN a session can only track the
- * opener's own memory, which /proc/self/pagemap and clear_refs already
- * expose to it.
+ * Root only unless a udev rule says otherwise: kmod/60-pagetrack.rules,
+ * which make dkms-install installs, gives the node to group kvm, as
+ * /dev/kvm is.  Who may track what is checked at attach, not here.
  */
 static struct miscdevice pagetrack_dev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = PAGETRACK_DEVICE_NAME,
 	.fops = &pagetrack_fops,
-	.mode = 0666,
+	.mode = 0600,
 };
 
 static int __init pagetrack_init(void)
