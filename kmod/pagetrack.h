@@ -13,6 +13,8 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 
+#include "compat.h"
+
 #define PAGETRACK_VERSION "0.2.0"
 
 struct file;
