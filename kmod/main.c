@@ -31,7 +31,8 @@ static int pagetrack_release(struct inode *inode, struct file *file)
 /*
  * Copy in an extensible argument: @size first, then as much of the
  * structure as both sides know; bytes beyond what the kernel knows must be
- * zero.  Returns the caller's size, or a negative errno.
+ * zero, else -E2BIG as from clone3() and openat2().  Returns the caller's
+ * size, or a negative errno.
  */
 static long pt_copy_arg(void *karg, size_t ksize, size_t min_size,
 			void __user *uarg)
@@ -44,8 +45,6 @@ static long pt_copy_arg(void *karg, size_t ksize, size_t min_size,
 	if (usize < min_size || usize > PAGE_SIZE)
 		return -EINVAL;
 	ret = copy_struct_from_user(karg, ksize, uarg, usize);
-	if (ret == -E2BIG)
-		return -EINVAL;
 	return ret ?: usize;
 }
 

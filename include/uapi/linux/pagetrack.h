@@ -10,9 +10,10 @@
  * Every ioctl argument starts with a @size field holding sizeof() of the
  * structure as the caller knows it, so a structure can grow (the
  * clone3()/openat2() convention): the kernel accepts any size from the
- * first published one up, requires bytes it does not know to be zero, and
- * copies back only as many bytes as the caller declared.  The size encoded
- * in the ioctl command number is therefore ignored.
+ * first published one up to a page (%EINVAL otherwise), requires bytes it
+ * does not know to be zero (%E2BIG otherwise), and copies back only as
+ * many bytes as the caller declared.  The size encoded in the ioctl
+ * command number is therefore ignored.
  */
 #ifndef _UAPI_LINUX_PAGETRACK_H
 #define _UAPI_LINUX_PAGETRACK_H
