@@ -231,6 +231,11 @@ DKMS_SRC = /usr/src/pagetrack-$(PT_VERSION)
 KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 	 $(KDIR)/include/generated/utsrelease.h)
 
+# The node's owner and mode come from a udev rule, as /dev/kvm's do;
+# udevadm, where there is one, applies it to a node that already exists.
+UDEV_RULES := kmod/60-pagetrack.rules
+UDEV_RULES_DIR ?= /etc/udev/rules.d
+
 dkms-install:
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)/kmod $(DKMS_SRC)/include/uapi/linux
@@ -239,6 +244,13 @@ dkms-install:
 	cp include/uapi/linux/pagetrack.h $(DKMS_SRC)/include/uapi/linux/
 	cp kmod/dkms.conf $(DKMS_SRC)/dkms.conf
 	dkms install pagetrack/$(PT_VERSION) -k $(KREL)
+	install -D -m 0644 $(UDEV_RULES) $(UDEV_RULES_DIR)/$(notdir $(UDEV_RULES))
+	@if ! command -v udevadm >/dev/null; then \
+		echo "no udevadm: $(notdir $(UDEV_RULES)) applies once udev runs"; \
+	elif ! { udevadm control --reload && \
+		 udevadm trigger --subsystem-match=misc --sysname-match=pagetrack; }; then \
+		echo "udevadm failed (no udevd?): $(notdir $(UDEV_RULES)) applies once udev runs"; \
+	fi
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)

@@ -31,7 +31,8 @@ static int pagetrack_release(struct inode *inode, struct file *file)
 /*
  * Copy in an extensible argument: @size first, then as much of the
  * structure as both sides know; bytes beyond what the kernel knows must be
- * zero.  Returns the caller's size, or a negative errno.
+ * zero, else -E2BIG as from clone3() and openat2().  Returns the caller's
+ * size, or a negative errno.
  */
 static long pt_copy_arg(void *karg, size_t ksize, size_t min_size,
 			void __user *uarg)
@@ -44,12 +45,10 @@ static long pt_copy_arg(void *karg, size_t ksize, size_t min_size,
 	if (usize < min_size || usize > PAGE_SIZE)
 		return -EINVAL;
 	ret = copy_struct_from_user(karg, ksize, uarg, usize);
-	if (ret == -E2BIG)
-		return -EINVAL;
 	return ret ?: usize;
 }
 
-static long pt_ioctl_attach(struct pt_session *s, void __user *uarg)
+static long pt_ioctl_attach(struct file *file, void __user *uarg)
 {
 	struct pagetrack_attach a;
 	long ret;
@@ -57,7 +56,7 @@ static long pt_ioctl_attach(struct pt_session *s, void __user *uarg)
 	ret = pt_copy_arg(&a, sizeof(a), PAGETRACK_ATTACH_SIZE_VER0, uarg);
 	if (ret < 0)
 		return ret;
-	return pt_session_attach(s, &a);
+	return pt_session_attach(file->private_data, file, &a);
 }
 
 static long pt_ioctl_scan(struct pt_session *s, void __user *uarg)
@@ -92,7 +91,7 @@ static long pagetrack_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	switch (_IOC_NR(cmd)) {
 	case _IOC_NR(PAGETRACK_IOC_ATTACH):
-		return pt_ioctl_attach(s, uarg);
+		return pt_ioctl_attach(file, uarg);
 	case _IOC_NR(PAGETRACK_IOC_SCAN):
 		return pt_ioctl_scan(s, uarg);
 	default:
@@ -110,15 +109,15 @@ static const struct file_operations pagetrack_fops = {
 };
 
 /*
- * World-accessible: without CAP_SYS_ADMIN a session can only track the
- * opener's own memory, which /proc/self/pagemap and clear_refs already
- * expose to it.
+ * Root only unless a udev rule says otherwise: kmod/60-pagetrack.rules,
+ * which make dkms-install installs, gives the node to group kvm, as
+ * /dev/kvm is.  Who may track what is checked at attach, not here.
  */
 static struct miscdevice pagetrack_dev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = PAGETRACK_DEVICE_NAME,
 	.fops = &pagetrack_fops,
-	.mode = 0666,
+	.mode = 0600,
 };
 
 static int __init pagetrack_init(void)

@@ -15,8 +15,11 @@
 #include <linux/uidgid.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
+
 #define PAGETRACK_VERSION "0.2.0"
 
+struct file;
 struct kvm;
 struct mm_struct;
 struct pid;
@@ -89,7 +92,8 @@ struct pt_session {
 /* session.c */
 struct pt_session *pt_session_create(void);
 void pt_session_destroy(struct pt_session *s);
-int pt_session_attach(struct pt_session *s, const struct pagetrack_attach *a);
+int pt_session_attach(struct pt_session *s, const struct file *file,
+		      const struct pagetrack_attach *a);
 typedef int (*pt_session_visit_t)(struct pt_session *s, void *arg);
 int pt_sessions_visit(unsigned long *pos, pt_session_visit_t fn, void *arg);
 

@@ -162,7 +162,24 @@ static int pt_attach_check(const struct pagetrack_attach *a)
 	return 0;
 }
 
-int pt_session_attach(struct pt_session *s, const struct pagetrack_attach *a)
+/*
+ * Tracking another process shows when it touches each page, and clearing
+ * its accessed bits steers reclaim of its memory: that takes both
+ * CAP_SYS_ADMIN and CAP_SYS_PTRACE, held by whoever opened @file (whose
+ * descriptor may have been passed on) and by the caller.  Both checks go
+ * through the LSM capable hook.  The ptrace access check of the target
+ * (ptrace_may_access(), security_ptrace_access_check()) is not exported to
+ * modules in 6.1, so Yama and the LSMs' ptrace rules are not consulted.
+ */
+static bool pt_may_track_other(const struct file *file)
+{
+	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN) &&
+	       file_ns_capable(file, &init_user_ns, CAP_SYS_PTRACE) &&
+	       capable(CAP_SYS_ADMIN) && capable(CAP_SYS_PTRACE);
+}
+
+int pt_session_attach(struct pt_session *s, const struct file *file,
+		      const struct pagetrack_attach *a)
 {
 	struct pt_kvm vm = { };
 	struct task_struct *task;
@@ -196,7 +213,7 @@ int pt_session_attach(struct pt_session *s, const struct pagetrack_attach *a)
 	}
 
 	ret = -EPERM;
-	if (mm != current->mm && !capable(CAP_SYS_ADMIN))
+	if (mm != current->mm && !pt_may_track_other(file))
 		goto out_mm;
 
 	if (a->flags & PAGETRACK_ATTACH_KVM) {

@@ -18,13 +18,17 @@ check() {
 
 version=$(modinfo -F version "$ko")
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 check "modinfo license" "$(modinfo -F license "$ko")" "GPL"
 check "modinfo description" \
 	"$(modinfo -F description "$ko" | grep -c 'KVM guest accessed bits')" 1
 check "modinfo version is set" "$(echo "$version" | grep -cE '^[0-9]+\.[0-9]+\.[0-9]+$')" 1
 check "dkms.conf version matches" \
 	"$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)" "$version"
+# kmod/compat.h refuses other series at compile time; DKMS must agree.
+check "dkms.conf BUILD_EXCLUSIVE_KERNEL accepts the built kernel" \
+	"$(modinfo -F vermagic "$ko" | cut -d' ' -f1 | grep -cE \
+		"$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"/\1/p' kmod/dkms.conf)")" 1
 check "no hard dependency on kvm.ko" "$(modinfo -F depends "$ko")" ""
 # kernel-doc -none prints a warning per malformed or missing description.
 check "kernel-doc of the uAPI is complete" \

@@ -113,7 +113,10 @@ TEST_F(dev, struct_sizes)
 	};
 
 	EXPECT_EQ(-EFAULT, attach_raw(self->fd, NULL));
-	/* Larger than known with a non-zero tail: refused. */
+	/* Larger than known with a non-zero tail: E2BIG, as clone3() says. */
+	EXPECT_EQ(-E2BIG, attach_raw(self->fd, &big.a));
+	/* Larger than a page: refused whatever the tail. */
+	big.a.size = 4097;
 	EXPECT_EQ(-EINVAL, attach_raw(self->fd, &big.a));
 	/* Smaller than the first version: refused. */
 	big.a.size = PAGETRACK_ATTACH_SIZE_VER0 - 4;
@@ -124,6 +127,34 @@ TEST_F(dev, struct_sizes)
 	big.a.size = sizeof(big);
 	big.tail = 0;
 	EXPECT_EQ(0, attach_raw(self->fd, &big.a));
+}
+
+TEST_F(dev, scan_struct_sizes)
+{
+	uint64_t bm = 0;
+	struct {
+		struct pagetrack_scan sc;
+		uint64_t tail;
+	} big = {
+		.sc = {
+			.size = sizeof(big),
+			.start = (uintptr_t)self->mem,
+			.length = PT_PAGE,
+			.bitmap_bytes = sizeof(bm),
+			.present = (uintptr_t)&bm,
+		},
+		.tail = 1,
+	};
+
+	ASSERT_EQ(0, pt_attach(self->fd, self->mem, PT_PAGE, 0, 0, 0));
+	EXPECT_EQ(-E2BIG, scan_raw(self->fd, &big.sc));
+	/* A zero tail is accepted, and left as it was. */
+	big.tail = 0;
+	pt_write_page(self->mem, 0);
+	EXPECT_EQ(0, scan_raw(self->fd, &big.sc));
+	EXPECT_EQ(1, big.sc.nr_present);
+	EXPECT_EQ(1, bm);
+	EXPECT_EQ(0, big.tail);
 }
 
 TEST_F(dev, unknown_ioctl)

@@ -168,7 +168,12 @@ TEST(missing_capability_is_named)
 	EXPECT_EQ(1, run(out, sizeof(out), "setpriv --reuid=65534 "
 			 "--regid=65534 --clear-groups " PTCTL " scan --pid 1 "
 			 "2>&1"));
-	EXPECT_NE(NULL, strstr(out, "CAP_SYS_ADMIN"));
+	EXPECT_NE(NULL, strstr(out, "lacks CAP_SYS_ADMIN and CAP_SYS_PTRACE"));
+	/* Root without CAP_SYS_PTRACE is told which one it lacks. */
+	EXPECT_EQ(1, run(out, sizeof(out), "setpriv --inh-caps=-sys_ptrace "
+			 "--bounding-set=-sys_ptrace " PTCTL " scan --pid 1 "
+			 "2>&1"));
+	EXPECT_NE(NULL, strstr(out, "lacks CAP_SYS_PTRACE\n"));
 }
 
 TEST(usage_errors)

@@ -40,7 +40,8 @@ static void usage(FILE *f)
 "\n"
 "OPTIONS\n"
 "	-p, --pid PID\n"
-"		Process to inspect.  Another process needs CAP_SYS_ADMIN.\n"
+"		Process to inspect.  Another process needs CAP_SYS_ADMIN\n"
+"		and CAP_SYS_PTRACE.\n"
 "	-r, --range START-END | START+LENGTH\n"
 "		Virtual address range, page aligned; END is exclusive;\n"
 "		numbers in decimal or 0x-hex, LENGTH may end in k, M, G.\n"
@@ -89,15 +90,34 @@ static bool have_cap(cap_value_t cap)
 	return v == CAP_SET;
 }
 
+/* What tracking another process takes that this one lacks, or NULL. */
+static const char *missing_caps(void)
+{
+	bool admin = have_cap(CAP_SYS_ADMIN);
+	bool ptrace = have_cap(CAP_SYS_PTRACE);
+
+	if (admin && ptrace)
+		return NULL;
+	if (!admin && !ptrace)
+		return "CAP_SYS_ADMIN and CAP_SYS_PTRACE";
+	return admin ? "CAP_SYS_PTRACE" : "CAP_SYS_ADMIN";
+}
+
 int ptctl_error(const char *what, int err)
 {
-	if (err == ENOENT && !strcmp(what, "/dev/pagetrack"))
+	bool dev = !strcmp(what, "/dev/pagetrack");
+
+	if (err == ENOENT && dev)
 		fprintf(stderr, "ptctl: /dev/pagetrack: no such device; is "
 			"pagetrack.ko loaded? (modprobe pagetrack)\n");
-	else if (err == EPERM && !have_cap(CAP_SYS_ADMIN))
+	else if (err == EACCES && dev)
+		fprintf(stderr, "ptctl: /dev/pagetrack: %s: it is root's, or "
+			"group kvm's with kmod/60-pagetrack.rules\n",
+			strerror(err));
+	else if (err == EPERM && missing_caps())
 		fprintf(stderr, "ptctl: %s: %s: inspecting another process "
-			"needs CAP_SYS_ADMIN, which this process lacks\n",
-			what, strerror(err));
+			"needs CAP_SYS_ADMIN and CAP_SYS_PTRACE; this process "
+			"lacks %s\n", what, strerror(err), missing_caps());
 	else
 		fprintf(stderr, "ptctl: %s: %s\n", what, strerror(err));
 	return 1;
@@ -177,9 +197,10 @@ int main(int argc, char **argv)
 	if (o.pid < 0)
 		return usage_error("%s needs --pid", cmd);
 	/* Say so before /proc or the device refuse with a bare EPERM. */
-	if (o.pid != getpid() && !have_cap(CAP_SYS_ADMIN)) {
-		fprintf(stderr, "ptctl: inspecting pid %d needs CAP_SYS_ADMIN, "
-			"which this process lacks\n", o.pid);
+	if (o.pid != getpid() && missing_caps()) {
+		fprintf(stderr, "ptctl: inspecting pid %d needs CAP_SYS_ADMIN "
+			"and CAP_SYS_PTRACE; this process lacks %s\n", o.pid,
+			missing_caps());
 		return 1;
 	}
 	return !strcmp(cmd, "scan") ? ptctl_scan(&o) : ptctl_watch(&o);

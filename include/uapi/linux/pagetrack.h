@@ -10,9 +10,10 @@
  * Every ioctl argument starts with a @size field holding sizeof() of the
  * structure as the caller knows it, so a structure can grow (the
  * clone3()/openat2() convention): the kernel accepts any size from the
- * first published one up, requires bytes it does not know to be zero, and
- * copies back only as many bytes as the caller declared.  The size encoded
- * in the ioctl command number is therefore ignored.
+ * first published one up to a page (%EINVAL otherwise), requires bytes it
+ * does not know to be zero (%E2BIG otherwise), and copies back only as
+ * many bytes as the caller declared.  The size encoded in the ioctl
+ * command number is therefore ignored.
  */
 #ifndef _UAPI_LINUX_PAGETRACK_H
 #define _UAPI_LINUX_PAGETRACK_H
@@ -37,8 +38,12 @@
  * @size: sizeof(struct pagetrack_attach) as the caller knows it; at least
  *	%PAGETRACK_ATTACH_SIZE_VER0.
  * @flags: %PAGETRACK_ATTACH_PID or %PAGETRACK_ATTACH_PIDFD (not both) to
- *	track another process, which needs %CAP_SYS_ADMIN; neither tracks
- *	the caller.  %PAGETRACK_ATTACH_KVM adds a KVM VM.
+ *	name the target; neither tracks the caller.  Tracking a process
+ *	whose address space is not the caller's needs %CAP_SYS_ADMIN and
+ *	%CAP_SYS_PTRACE in the initial user namespace, held both by the
+ *	credentials the file was opened with and by the caller, else
+ *	%EPERM; tracking the caller needs nothing beyond opening the device.
+ *	%PAGETRACK_ATTACH_KVM adds a KVM VM.
  * @start: first byte of the range to track, page aligned, a user virtual
  *	address of the target process.
  * @length: length of the range in bytes, page aligned, non-zero; the range
