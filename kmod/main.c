@@ -45,7 +45,10 @@ static long pt_copy_arg(void *karg, size_t ksize, size_t min_size,
 	if (usize < min_size || usize > PAGE_SIZE)
 		return -EINVAL;
 	ret = copy_struct_from_user(karg, ksize, uarg, usize);
-	return ret ?: usize;
+	/* Not "ret ?: usize": that would be unsigned, and errors positive. */
+	if (ret)
+		return ret;
+	return usize;
 }
 
 static long pt_ioctl_attach(struct file *file, void __user *uarg)
