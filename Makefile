@@ -85,7 +85,8 @@ module:
 	@for f in kmod/Kbuild kmod/*.c kmod/*.h; do \
 		ln -s $(CURDIR)/$$f $(KBUILD_DIR)/$$f; done
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(KBUILD_DIR) modules
-	@ln -sf kbuild/kmod/pagetrack.ko $(PT_KO)
+	@mkdir -p $(dir $(PT_KO))
+	@ln -sf $(CURDIR)/$(KBUILD_DIR)/kmod/pagetrack.ko $(PT_KO)
 
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)

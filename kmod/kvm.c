@@ -33,7 +33,7 @@ int pt_kvm_attach(struct pt_kvm *vm, int fd, struct mm_struct *mm)
 	int ret = -EINVAL;
 
 	f = fdget(fd);
-	if (!f.file)
+	if (!pt_fd_file(f))
 		return -EBADF;
 
 	/* Without kvm.ko loaded, no file is a VM. */
@@ -44,9 +44,9 @@ int pt_kvm_attach(struct pt_kvm *vm, int fd, struct mm_struct *mm)
 	vm->flush = symbol_get(kvm_flush_remote_tlbs);
 	if (!vm->put || !vm->flush)
 		goto out_symbols;
-	if (!is_kvm(f.file))
+	if (!is_kvm(pt_fd_file(f)))
 		goto out_symbols;
-	vm->kvm = f.file->private_data;
+	vm->kvm = pt_fd_file(f)->private_data;
 	/* The VM must map the target's memory, or its answers mean nothing. */
 	if (vm->kvm->mm != mm || !vm->kvm->mmu_notifier.ops) {
 		vm->kvm = NULL;
@@ -127,12 +127,6 @@ void pt_kvm_flush(struct pt_kvm *vm)
 	vm->flush(vm->kvm);
 }
 
-/* Kernel-version dependent: where a VM says it uses the TDP MMU. */
-static bool pt_kvm_tdp_mmu_enabled(struct kvm *kvm)
-{
-	return kvm->arch.tdp_mmu_enabled;
-}
-
 /*
  * Whether KVM's own page-table entries follow the host's page size.  With
  * the TDP MMU, a fault maps the largest size the host mapping and the
@@ -143,7 +137,13 @@ static bool pt_kvm_tdp_mmu_enabled(struct kvm *kvm)
  */
 static bool pt_kvm_maps_like_host(struct kvm *kvm)
 {
-	if (!pt_kvm_tdp_mmu_enabled(kvm))
+	/*
+	 * The TDP MMU has roots once a vCPU ran; shadow paging never has.
+	 * (Whether it is enabled is not exported.)  Read without the lock:
+	 * until roots exist, or while they are replaced, the answer is
+	 * merely "ask per page", which is exact too.
+	 */
+	if (list_empty_careful(&kvm->arch.tdp_mmu_roots))
 		return false;
 	return !boot_cpu_has_bug(X86_BUG_ITLB_MULTIHIT) ||
 	       kvm->arch.disable_nx_huge_pages;
@@ -199,7 +199,7 @@ unsigned long pt_kvm_map_size(struct kvm *kvm, unsigned long hva,
 		size = PMD_SIZE;
 
 	idx = srcu_read_lock(&kvm->srcu);
-	for (as_id = 0; as_id < KVM_ADDRESS_SPACE_NUM; as_id++) {
+	for (as_id = 0; as_id < pt_kvm_nr_address_spaces(kvm); as_id++) {
 		struct kvm_memslots *slots = __kvm_memslots(kvm, as_id);
 
 		kvm_for_each_memslot(slot, bkt, slots) {

@@ -228,13 +228,16 @@ static bool pt_kvm_huge(struct pt_walk *w, unsigned long leaf,
 	return any;
 }
 
-static void pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
+/* Returns false if @pmd no longer points to a page table. */
+static bool pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
 			 unsigned long end)
 {
 	pte_t *start_pte, *pte;
 	spinlock_t *ptl;	/* the page table's lock */
 
-	start_pte = pte_offset_map_lock(w->mm, pmd, addr, &ptl);
+	start_pte = pt_pte_offset_map_lock(w->mm, pmd, addr, &ptl);
+	if (!start_pte)
+		return false;
 	for (pte = start_pte; addr < end; addr += PAGE_SIZE, pte++) {
 		pte_t entry = ptep_get(pte);
 		unsigned long bit;
@@ -256,6 +259,7 @@ static void pt_walk_ptes(struct pt_walk *w, pmd_t *pmd, unsigned long addr,
 			__set_bit(bit, w->map[PT_WRITTEN]);
 	}
 	pte_unmap_unlock(start_pte, ptl);
+	return true;
 }
 
 /*
@@ -332,14 +336,9 @@ again:
 		}
 		if (pmd_bad(val))
 			continue;
-		/*
-		 * A PMD that points to a page table stays one while we hold
-		 * mmap_lock for read: only collapse and free_pgtables()
-		 * replace tables, and both take it for write.  (The core's
-		 * pmd_trans_unstable() would also do, but is not usable from
-		 * a module: it calls the unexported pmd_clear_bad().)
-		 */
-		pt_walk_ptes(w, pmd, addr, next);
+		/* The table may have been replaced meanwhile: look again. */
+		if (!pt_walk_ptes(w, pmd, addr, next))
+			goto again;
 		/* With KVM, a table can cost 512 calls. */
 		cond_resched();
 	} while (pmd++, addr = next, addr != end);
@@ -440,7 +439,7 @@ static void pt_flush_tlb_one(void *mm)
 {
 	__flush_tlb_all();
 	if (!current->mm && current->active_mm == mm)
-		leave_mm(smp_processor_id());
+		pt_leave_mm();
 }
 
 /*

@@ -115,16 +115,12 @@ void pt_session_destroy(struct pt_session *s)
 static struct pid *pt_pidfd_get_pid(int fd)
 {
 	struct pid *pid = ERR_PTR(-EINVAL);
-	struct file *file;
-	struct fd f;
+	struct fd f = fdget(fd);
 
-	f = fdget(fd);
-	file = f.file;
-	if (!file)
+	if (!pt_fd_file(f))
 		return ERR_PTR(-EBADF);
-	if (file->f_path.mnt->mnt_sb->s_magic == ANON_INODE_FS_MAGIC &&
-	    !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
-		pid = get_pid(file->private_data);
+	if (pt_pidfd_pid(pt_fd_file(f)))
+		pid = get_pid(pt_pidfd_pid(pt_fd_file(f)));
 	fdput(f);
 	return pid;
 }

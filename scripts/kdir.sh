@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Print the kernel build tree pagetrack.ko is built against: $KDIR if set,
-# else the running kernel's if installed, else the newest Debian
-# linux-headers-*-amd64.  The test VM boots the kernel release of this tree
+# else the running kernel's if installed, else the first supported Debian
+# linux-headers-*-amd64 tree scripts/kdirs.sh lists.  The test VM boots the kernel release of this tree
 # (its include/config/kernel.release), so the module always matches the
 # kernel that loads it.  No ABI number is ever written down.
 
@@ -18,9 +18,9 @@ if [ -d "$running" ]; then
 	exit 0
 fi
 
-best=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1)
+best=$("$(dirname "$0")/kdirs.sh" | head -n1)
 if [ -z "$best" ]; then
-	echo "kdir: no kernel headers found; run 'make deps' as root" >&2
+	echo "kdir: no supported kernel headers found; run 'make deps' as root" >&2
 	exit 1
 fi
 echo "$best"
