@@ -29,7 +29,7 @@ count() {
 	pass=$(grep -E '^ok ' "$file" | grep -vc '# SKIP')
 	skip=$(grep -E '^ok .*# SKIP' -c "$file")
 	fail=$(grep -Ec '^not ok ' "$file")
-	suites+=("$(printf '%-12s %3d passed, %d failed, %d skipped' \
+	suites+=("$(printf '%-34s %3d passed, %d failed, %d skipped' \
 		"$suite" "$pass" "$fail" "$skip")")
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
@@ -66,23 +66,66 @@ tests/harness/vm-suite_test.sh "$res/harness" >"$res/harness.tap" 2>&1
 cat "$res/harness.tap"
 count harness "$res/harness.tap"
 
-echo "=== selftests (nested test VM)"
+# kernel_release KDIR: the release a kernel build tree is for.
+kernel_release() {
+	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
+		"$1/include/generated/utsrelease.h"
+}
+
 qemu=$(tools/vmtest --qemu-version) || qemu="no usable QEMU"
+declare -a vm_lines=()
+
+# vm_suite NAME DIR BINARY...: the binaries in fresh test VMs (a VM death
+# costs the binary it was running, which runs again in a fresh VM, see
+# scripts/vm-suite.sh; nothing that finished is run twice), counted as NAME.
+vm_suite() {
+	local name=$1 dir=$2 boots reruns
+	shift 2
+	VM_SUITE_BUDGET=${VM_SUITE_BUDGET:-900} scripts/vm-suite.sh "$dir" "$@"
+	cp "$dir/vm.tap" "$dir.tap"
+	count "$name" "$dir.tap"
+	boots=$(wc -l <"$dir/boots.txt")
+	reruns=$(wc -l <"$dir/reruns.txt")
+	vm_lines+=("$name: $boots test-VM boots, $reruns reruns")
+	while read -r line; do
+		vm_lines+=("    $line")
+	done <"$dir/reruns.txt"
+}
+
+# The whole VM suite on the first supported kernel (scripts/kdirs.sh), the
+# one 'make all' built for; the module's own suite (pagetrack.ko and KVM
+# selftests) on each other one, to keep 'make check' within its time.
+kdirs=$(scripts/kdirs.sh)
+first=$(scripts/kdir.sh)
+rel=$(kernel_release "$first")
+echo "=== selftests on Linux $rel, whole suite (nested test VM)"
 echo "--- $qemu"
-# A test-VM death costs the binary it was running, which runs again in a
-# fresh VM (scripts/vm-suite.sh); nothing that finished is run twice.
-VM_SUITE_BUDGET=${VM_SUITE_BUDGET:-900} scripts/vm-suite.sh "$res/vm" \
+vm_suite "vm $rel (all)" "$res/vm" \
 	$(find build/selftests -name '*_test' -type f | sort)
-cp "$res/vm/vm.tap" "$res/vm.tap"
-count vm "$res/vm.tap"
-boots=$(wc -l <"$res/vm/boots.txt")
-reruns=$(wc -l <"$res/vm/reruns.txt")
+
+for kdir in $kdirs; do
+	[ "$kdir" = "$first" ] && continue
+	rel=$(kernel_release "$kdir")
+	echo "=== selftests on Linux $rel, module suite (nested test VM)"
+	if ! make --no-print-directory -s module KDIR="$kdir" \
+		KBUILD_DIR="build/kbuild-$rel" PT_KO="build/$rel/pagetrack.ko" \
+		>"$res/module-$rel.log" 2>&1; then
+		cat "$res/module-$rel.log"
+		echo "not ok - pagetrack.ko builds for $rel" >"$res/vm-$rel.tap"
+		count "vm $rel (module)" "$res/vm-$rel.tap"
+		continue
+	fi
+	KDIR="$kdir" VM_SUITE_INSMOD="build/$rel/pagetrack.ko" \
+		vm_suite "vm $rel (module)" "$res/vm-$rel" \
+		$(find build/selftests/pagetrack build/selftests/kvm \
+			-name '*_test' -type f | sort)
+done
 
 echo
 echo "=== summary"
 printf '%s\n' "${suites[@]}"
-echo "vm suite: $qemu; $boots test-VM boots, $reruns reruns"
-sed 's/^/    /' "$res/vm/reruns.txt"
+echo "vm suites: $qemu"
+printf '%s\n' "${vm_lines[@]}"
 if [ "$total_skip" -gt 0 ]; then
 	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 else

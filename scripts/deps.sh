@@ -9,6 +9,10 @@
 # QEMU from Debian's backports suite, added from the mirror this machine's
 # apt sources already name and pinned so that nothing else comes from it;
 # VMTEST_QEMU=stable takes the release's own QEMU.
+#
+# The module is also tested on Debian 13's kernel series, 6.12, which
+# backports carries for this release: its image and headers are installed
+# from there too (scripts/kdirs.sh lists the series).
 
 set -e
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +62,25 @@ for pkg in $BACKPORTS; do
 	is_installed "$pkg" bpo || missing="$missing $pkg/$(backports_suite)"
 done
 
+# Kernel packages carry their ABI in their names (linux-image-6.12.95+deb12-
+# amd64): the ones to install are what backports' metapackages depend on.
+BPO_KERNEL_SERIES=6.12
+bpo_kernel_installed() {
+	ls -d /usr/src/linux-headers-$BPO_KERNEL_SERIES.*-amd64 \
+	      /boot/vmlinuz-$BPO_KERNEL_SERIES.*-amd64 >/dev/null 2>&1
+}
+bpo_kernel_packages() {
+	local v meta
+	v=$(apt-cache madison linux-image-amd64 | awk -F' *[|] *' \
+		-v s="$(backports_suite)/" 'index($3, s) { print $2; exit }')
+	[ -n "$v" ] || return 1
+	for meta in linux-image-amd64 linux-headers-amd64; do
+		apt-cache show "$meta=$v" |
+			sed -n 's/^Depends: \([^ ,]*\).*/\1/p' | head -n1
+	done
+}
+bpo_kernel_installed || missing="$missing linux-$BPO_KERNEL_SERIES"
+
 # The pin is kept up to date even when nothing is missing, so that a later
 # 'apt-get upgrade' follows what the project asked for.
 if [ "$(id -u)" -eq 0 ]; then
@@ -66,8 +89,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 if [ -z "$missing" ]; then
-	echo "deps: all $(echo $PACKAGES $BACKPORTS | wc -w) packages installed" \
-	     "(QEMU: $qemu_suite)"
+	echo "deps: all $(echo $PACKAGES $BACKPORTS | wc -w) packages and Linux" \
+	     "$BPO_KERNEL_SERIES installed (QEMU: $qemu_suite)"
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -76,9 +99,19 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+if ! bpo_kernel_installed; then
+	kpkgs=$(bpo_kernel_packages) || {
+		echo "deps: no Linux $BPO_KERNEL_SERIES in $(backports_suite)" >&2
+		exit 1
+	}
+	missing=${missing/ linux-$BPO_KERNEL_SERIES/}
+	for pkg in $kpkgs; do
+		missing="$missing $pkg/$(backports_suite)"
+	done
+fi
+echo "deps: installing$missing"
 # An explicit pkg/suite picks that suite's version, also when that is a
 # downgrade from the other suite's.
 # shellcheck disable=SC2086
