@@ -92,33 +92,30 @@ vm_suite() {
 	done <"$dir/reruns.txt"
 }
 
-# The whole VM suite on the first supported kernel (scripts/kdirs.sh), the
-# one 'make all' built for; the module's own suite (pagetrack.ko and KVM
-# selftests) on each other one, to keep 'make check' within its time.
-kdirs=$(scripts/kdirs.sh)
+# The whole VM suite on each supported kernel scripts/kdirs.sh lists: first
+# on the one 'make all' built the module for, then on each other one, with
+# the module built for it beside the default build.
 first=$(scripts/kdir.sh)
-rel=$(kernel_release "$first")
-echo "=== selftests on Linux $rel, whole suite (nested test VM)"
 echo "--- $qemu"
-vm_suite "vm $rel (all)" "$res/vm" \
-	$(find build/selftests -name '*_test' -type f | sort)
-
-for kdir in $kdirs; do
-	[ "$kdir" = "$first" ] && continue
+for kdir in "$first" $(scripts/kdirs.sh); do
 	rel=$(kernel_release "$kdir")
-	echo "=== selftests on Linux $rel, module suite (nested test VM)"
-	if ! make --no-print-directory -s module KDIR="$kdir" \
-		KBUILD_DIR="build/kbuild-$rel" PT_KO="build/$rel/pagetrack.ko" \
-		>"$res/module-$rel.log" 2>&1; then
-		cat "$res/module-$rel.log"
-		echo "not ok - pagetrack.ko builds for $rel" >"$res/vm-$rel.tap"
-		count "vm $rel (module)" "$res/vm-$rel.tap"
-		continue
+	ko=build/pagetrack.ko
+	if [ "$kdir" != "$first" ]; then
+		[ "$rel" = "$(kernel_release "$first")" ] && continue
+		ko=build/$rel/pagetrack.ko
+		if ! make --no-print-directory -s module KDIR="$kdir" \
+			KBUILD_DIR="build/kbuild-$rel" PT_KO="$ko" \
+			>"$res/module-$rel.log" 2>&1; then
+			cat "$res/module-$rel.log"
+			echo "not ok - pagetrack.ko builds for $rel" \
+				>"$res/vm-$rel.tap"
+			count "vm $rel" "$res/vm-$rel.tap"
+			continue
+		fi
 	fi
-	KDIR="$kdir" VM_SUITE_INSMOD="build/$rel/pagetrack.ko" \
-		vm_suite "vm $rel (module)" "$res/vm-$rel" \
-		$(find build/selftests/pagetrack build/selftests/kvm \
-			-name '*_test' -type f | sort)
+	echo "=== selftests on Linux $rel (nested test VM)"
+	KDIR="$kdir" VM_SUITE_INSMOD="$ko" vm_suite "vm $rel" "$res/vm-$rel" \
+		$(find build/selftests -name '*_test' -type f | sort)
 done
 
 echo
