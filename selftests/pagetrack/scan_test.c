@@ -285,6 +285,45 @@ TEST(multi_chunk)
 	munmap(mem, n * PT_PAGE);
 }
 
+/*
+ * A scan works in chunks of 32768 pages from its start, so a scan that
+ * does not start on a 2 MiB boundary cuts a huge page in two at a chunk
+ * boundary.  The first part's clearing consumes the huge entry's one
+ * accessed bit: the second part must still report it.  (It did not: the
+ * pages of a THP past a chunk boundary came back not accessed.)
+ */
+TEST(thp_across_chunks)
+{
+	const uint64_t n = 32768 + 2048;	/* 136 MiB */
+	const uint64_t from = 1;		/* the scan starts one page in */
+	uint8_t *mem = pt_map_anon(n, true);
+	struct pt_result *r = pt_result_alloc(n - from);
+	uint64_t i, missing = 0;
+	int fd = pt_open_attached(mem, n * PT_PAGE);
+
+	for (i = 0; i < n; i += 512)
+		pt_write_page(mem, i);
+	ASSERT_TRUE(range_is_thp(mem + (32768 - 512) * PT_PAGE))
+		TH_LOG("no huge page at the chunk boundary: is THP enabled?");
+
+	ASSERT_EQ(0, pt_scan(fd, mem + from * PT_PAGE,
+			     PAGETRACK_SCAN_CLEAR_ACCESSED, r));
+	EXPECT_EQ(n - from, r->scan.nr_present);
+	for (i = 0; i < n - from; i++)
+		missing += !bitmap__test(r->accessed, i);
+	EXPECT_EQ(0, missing)
+		TH_LOG("%llu of %llu pages not reported accessed",
+		       (unsigned long long)missing,
+		       (unsigned long long)(n - from));
+	/* Cleared once, for both parts: nothing accessed any more. */
+	ASSERT_EQ(0, pt_scan(fd, mem + from * PT_PAGE, 0, r));
+	EXPECT_EQ(0, r->scan.nr_accessed);
+
+	close(fd);
+	pt_result_free(r);
+	munmap(mem, n * PT_PAGE);
+}
+
 /* Counts alone, with no bitmap at all. */
 TEST(counts_only)
 {
