@@ -20,11 +20,13 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@
 #include "kvm_util.h"
 #include "pagetrack.h"
 #include "parse.h"
+#include "pmscan.h"
 
 #define PAGE		4096UL
 #define HUGE		(2UL << 20)
@@ -42,6 +45,12 @@
 #define THP_SLOT	1
 
 extern const uint8_t tracker_guest_start[], tracker_guest_end[];
+
+/* Rows the summary sets side by side: pagetrack's, PAGEMAP_SCAN's. */
+enum {
+	VS_HOST, VS_HOST_P, VS_PM_PRESENT, VS_HOST_CLEAR, VS_PM_WP,
+	VS_HOST_10, VS_HOST_P_10, VS_PM_10, VS_ROWS
+};
 
 struct region {
 	const char *name;	/* the backing, as printed */
@@ -57,10 +66,12 @@ struct region {
 	int host;		/* session without the VM */
 	int guest;		/* session with the VM */
 	double pagemap;		/* ms/GiB of a full pagemap read */
+	double vs[VS_ROWS];	/* ms/GiB of the rows compared at the end */
 };
 
 /* What a row measured, for the summary. */
 struct result {
+	double ms;		/* per GiB */
 	double calls;		/* KVM calls per GiB of the range */
 	double accessed;	/* % of present pages reported accessed */
 };
@@ -77,6 +88,9 @@ struct bench {
 	int64_t stat_off[2];	/* pages_4k, pages_2m in it, or -1 */
 	bool scanned;		/* the last run was a pagetrack scan */
 	struct pagetrack_scan last;
+	const char *kernel;	/* uname -r */
+	struct pmscan pm;	/* PAGEMAP_SCAN, if pm.vec */
+	int64_t pm_pages;	/* pages the last PAGEMAP_SCAN found */
 };
 
 static double now_ms(void)
@@ -118,18 +132,22 @@ static double measure(struct bench *b, bench_fn fn, unsigned long arg,
 	return t[b->reps / 2] * (double)GIB / b->r->bytes;
 }
 
+/* Only the present bitmap asked for, as PAGEMAP_SCAN PAGE_IS_PRESENT. */
+#define SCAN_PRESENT_MAP	(1U << 31)
+
 static void do_scan(struct bench *b, int fd, uint32_t flags)
 {
 	struct region *r = b->r;
+	bool all = !(flags & SCAN_PRESENT_MAP);
 	struct pagetrack_scan sc = {
-		.flags = flags,
+		.flags = flags & ~SCAN_PRESENT_MAP,
 		.start = (uintptr_t)r->hva,
 		.length = r->bytes,
 		.bitmap_bytes = bitmap__bytes(r->npages),
 		.present = (uintptr_t)b->maps[0],
-		.accessed = (uintptr_t)b->maps[1],
-		.dirty = (uintptr_t)b->maps[2],
-		.written = (uintptr_t)b->maps[3],
+		.accessed = all ? (uintptr_t)b->maps[1] : 0,
+		.dirty = all ? (uintptr_t)b->maps[2] : 0,
+		.written = all ? (uintptr_t)b->maps[3] : 0,
 	};
 	int ret = pagetrack__scan(fd, &sc);
 
@@ -176,6 +194,34 @@ static void bench_dirty_log(struct bench *b, unsigned long unused)
 
 	(void)unused;
 	vm_ioctl(b->vm, KVM_GET_DIRTY_LOG, &log);
+}
+
+enum { PM_PRESENT, PM_WRITTEN, PM_WRITTEN_WP };
+
+/* PAGEMAP_SCAN of the region, for PAGE_IS_PRESENT or PAGE_IS_WRITTEN. */
+static void bench_pmscan(struct bench *b, unsigned long mode)
+{
+	struct region *r = b->r;
+	uint64_t flags = 0;
+	int64_t n;
+
+	if (mode == PM_WRITTEN_WP)
+		flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+	n = pmscan__scan(&b->pm, (uintptr_t)r->hva, r->bytes,
+			 mode == PM_PRESENT ? PAGE_IS_PRESENT : PAGE_IS_WRITTEN,
+			 flags);
+	TEST_REQUIRE(n >= 0, "PAGEMAP_SCAN: %s", strerror(-n));
+	b->pm_pages = n;
+}
+
+/* Untimed: every page of the region written again, for PM_WRITTEN_WP. */
+static void pm_unprotect(struct bench *b, unsigned long unused)
+{
+	int err = pmscan__wp_range(&b->pm, (uintptr_t)b->r->hva, b->r->bytes,
+				   false);
+
+	(void)unused;
+	TEST_REQUIRE(!err, "UFFDIO_WRITEPROTECT: %s", strerror(-err));
 }
 
 static bool unit_present(struct region *r, uint64_t off)
@@ -321,12 +367,13 @@ static struct result row(struct bench *b, const char *what, bench_fn fn,
 			 unsigned long arg, bench_fn prep)
 {
 	struct region *r = b->r;
-	struct result res = { -1, -1 };
+	struct result res = { 0, -1, -1 };
 	char calls[24] = "-", ns[24] = "-", acc[24] = "-";
 	double ms;
 
 	b->scanned = false;
 	ms = measure(b, fn, arg, prep);
+	res.ms = ms;
 	if (!r->pagemap)
 		r->pagemap = ms;
 	if (b->scanned) {
@@ -346,6 +393,85 @@ static struct result row(struct bench *b, const char *what, bench_fn fn,
 	return res;
 }
 
+/* A row this kernel cannot measure. */
+static void na_row(struct bench *b, const char *what, const char *lacks)
+{
+	printf("%-7s %-28s n/a (kernel %s has no %s)\n", b->r->name, what,
+	       b->kernel, lacks);
+}
+
+/*
+ * A PAGEMAP_SCAN row; its ms/GiB.  PAGE_IS_PRESENT must find exactly the
+ * @present pages; PAGE_IS_WRITTEN, with nothing protected, at least those
+ * (also the none entries of page tables that exist: not protected, so
+ * "written").
+ */
+static double pm_row(struct bench *b, const char *what, unsigned long mode,
+		     bench_fn prep, uint64_t present)
+{
+	double ms = row(b, what, bench_pmscan, mode, prep).ms;
+
+	TEST_REQUIRE(mode == PM_PRESENT ? b->pm_pages == (int64_t)present :
+		     b->pm_pages >= (int64_t)present &&
+		     b->pm_pages <= (int64_t)b->r->npages,
+		     "%s found %lld pages, %llu present", what,
+		     (long long)b->pm_pages, (unsigned long long)present);
+	return ms;
+}
+
+/*
+ * PAGEMAP_SCAN beside the host-PTE scan.  First a pagetrack scan that
+ * asks for the present bitmap only, as PAGE_IS_PRESENT is all that
+ * PAGEMAP_SCAN's first row asks for.  Then PAGE_IS_PRESENT and, with
+ * @written, PAGE_IS_WRITTEN of a range registered for userfaultfd write
+ * protection in asynchronous mode: the report alone, and the report that
+ * protects again what it reports (PM_SCAN_WP_MATCHING), as a clearing
+ * scan would.  Each run of the latter is preceded by an untimed
+ * UFFDIO_WRITEPROTECT that unprotects the range, so that every present
+ * page is found written each time.  The registration goes again
+ * afterwards; the protection has zapped KVM's mapping of the range, which
+ * the guest then faults in again.
+ */
+static void pmscan_rows(struct bench *b, bool written, const char *suffix)
+{
+	struct region *r = b->r;
+	char host[40], what[3][40];
+	uint64_t present;
+	int err;
+
+	snprintf(host, sizeof(host), "host-PTE %spresent map%s",
+		 written ? "scan, " : "", suffix);
+	r->vs[written ? VS_HOST_P : VS_HOST_P_10] =
+		row(b, host, bench_host_scan, SCAN_PRESENT_MAP, NULL).ms;
+	present = b->last.nr_present;
+
+	snprintf(what[0], sizeof(what[0]), "PAGEMAP_SCAN present%s", suffix);
+	snprintf(what[1], sizeof(what[1]), "PAGEMAP_SCAN written%s", suffix);
+	snprintf(what[2], sizeof(what[2]), "PAGEMAP_SCAN written + WP%s",
+		 suffix);
+	if (!b->pm.vec) {
+		na_row(b, what[0], "PAGEMAP_SCAN");
+		if (written) {
+			na_row(b, what[1], "PAGEMAP_SCAN");
+			na_row(b, what[2], "PAGEMAP_SCAN");
+		}
+		return;
+	}
+	r->vs[written ? VS_PM_PRESENT : VS_PM_10] =
+		pm_row(b, what[0], PM_PRESENT, NULL, present);
+	if (!written)
+		return;
+	err = pmscan__wp_register(&b->pm, (uintptr_t)r->hva, r->bytes);
+	TEST_REQUIRE(!err, "userfaultfd WP-async: %s", strerror(-err));
+	/* Nothing is protected yet: every present page was written. */
+	pm_row(b, what[1], PM_WRITTEN, NULL, present);
+	r->vs[VS_PM_WP] = pm_row(b, what[2], PM_WRITTEN_WP, pm_unprotect,
+				 present);
+	err = pmscan__wp_unregister(&b->pm, (uintptr_t)r->hva, r->bytes);
+	TEST_REQUIRE(!err, "UFFDIO_UNREGISTER: %s", strerror(-err));
+	guest_touch(b, 0);
+}
+
 /*
  * Every data page present, and touched by the guest just before.  Fills
  * in the non-clearing and the clearing harvest.  @host_rows: the host
@@ -361,9 +487,13 @@ static void full_rows(struct bench *b, bool host_rows, struct result *harvest,
 	if (b->r->logged)
 		row(b, "KVM_GET_DIRTY_LOG", bench_dirty_log, 0, NULL);
 	if (host_rows) {
-		row(b, "host-PTE scan", bench_host_scan, 0, NULL);
-		row(b, "host-PTE scan + clear", bench_host_scan,
-		    PAGETRACK_SCAN_CLEAR_ACCESSED, host_touch);
+		b->r->vs[VS_HOST] = row(b, "host-PTE scan", bench_host_scan,
+					0, NULL).ms;
+		b->r->vs[VS_HOST_CLEAR] = row(b, "host-PTE scan + clear",
+					      bench_host_scan,
+					      PAGETRACK_SCAN_CLEAR_ACCESSED,
+					      host_touch).ms;
+		pmscan_rows(b, true, "");
 	}
 	/* Host bits clear, as the guest leaves them: KVM is asked. */
 	*harvest = row(b, "KVM harvest, host A clear", bench_kvm_scan, 0,
@@ -383,9 +513,11 @@ static void sparse_rows(struct bench *b)
 {
 	row(b, "KVM harvest + clear, 10%", bench_kvm_scan,
 	    PAGETRACK_SCAN_CLEAR_ACCESSED, guest_touch);
-	row(b, "host-PTE scan, 10%", bench_host_scan, 0, NULL);
+	b->r->vs[VS_HOST_10] = row(b, "host-PTE scan, 10%", bench_host_scan,
+				   0, NULL).ms;
 	row(b, "/proc/self/pagemap read, 10%", bench_pagemap, 0, NULL);
 	row(b, "mincore(), 10%", bench_mincore, 0, NULL);
+	pmscan_rows(b, false, ", 10%");
 }
 
 static void __attribute__((noreturn)) thp_unavailable(const char *why)
@@ -472,6 +604,36 @@ static void summary(const char *what, struct result thp, struct result k4)
 	       thp.accessed, k4.accessed);
 }
 
+/* pagetrack's host scans beside PAGEMAP_SCAN's on the same memory. */
+static void vs_summary(struct bench *b, struct region *r)
+{
+	static const char *const names[VS_ROWS] = {
+		"host-PTE scan", "host-PTE scan, present map",
+		"PAGEMAP_SCAN present", "host-PTE scan + clear",
+		"PAGEMAP_SCAN written + WP", "host-PTE scan, 10%",
+		"host-PTE present map, 10%", "PAGEMAP_SCAN present, 10%",
+	};
+	static const int pairs[][2] = {
+		{ VS_HOST, VS_PM_PRESENT }, { VS_HOST_P, VS_PM_PRESENT },
+		{ VS_HOST_CLEAR, VS_PM_WP }, { VS_HOST_10, VS_PM_10 },
+		{ VS_HOST_P_10, VS_PM_10 },
+	};
+	int i, x, y;
+
+	if (!b->pm.vec) {
+		printf("%s: pagetrack vs PAGEMAP_SCAN: n/a (kernel %s has no "
+		       "PAGEMAP_SCAN)\n", r->name, b->kernel);
+		return;
+	}
+	for (i = 0; i < (int)(sizeof(pairs) / sizeof(pairs[0])); i++) {
+		x = pairs[i][0];
+		y = pairs[i][1];
+		printf("%s: %s %.2f ms/GiB, %s %.2f ms/GiB: pagetrack takes "
+		       "%.2fx the time\n", r->name, names[x], r->vs[x],
+		       names[y], r->vs[y], r->vs[x] / r->vs[y]);
+	}
+}
+
 static void attach(struct region *r, int vm_fd)
 {
 	r->host = pagetrack__open();
@@ -497,6 +659,7 @@ int main(int argc, char **argv)
 	struct region log;
 	struct result h4, c4, ht = { 0 }, ct = { 0 }, hl = { 0 }, cl = { 0 };
 	uint64_t size = 512ULL << 20, thp_size = 512ULL << 20, max;
+	struct utsname uts;
 	int i, c;
 
 	while ((c = getopt(argc, argv, "s:t:r:h")) != -1) {
@@ -531,6 +694,9 @@ int main(int argc, char **argv)
 		goto usage;
 	}
 
+	TEST_REQUIRE(!uname(&uts), "uname: %s", strerror(errno));
+	b.kernel = uts.release;
+
 	/* THP first, while memory is least fragmented. */
 	if (thp.bytes) {
 		thp_require();
@@ -558,6 +724,14 @@ int main(int argc, char **argv)
 	b.pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	TEST_REQUIRE(b.vec && b.pagemap_buf && b.pagemap_fd >= 0,
 		     "pagemap: %s", strerror(errno));
+	b.pm.pagemap_fd = b.pagemap_fd;
+	b.pm.uffd = -1;
+	if (pmscan__available(b.pagemap_fd)) {
+		/* Room for every run at once: one scan, one ioctl. */
+		b.pm.vec_len = max / 2 + 1;
+		b.pm.vec = calloc(b.pm.vec_len, sizeof(*b.pm.vec));
+		TEST_REQUIRE(b.pm.vec, "out of memory");
+	}
 
 	printf("pagetrack tracker benchmark: median of %d runs, costs per GiB "
 	       "of the range scanned\n", b.reps);
@@ -603,6 +777,7 @@ int main(int argc, char **argv)
 		thp_report(&thp, "after the thp runs");
 	}
 
+
 	b.r = &k4;
 	drop_units(&k4, 10);
 	guest_touch(&b, 0);
@@ -617,8 +792,10 @@ int main(int argc, char **argv)
 		sparse_rows(&b);
 	}
 
+	printf("\n");
+	vs_summary(&b, &k4);
 	if (thp.bytes) {
-		printf("\n");
+		vs_summary(&b, &thp);
 		summary("thp clearing harvest", ct, c4);
 		summary("thp non-clearing harvest", ht, h4);
 		summary("thp+log clearing harvest", cl, c4);
