@@ -176,14 +176,14 @@ BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/mem_util.c \
 	     selftests/lib/reader_guest.S selftests/lib/test_util.c $(LIB_SRCS)
 
 TRACKER_BENCH_SRCS := bench/tracker_bench.c bench/tracker_guest.S \
-		      bench/pmscan.c
+		      bench/damon.c bench/pmscan.c
 
-$(B)/bench/tracker_bench: $(TRACKER_BENCH_SRCS) bench/pmscan.h \
+$(B)/bench/tracker_bench: $(TRACKER_BENCH_SRCS) bench/damon.h bench/pmscan.h \
 			  $(BENCH_LIB) $(SELFTEST_LIB) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
-		$(TRACKER_BENCH_SRCS) $(BENCH_LIB)
+		$(TRACKER_BENCH_SRCS) $(BENCH_LIB) -lpthread
 
 $(B)/bench/mincore_layers: bench/mincore_layers.c vmm/vmstate.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
