@@ -175,12 +175,15 @@ $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*)
 BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/mem_util.c \
 	     selftests/lib/reader_guest.S selftests/lib/test_util.c $(LIB_SRCS)
 
-$(B)/bench/tracker_bench: bench/tracker_bench.c bench/tracker_guest.S \
+TRACKER_BENCH_SRCS := bench/tracker_bench.c bench/tracker_guest.S \
+		      bench/damon.c bench/pmscan.c
+
+$(B)/bench/tracker_bench: $(TRACKER_BENCH_SRCS) bench/damon.h bench/pmscan.h \
 			  $(BENCH_LIB) $(SELFTEST_LIB) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) -Iselftests/lib $(CFLAGS) -o $@ \
-		bench/tracker_bench.c bench/tracker_guest.S $(BENCH_LIB)
+		$(TRACKER_BENCH_SRCS) $(BENCH_LIB) -lpthread
 
 $(B)/bench/mincore_layers: bench/mincore_layers.c vmm/vmstate.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)

@@ -2,10 +2,11 @@
 /*
  * tracker_bench - what a pagetrack scan costs, side by side with the
  * interfaces it competes with, on the same memory in one run: mincore(),
- * a /proc/self/pagemap read and KVM_GET_DIRTY_LOG.  Run inside the test VM
- * by 'make bench-tracker'.  Absolute times under nested emulation mean
- * little; the ratios, and how many calls into KVM a scan makes, are the
- * result.
+ * a /proc/self/pagemap read, KVM_GET_DIRTY_LOG and, where the kernel has
+ * them (6.7+, and DAMON built in), PAGEMAP_SCAN and DAMON.  Run inside the
+ * test VM by 'make bench-tracker'.  Absolute times under nested emulation
+ * mean little; the ratios, how many calls into KVM a scan makes, and how
+ * exactly each tells which pages the guest read, are the result.
  *
  * One VM, one vCPU, two memory slots, each with its own pair of sessions:
  *
@@ -20,18 +21,23 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bitmap.h"
+#include "damon.h"
 #include "kvm_util.h"
 #include "pagetrack.h"
 #include "parse.h"
+#include "pmscan.h"
 
 #define PAGE		4096UL
 #define HUGE		(2UL << 20)
@@ -42,6 +48,12 @@
 #define THP_SLOT	1
 
 extern const uint8_t tracker_guest_start[], tracker_guest_end[];
+
+/* Rows the summary sets side by side: pagetrack's, PAGEMAP_SCAN's. */
+enum {
+	VS_HOST, VS_HOST_P, VS_PM_PRESENT, VS_HOST_CLEAR, VS_PM_WP,
+	VS_HOST_10, VS_HOST_P_10, VS_PM_10, VS_ROWS
+};
 
 struct region {
 	const char *name;	/* the backing, as printed */
@@ -57,10 +69,12 @@ struct region {
 	int host;		/* session without the VM */
 	int guest;		/* session with the VM */
 	double pagemap;		/* ms/GiB of a full pagemap read */
+	double vs[VS_ROWS];	/* ms/GiB of the rows compared at the end */
 };
 
 /* What a row measured, for the summary. */
 struct result {
+	double ms;		/* per GiB */
 	double calls;		/* KVM calls per GiB of the range */
 	double accessed;	/* % of present pages reported accessed */
 };
@@ -77,6 +91,9 @@ struct bench {
 	int64_t stat_off[2];	/* pages_4k, pages_2m in it, or -1 */
 	bool scanned;		/* the last run was a pagetrack scan */
 	struct pagetrack_scan last;
+	const char *kernel;	/* uname -r */
+	struct pmscan pm;	/* PAGEMAP_SCAN, if pm.vec */
+	int64_t pm_pages;	/* pages the last PAGEMAP_SCAN found */
 };
 
 static double now_ms(void)
@@ -118,18 +135,22 @@ static double measure(struct bench *b, bench_fn fn, unsigned long arg,
 	return t[b->reps / 2] * (double)GIB / b->r->bytes;
 }
 
+/* Only the present bitmap asked for, as PAGEMAP_SCAN PAGE_IS_PRESENT. */
+#define SCAN_PRESENT_MAP	(1U << 31)
+
 static void do_scan(struct bench *b, int fd, uint32_t flags)
 {
 	struct region *r = b->r;
+	bool all = !(flags & SCAN_PRESENT_MAP);
 	struct pagetrack_scan sc = {
-		.flags = flags,
+		.flags = flags & ~SCAN_PRESENT_MAP,
 		.start = (uintptr_t)r->hva,
 		.length = r->bytes,
 		.bitmap_bytes = bitmap__bytes(r->npages),
 		.present = (uintptr_t)b->maps[0],
-		.accessed = (uintptr_t)b->maps[1],
-		.dirty = (uintptr_t)b->maps[2],
-		.written = (uintptr_t)b->maps[3],
+		.accessed = all ? (uintptr_t)b->maps[1] : 0,
+		.dirty = all ? (uintptr_t)b->maps[2] : 0,
+		.written = all ? (uintptr_t)b->maps[3] : 0,
 	};
 	int ret = pagetrack__scan(fd, &sc);
 
@@ -176,6 +197,34 @@ static void bench_dirty_log(struct bench *b, unsigned long unused)
 
 	(void)unused;
 	vm_ioctl(b->vm, KVM_GET_DIRTY_LOG, &log);
+}
+
+enum { PM_PRESENT, PM_WRITTEN, PM_WRITTEN_WP };
+
+/* PAGEMAP_SCAN of the region, for PAGE_IS_PRESENT or PAGE_IS_WRITTEN. */
+static void bench_pmscan(struct bench *b, unsigned long mode)
+{
+	struct region *r = b->r;
+	uint64_t flags = 0;
+	int64_t n;
+
+	if (mode == PM_WRITTEN_WP)
+		flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+	n = pmscan__scan(&b->pm, (uintptr_t)r->hva, r->bytes,
+			 mode == PM_PRESENT ? PAGE_IS_PRESENT : PAGE_IS_WRITTEN,
+			 flags);
+	TEST_REQUIRE(n >= 0, "PAGEMAP_SCAN: %s", strerror(-n));
+	b->pm_pages = n;
+}
+
+/* Untimed: every page of the region written again, for PM_WRITTEN_WP. */
+static void pm_unprotect(struct bench *b, unsigned long unused)
+{
+	int err = pmscan__wp_range(&b->pm, (uintptr_t)b->r->hva, b->r->bytes,
+				   false);
+
+	(void)unused;
+	TEST_REQUIRE(!err, "UFFDIO_WRITEPROTECT: %s", strerror(-err));
 }
 
 static bool unit_present(struct region *r, uint64_t off)
@@ -321,12 +370,13 @@ static struct result row(struct bench *b, const char *what, bench_fn fn,
 			 unsigned long arg, bench_fn prep)
 {
 	struct region *r = b->r;
-	struct result res = { -1, -1 };
+	struct result res = { 0, -1, -1 };
 	char calls[24] = "-", ns[24] = "-", acc[24] = "-";
 	double ms;
 
 	b->scanned = false;
 	ms = measure(b, fn, arg, prep);
+	res.ms = ms;
 	if (!r->pagemap)
 		r->pagemap = ms;
 	if (b->scanned) {
@@ -346,6 +396,85 @@ static struct result row(struct bench *b, const char *what, bench_fn fn,
 	return res;
 }
 
+/* A row this kernel cannot measure. */
+static void na_row(struct bench *b, const char *what, const char *lacks)
+{
+	printf("%-7s %-28s n/a (kernel %s has no %s)\n", b->r->name, what,
+	       b->kernel, lacks);
+}
+
+/*
+ * A PAGEMAP_SCAN row; its ms/GiB.  PAGE_IS_PRESENT must find exactly the
+ * @present pages; PAGE_IS_WRITTEN, with nothing protected, at least those
+ * (also the none entries of page tables that exist: not protected, so
+ * "written").
+ */
+static double pm_row(struct bench *b, const char *what, unsigned long mode,
+		     bench_fn prep, uint64_t present)
+{
+	double ms = row(b, what, bench_pmscan, mode, prep).ms;
+
+	TEST_REQUIRE(mode == PM_PRESENT ? b->pm_pages == (int64_t)present :
+		     b->pm_pages >= (int64_t)present &&
+		     b->pm_pages <= (int64_t)b->r->npages,
+		     "%s found %lld pages, %llu present", what,
+		     (long long)b->pm_pages, (unsigned long long)present);
+	return ms;
+}
+
+/*
+ * PAGEMAP_SCAN beside the host-PTE scan.  First a pagetrack scan that
+ * asks for the present bitmap only, as PAGE_IS_PRESENT is all that
+ * PAGEMAP_SCAN's first row asks for.  Then PAGE_IS_PRESENT and, with
+ * @written, PAGE_IS_WRITTEN of a range registered for userfaultfd write
+ * protection in asynchronous mode: the report alone, and the report that
+ * protects again what it reports (PM_SCAN_WP_MATCHING), as a clearing
+ * scan would.  Each run of the latter is preceded by an untimed
+ * UFFDIO_WRITEPROTECT that unprotects the range, so that every present
+ * page is found written each time.  The registration goes again
+ * afterwards; the protection has zapped KVM's mapping of the range, which
+ * the guest then faults in again.
+ */
+static void pmscan_rows(struct bench *b, bool written, const char *suffix)
+{
+	struct region *r = b->r;
+	char host[40], what[3][40];
+	uint64_t present;
+	int err;
+
+	snprintf(host, sizeof(host), "host-PTE %spresent map%s",
+		 written ? "scan, " : "", suffix);
+	r->vs[written ? VS_HOST_P : VS_HOST_P_10] =
+		row(b, host, bench_host_scan, SCAN_PRESENT_MAP, NULL).ms;
+	present = b->last.nr_present;
+
+	snprintf(what[0], sizeof(what[0]), "PAGEMAP_SCAN present%s", suffix);
+	snprintf(what[1], sizeof(what[1]), "PAGEMAP_SCAN written%s", suffix);
+	snprintf(what[2], sizeof(what[2]), "PAGEMAP_SCAN written + WP%s",
+		 suffix);
+	if (!b->pm.vec) {
+		na_row(b, what[0], "PAGEMAP_SCAN");
+		if (written) {
+			na_row(b, what[1], "PAGEMAP_SCAN");
+			na_row(b, what[2], "PAGEMAP_SCAN");
+		}
+		return;
+	}
+	r->vs[written ? VS_PM_PRESENT : VS_PM_10] =
+		pm_row(b, what[0], PM_PRESENT, NULL, present);
+	if (!written)
+		return;
+	err = pmscan__wp_register(&b->pm, (uintptr_t)r->hva, r->bytes);
+	TEST_REQUIRE(!err, "userfaultfd WP-async: %s", strerror(-err));
+	/* Nothing is protected yet: every present page was written. */
+	pm_row(b, what[1], PM_WRITTEN, NULL, present);
+	r->vs[VS_PM_WP] = pm_row(b, what[2], PM_WRITTEN_WP, pm_unprotect,
+				 present);
+	err = pmscan__wp_unregister(&b->pm, (uintptr_t)r->hva, r->bytes);
+	TEST_REQUIRE(!err, "UFFDIO_UNREGISTER: %s", strerror(-err));
+	guest_touch(b, 0);
+}
+
 /*
  * Every data page present, and touched by the guest just before.  Fills
  * in the non-clearing and the clearing harvest.  @host_rows: the host
@@ -361,9 +490,13 @@ static void full_rows(struct bench *b, bool host_rows, struct result *harvest,
 	if (b->r->logged)
 		row(b, "KVM_GET_DIRTY_LOG", bench_dirty_log, 0, NULL);
 	if (host_rows) {
-		row(b, "host-PTE scan", bench_host_scan, 0, NULL);
-		row(b, "host-PTE scan + clear", bench_host_scan,
-		    PAGETRACK_SCAN_CLEAR_ACCESSED, host_touch);
+		b->r->vs[VS_HOST] = row(b, "host-PTE scan", bench_host_scan,
+					0, NULL).ms;
+		b->r->vs[VS_HOST_CLEAR] = row(b, "host-PTE scan + clear",
+					      bench_host_scan,
+					      PAGETRACK_SCAN_CLEAR_ACCESSED,
+					      host_touch).ms;
+		pmscan_rows(b, true, "");
 	}
 	/* Host bits clear, as the guest leaves them: KVM is asked. */
 	*harvest = row(b, "KVM harvest, host A clear", bench_kvm_scan, 0,
@@ -383,9 +516,378 @@ static void sparse_rows(struct bench *b)
 {
 	row(b, "KVM harvest + clear, 10%", bench_kvm_scan,
 	    PAGETRACK_SCAN_CLEAR_ACCESSED, guest_touch);
-	row(b, "host-PTE scan, 10%", bench_host_scan, 0, NULL);
+	b->r->vs[VS_HOST_10] = row(b, "host-PTE scan, 10%", bench_host_scan,
+				   0, NULL).ms;
 	row(b, "/proc/self/pagemap read, 10%", bench_pagemap, 0, NULL);
 	row(b, "mincore(), 10%", bench_mincore, 0, NULL);
+	pmscan_rows(b, false, ", 10%");
+}
+
+/*
+ * What the guest touched, as DAMON and pagetrack tell it.  A pattern is a
+ * known set of data pages of one backing, the truth; every page of the
+ * backing stays present, and the guest reads the set in passes of a few
+ * KVM_RUNs each.  DAMON watches while a thread of its own has the guest
+ * pass over and over; a pagetrack harvest follows one pass.
+ */
+struct gpa_run {
+	uint64_t from, to, stride;	/* offsets into the region */
+};
+
+struct pattern {
+	const char *name;
+	struct region *r;
+	struct gpa_run *runs;
+	int nruns;
+	uint64_t *truth;	/* the pages read: a bitmap of r's pages */
+	uint64_t ntruth;
+};
+
+/* Counted over the region's data pages only. */
+struct score {
+	uint64_t hit;		/* reported, and in the truth */
+	uint64_t reported;
+	uint64_t truth;
+};
+
+#define DAMON_SETTINGS	2	/* DAMON's default intervals, a fine one */
+#define DAMON_SNAPS	4	/* snapshots, over the window's second half */
+
+struct access_opts {
+	struct damon_attrs attrs[DAMON_SETTINGS];
+	double window[DAMON_SETTINGS];	/* seconds; 0 skips */
+	bool damon;			/* the kernel has DAMON's sysfs */
+};
+
+static void pattern_add(struct pattern *p, uint64_t from, uint64_t to,
+			uint64_t stride)
+{
+	struct gpa_run *run;
+	uint64_t off;
+
+	p->runs = realloc(p->runs, (p->nruns + 1) * sizeof(*p->runs));
+	TEST_REQUIRE(p->runs, "out of memory");
+	run = &p->runs[p->nruns++];
+	*run = (struct gpa_run){ from, to, stride };
+	for (off = from; off < to; off += stride) {
+		if (!bitmap__test(p->truth, off / PAGE))
+			p->ntruth++;
+		bitmap__set(p->truth, off / PAGE);
+	}
+}
+
+static void pattern_init(struct pattern *p, const char *name, struct region *r)
+{
+	*p = (struct pattern){ .name = name, .r = r };
+	p->truth = bitmap__alloc(r->npages);
+}
+
+/*
+ * Two patterns per backing, each a tenth of its data: one contiguous run,
+ * three tenths in, where DAMON's regions can fit the boundaries; and a
+ * scattered one, every tenth page (4k) or every tenth 2 MiB extent read
+ * whole (thp), where they cannot on 4k.  The thp patterns cover whole
+ * extents, so the truth is the same at 4 KiB and at KVM's 2 MiB.
+ */
+static void patterns_init(struct pattern p[2], struct region *r)
+{
+	uint64_t data = r->bytes - r->data, unit = r->unit, n = data / unit;
+	uint64_t first = r->data + n * 3 / 10 * unit, off;
+
+	pattern_init(&p[0], "hot 10%", r);
+	pattern_add(&p[0], first, first + (n / 10 ?: 1) * unit, PAGE);
+	pattern_init(&p[1], "scattered 10%", r);
+	if (unit == PAGE) {
+		pattern_add(&p[1], r->data, r->bytes, 10 * PAGE);
+		return;
+	}
+	for (off = r->data; off + unit <= r->bytes; off += 10 * unit)
+		pattern_add(&p[1], off, off + unit, PAGE);
+}
+
+static void guest_pass(struct bench *b, const struct pattern *p)
+{
+	int i;
+
+	for (i = 0; i < p->nruns; i++)
+		guest_run(b, p->r->gpa + p->runs[i].from,
+			  p->r->gpa + p->runs[i].to, p->runs[i].stride);
+}
+
+static struct score score(const struct pattern *p, const uint64_t *set)
+{
+	struct region *r = p->r;
+	struct score s = { 0 };
+	uint64_t page;
+	bool in, truth;
+
+	for (page = r->data / PAGE; page < r->npages; page++) {
+		in = bitmap__test(set, page);
+		truth = bitmap__test(p->truth, page);
+		s.reported += in;
+		s.truth += truth;
+		s.hit += in && truth;
+	}
+	return s;
+}
+
+/* The guest passing over a pattern again and again, from a thread. */
+struct toucher {
+	struct bench *b;
+	const struct pattern *p;
+	pthread_t thread;
+	bool stop;
+	uint64_t passes;
+	double start, ms;
+};
+
+static void *toucher_fn(void *arg)
+{
+	struct toucher *t = arg;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		guest_pass(t->b, t->p);
+		t->passes++;
+	}
+	return NULL;
+}
+
+static void toucher_start(struct toucher *t, struct bench *b,
+			  const struct pattern *p)
+{
+	*t = (struct toucher){ .b = b, .p = p, .start = now_ms() };
+	TEST_REQUIRE(!pthread_create(&t->thread, NULL, toucher_fn, t),
+		     "pthread_create");
+}
+
+static void toucher_stop(struct toucher *t)
+{
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
+	pthread_join(t->thread, NULL);
+	t->ms = now_ms() - t->start;
+}
+
+static void sleep_until(double ms)
+{
+	double left = ms - now_ms();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = left / 1e3;
+	ts.tv_nsec = (left - ts.tv_sec * 1e3) * 1e6;
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The pages of the data range that a snapshot's regions with
+ * nr_accesses > 0 cover, ORed into @set.  Returns the snapshot's regions
+ * in the data range.
+ */
+static int snap_pages(const struct damon_snap *s, struct region *r,
+		      uint64_t *set)
+{
+	uint64_t lo = (uintptr_t)r->hva + r->data;
+	uint64_t hi = (uintptr_t)r->hva + r->bytes, start, end, a;
+	int i, n = 0;
+
+	for (i = 0; i < s->nr; i++) {
+		start = s->regions[i].start > lo ? s->regions[i].start : lo;
+		end = s->regions[i].end < hi ? s->regions[i].end : hi;
+		if (start >= end)
+			continue;
+		n++;
+		if (!s->regions[i].nr_accesses)
+			continue;
+		for (a = start & ~(PAGE - 1); a < end; a += PAGE)
+			bitmap__set(set, (a - (uintptr_t)r->hva) / PAGE);
+	}
+	return n;
+}
+
+/*
+ * Columns: window (s), how often the guest re-read its set (ms per pass),
+ * DAMON's regions in the data range, the snapshots that came back empty
+ * and were asked for again (damon__snapshot()), precision and recall of the last
+ * snapshot and of the window, then the tracker's CPU: the kdamond's
+ * over the window (/proc/PID/stat, schedstat), per aggregation interval
+ * (one snapshot's worth) and as a share of one CPU; for pagetrack, one
+ * harvest's.
+ */
+#define ACCESS_ROW	"%-7s %-13s %-17s %5s %7s %7s %5s %7s %7s %7s %7s %8s %8s %8s %6s\n"
+
+static void access_header(void)
+{
+	printf(ACCESS_ROW, "backing", "pattern", "tracker", "win s",
+	       "reread", "regions", "empty", "prec", "recall", "w prec",
+	       "w rec", "stat ms", "sched ms", "ms/snap", "cpu");
+	printf(ACCESS_ROW, "", "", "", "", "ms/pass", "", "snaps", "last",
+	       "last", "window", "window", "", "", "", "");
+}
+
+struct cells {
+	char c[12][24];
+};
+
+static char *cell(struct cells *c, int i, const char *fmt, double v)
+{
+	snprintf(c->c[i], sizeof(c->c[i]), fmt, v);
+	return c->c[i];
+}
+
+static char *cell_pct(struct cells *c, int i, uint64_t num, uint64_t den)
+{
+	if (!den)
+		return strcpy(c->c[i], "-");
+	return cell(c, i, "%.1f%%", 100.0 * num / den);
+}
+
+/* "DAMON 5/100 ms": sampling and aggregation intervals; @buf of 48. */
+static const char *damon_name(char *buf, const struct damon_attrs *a)
+{
+	snprintf(buf, 48, "DAMON %g/%g ms", a->sample_us / 1e3,
+		 a->aggr_us / 1e3);
+	return buf;
+}
+
+/*
+ * One DAMON window: vaddr monitoring of this process over the pattern's
+ * data range, while the guest passes over the pattern; snapshots through
+ * the DAMOS stat scheme's tried regions.  "last" is the last snapshot,
+ * "window" the union of the snapshots of the window's second half, when
+ * DAMON's regions have had time to adapt.
+ */
+static void damon_row(struct bench *b, const struct pattern *p,
+		      const struct damon_attrs *a, double window)
+{
+	struct region *r = p->r;
+	struct damon_snap snap = { 0 };
+	uint64_t *last = bitmap__alloc(r->npages);
+	uint64_t *uni = bitmap__alloc(r->npages);
+	uint64_t stat[2], sched[2];
+	struct score sl, su;
+	struct toucher t;
+	struct cells c;
+	char what[48];
+	double t0, t1, cpu;
+	int kpid, i, nreg = 0, empty = 0, err;
+
+	damon_name(what, a);
+	toucher_start(&t, b, p);
+	kpid = damon__start(getpid(), (uintptr_t)r->hva + r->data,
+			    (uintptr_t)r->hva + r->bytes, a);
+	err = kpid < 0 ? kpid : 0;
+	t0 = t1 = now_ms();
+	err = err ?: thread__cpu(kpid, &stat[0], &sched[0]);
+	for (i = 1; !err && i <= DAMON_SNAPS; i++) {
+		sleep_until(t0 + window * 1e3 * (DAMON_SNAPS + i) /
+			    (2 * DAMON_SNAPS));
+		err = damon__snapshot(&snap);
+		if (err)
+			break;
+		empty += snap.tries - 1;
+		memset(last, 0, bitmap__bytes(r->npages));
+		nreg = snap_pages(&snap, r, last);
+		bitmap__or(uni, uni, last, r->npages);
+	}
+	if (!err) {
+		err = thread__cpu(kpid, &stat[1], &sched[1]);
+		t1 = now_ms();
+	}
+	if (kpid >= 0)
+		damon__stop();
+	toucher_stop(&t);
+	if (err) {
+		printf("%-7s %-13s %-17s failed: %s\n", r->name, p->name, what,
+		       strerror(-err));
+		goto out;
+	}
+	sl = score(p, last);
+	su = score(p, uni);
+	cpu = (sched[1] - sched[0]) / 1e6;
+	printf(ACCESS_ROW, r->name, p->name, what,
+	       cell(&c, 0, "%.1f", (t1 - t0) / 1e3),
+	       cell(&c, 1, "%.1f", t.ms / t.passes),
+	       cell(&c, 2, "%.0f", nreg), cell(&c, 11, "%.0f", empty),
+	       cell_pct(&c, 3, sl.hit, sl.reported),
+	       cell_pct(&c, 4, sl.hit, sl.truth),
+	       cell_pct(&c, 5, su.hit, su.reported),
+	       cell_pct(&c, 6, su.hit, su.truth),
+	       cell(&c, 7, "%.0f", (stat[1] - stat[0]) / 1e6),
+	       cell(&c, 8, "%.0f", cpu),
+	       cell(&c, 9, "%.2f", cpu * (a->aggr_us / 1e3) / (t1 - t0)),
+	       cell(&c, 10, "%.1f%%", 100 * cpu / (t1 - t0)));
+out:
+	free(snap.regions);
+	free(last);
+	free(uni);
+}
+
+/*
+ * pagetrack's harvest of the same pattern: a GUEST_ONLY clearing scan
+ * after one pass of the guest, b->reps times.  Its precision and recall
+ * are the worst of the runs; its cost the median scan's duration_ns.
+ */
+static void harvest_row(struct bench *b, const struct pattern *p)
+{
+	struct region *r = p->r;
+	struct score s, wp = { 0 }, wr = { 0 };
+	double t[16];
+	struct cells c;
+	int i;
+
+	b->r = r;
+	/* Whatever the guest or DAMON left behind goes first. */
+	do_scan(b, r->guest, PAGETRACK_SCAN_GUEST_ONLY |
+		PAGETRACK_SCAN_CLEAR_ACCESSED);
+	for (i = 0; i < b->reps; i++) {
+		guest_pass(b, p);
+		do_scan(b, r->guest, PAGETRACK_SCAN_GUEST_ONLY |
+			PAGETRACK_SCAN_CLEAR_ACCESSED);
+		t[i] = b->last.duration_ns / 1e6;
+		s = score(p, b->maps[1]);
+		/* hit/reported below wp's, cross-multiplied */
+		if (!i || s.hit * wp.reported < wp.hit * s.reported)
+			wp = s;
+		if (!i || s.hit < wr.hit)
+			wr = s;
+	}
+	qsort(t, b->reps, sizeof(t[0]), cmp_double);
+	printf(ACCESS_ROW, r->name, p->name, "pagetrack harvest", "-", "-",
+	       "-", "-", cell_pct(&c, 3, wp.hit, wp.reported),
+	       cell_pct(&c, 4, wr.hit, wr.truth), "-", "-", "-", "-",
+	       cell(&c, 9, "%.2f", t[b->reps / 2]), "-");
+}
+
+static void access_rows(struct bench *b, struct region *r,
+			const struct access_opts *o)
+{
+	struct pattern p[2];
+	char what[48];
+	int i, j;
+
+	patterns_init(p, r);
+	for (i = 0; i < 2; i++) {
+		printf("%s %s: %llu of %llu data pages, %d KVM_RUN%s a pass\n",
+		       r->name, p[i].name, (unsigned long long)p[i].ntruth,
+		       (unsigned long long)((r->bytes - r->data) / PAGE),
+		       p[i].nruns, p[i].nruns > 1 ? "s" : "");
+		for (j = 0; j < DAMON_SETTINGS; j++) {
+			if (!o->window[j])
+				continue;
+			if (!o->damon)
+				printf("%-7s %-13s %-17s n/a (kernel %s has "
+				       "no DAMON sysfs)\n", r->name,
+				       p[i].name, damon_name(what, &o->attrs[j]),
+				       b->kernel);
+			else
+				damon_row(b, &p[i], &o->attrs[j],
+					  o->window[j]);
+		}
+		harvest_row(b, &p[i]);
+		free(p[i].runs);
+		free(p[i].truth);
+	}
 }
 
 static void __attribute__((noreturn)) thp_unavailable(const char *why)
@@ -472,6 +974,67 @@ static void summary(const char *what, struct result thp, struct result k4)
 	       thp.accessed, k4.accessed);
 }
 
+/* pagetrack's host scans beside PAGEMAP_SCAN's on the same memory. */
+static void vs_summary(struct bench *b, struct region *r)
+{
+	static const char *const names[VS_ROWS] = {
+		"host-PTE scan", "host-PTE scan, present map",
+		"PAGEMAP_SCAN present", "host-PTE scan + clear",
+		"PAGEMAP_SCAN written + WP", "host-PTE scan, 10%",
+		"host-PTE present map, 10%", "PAGEMAP_SCAN present, 10%",
+	};
+	static const int pairs[][2] = {
+		{ VS_HOST, VS_PM_PRESENT }, { VS_HOST_P, VS_PM_PRESENT },
+		{ VS_HOST_CLEAR, VS_PM_WP }, { VS_HOST_10, VS_PM_10 },
+		{ VS_HOST_P_10, VS_PM_10 },
+	};
+	int i, x, y;
+
+	if (!b->pm.vec) {
+		printf("%s: pagetrack vs PAGEMAP_SCAN: n/a (kernel %s has no "
+		       "PAGEMAP_SCAN)\n", r->name, b->kernel);
+		return;
+	}
+	for (i = 0; i < (int)(sizeof(pairs) / sizeof(pairs[0])); i++) {
+		x = pairs[i][0];
+		y = pairs[i][1];
+		printf("%s: %s %.2f ms/GiB, %s %.2f ms/GiB: pagetrack takes "
+		       "%.2fx the time\n", r->name, names[x], r->vs[x],
+		       names[y], r->vs[y], r->vs[x] / r->vs[y]);
+	}
+}
+
+static void access_section(struct bench *b, struct region *k4,
+			   struct region *thp, const struct access_opts *o)
+{
+	int i;
+
+	printf("\n-- what the guest read, told by DAMON and by pagetrack; all "
+	       "pages present\n");
+	if (o->damon)
+		for (i = 0; i < DAMON_SETTINGS; i++)
+			if (o->window[i])
+				printf("DAMON %g/%g ms: vaddr, this process, "
+				       "sample %llu us, aggregation %llu us, "
+				       "%llu..%llu regions, window %g s\n",
+				       o->attrs[i].sample_us / 1e3,
+				       o->attrs[i].aggr_us / 1e3,
+				       (unsigned long long)o->attrs[i].sample_us,
+				       (unsigned long long)o->attrs[i].aggr_us,
+				       (unsigned long long)o->attrs[i].min_nr_regions,
+				       (unsigned long long)o->attrs[i].max_nr_regions,
+				       o->window[i]);
+	printf("pagetrack harvest: PAGETRACK_SCAN_GUEST_ONLY | "
+	       "PAGETRACK_SCAN_CLEAR_ACCESSED after one pass, %d runs\n\n",
+	       b->reps);
+	access_header();
+	access_rows(b, k4, o);
+	if (thp)
+		access_rows(b, thp, o);
+	if (o->damon)
+		damon__release();
+}
+
 static void attach(struct region *r, int vm_fd)
 {
 	r->host = pagetrack__open();
@@ -496,10 +1059,20 @@ int main(int argc, char **argv)
 	};
 	struct region log;
 	struct result h4, c4, ht = { 0 }, ct = { 0 }, hl = { 0 }, cl = { 0 };
+	/* DAMON's sysfs defaults, and a fine setting. */
+	struct access_opts ao = {
+		.attrs = {
+			{ 5000, 100000, 60000000, 10, 1000 },
+			{ 1000, 20000, 60000000, 10, 1000 },
+		},
+		.window = { 10, 6 },
+	};
 	uint64_t size = 512ULL << 20, thp_size = 512ULL << 20, max;
+	struct utsname uts;
+	char *end, junk;
 	int i, c;
 
-	while ((c = getopt(argc, argv, "s:t:r:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:r:D:F:f:h")) != -1) {
 		switch (c) {
 		case 's':
 			if (parse__size(optarg, &size) || size < (4ULL << 20))
@@ -513,6 +1086,21 @@ int main(int argc, char **argv)
 		case 'r':
 			b.reps = atoi(optarg);
 			if (b.reps < 1 || b.reps > 15)
+				goto usage;
+			break;
+		case 'D':
+		case 'F':
+			ao.window[c == 'F'] = strtod(optarg, &end);
+			if (*end || ao.window[c == 'F'] < 0 ||
+			    ao.window[c == 'F'] > 600)
+				goto usage;
+			break;
+		case 'f':
+			if (sscanf(optarg, "%" SCNu64 ",%" SCNu64 "%c",
+				   &ao.attrs[1].sample_us,
+				   &ao.attrs[1].aggr_us, &junk) != 2 ||
+			    !ao.attrs[1].sample_us ||
+			    ao.attrs[1].aggr_us < ao.attrs[1].sample_us)
 				goto usage;
 			break;
 		default:
@@ -530,6 +1118,13 @@ int main(int argc, char **argv)
 			"the guest reaches (%llu MiB)\n", GPA_LIMIT >> 20);
 		goto usage;
 	}
+
+	/* DAMON keeps its regions to the range until its first update. */
+	for (i = 0; i < DAMON_SETTINGS; i++)
+		if (ao.attrs[i].update_us < (ao.window[i] + 10) * 1e6)
+			ao.attrs[i].update_us = (ao.window[i] + 10) * 1e6;
+	TEST_REQUIRE(!uname(&uts), "uname: %s", strerror(errno));
+	b.kernel = uts.release;
 
 	/* THP first, while memory is least fragmented. */
 	if (thp.bytes) {
@@ -558,6 +1153,15 @@ int main(int argc, char **argv)
 	b.pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	TEST_REQUIRE(b.vec && b.pagemap_buf && b.pagemap_fd >= 0,
 		     "pagemap: %s", strerror(errno));
+	b.pm.pagemap_fd = b.pagemap_fd;
+	b.pm.uffd = -1;
+	if (pmscan__available(b.pagemap_fd)) {
+		/* Room for every run at once: one scan, one ioctl. */
+		b.pm.vec_len = max / 2 + 1;
+		b.pm.vec = calloc(b.pm.vec_len, sizeof(*b.pm.vec));
+		TEST_REQUIRE(b.pm.vec, "out of memory");
+	}
+	ao.damon = damon__available();
 
 	printf("pagetrack tracker benchmark: median of %d runs, costs per GiB "
 	       "of the range scanned\n", b.reps);
@@ -603,6 +1207,10 @@ int main(int argc, char **argv)
 		thp_report(&thp, "after the thp runs");
 	}
 
+	access_section(&b, &k4, thp.bytes ? &thp : NULL, &ao);
+	if (thp.bytes)
+		thp_report(&thp, "after the DAMON and harvest runs");
+
 	b.r = &k4;
 	drop_units(&k4, 10);
 	guest_touch(&b, 0);
@@ -617,8 +1225,10 @@ int main(int argc, char **argv)
 		sparse_rows(&b);
 	}
 
+	printf("\n");
+	vs_summary(&b, &k4);
 	if (thp.bytes) {
-		printf("\n");
+		vs_summary(&b, &thp);
 		summary("thp clearing harvest", ct, c4);
 		summary("thp non-clearing harvest", ht, h4);
 		summary("thp+log clearing harvest", cl, c4);
@@ -632,6 +1242,11 @@ usage:
 		"           (default 512M)\n"
 		"  -t SIZE  THP-backed guest memory, a multiple of 2M, or 0\n"
 		"           for none (default 512M); -s and -t below 3G\n"
-		"  -r REPS  runs per measurement, 1..15 (default 5)\n");
+		"  -r REPS  runs per measurement, 1..15 (default 5)\n"
+		"  -D SEC   DAMON window at its default intervals, 5 ms\n"
+		"           sampling, 100 ms aggregation (default 10; 0: none)\n"
+		"  -F SEC   DAMON window at the fine intervals (default 6; 0: none)\n"
+		"  -f S,A   the fine intervals: sampling S, aggregation A, in us\n"
+		"           (default 1000,20000)\n");
 	return 2;
 }
