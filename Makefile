@@ -74,8 +74,15 @@ deps:
 # Kbuild writes its objects, and generated sources such as pagetrack.mod.c,
 # next to the sources it is given: give it a tree of links under build/ so
 # that kmod/ holds only what is ours.
+# A tree named on the command line (make module KDIR=...) builds beside
+# the default one, so both kernels' modules can be at hand.
+ifeq ($(origin KDIR),command line)
+KBUILD_DIR = $(B)/kbuild-$(KREL)
+PT_KO = $(B)/$(KREL)/pagetrack.ko
+else
 KBUILD_DIR := $(B)/kbuild
 PT_KO := $(B)/pagetrack.ko
+endif
 
 module:
 	@mkdir -p $(KBUILD_DIR)/kmod
