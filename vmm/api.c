@@ -245,14 +245,13 @@ static struct reply patch_vm(struct api *api, json_t *body)
 				   state);
 	if (!api->ops->started(api->ctx))
 		return reply_fault("the instance is not started");
+	/* Already in the state asked for: done, as Firecracker answers. */
 	if (!strcmp(state, "Paused")) {
-		if (api->ops->paused(api->ctx))
-			return reply_fault("the instance is already paused");
-		api->ops->pause(api->ctx);
-	} else {
 		if (!api->ops->paused(api->ctx))
-			return reply_fault("the instance is not paused");
-		api->ops->resume(api->ctx);
+			api->ops->pause(api->ctx);
+	} else {
+		if (api->ops->paused(api->ctx))
+			api->ops->resume(api->ctx);
 	}
 	return reply_ok();
 }
