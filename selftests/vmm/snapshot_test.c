@@ -140,9 +140,8 @@ static bool boot_workload(struct vmm_proc *v, bool track_ws)
 	int i;
 
 	vmm_proc__configure(v, INITRD, 2, true);
-	if (track_ws && vmm_proc__api(v, "PUT", "/machine-config",
-				      "{\"vcpu_count\":2,\"mem_size_mib\":256,"
-				      "\"track_working_set\":true}", line,
+	if (track_ws && vmm_proc__api(v, "PATCH", "/machine-config",
+				      "{\"track_working_set\":true}", line,
 				      sizeof(line)) != 204) {
 		fprintf(stderr, "# machine-config: %s\n", line);
 		return false;
@@ -216,6 +215,19 @@ TEST_F_TIMEOUT(snap, full_restore_in_new_process, 900)
 	expect_continues(_metadata, &self->a, &self->b, n);
 	vmm_proc__api(&self->b, "GET", "/", NULL, self->out, sizeof(self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"Running\""));
+	/*
+	 * The loaded VM's machine, dirty tracking as the load asked; no
+	 * boot source, as Firecracker reports a restored VM.
+	 */
+	EXPECT_EQ(200, vmm_proc__api(&self->b, "GET", "/machine-config", NULL,
+				     self->out, sizeof(self->out)));
+	EXPECT_STREQ("{\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,"
+		     "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}",
+		     self->out);
+	EXPECT_EQ(200, vmm_proc__api(&self->b, "GET", "/vm/config", NULL,
+				     self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "\"boot-source\":{\"kernel_image_path\":"
+			       "\"\",\"initrd_path\":null,\"boot_args\":null}"));
 }
 
 TEST_F_TIMEOUT(snap, diff_generations, 1800)
