@@ -497,16 +497,23 @@ static struct reply patch_vm(struct api *api, json_t *body)
 
 static struct reply put_snapshot_create(struct api *api, json_t *body)
 {
-	const char *type = "Full", *vmstate, *mem, *version = NULL;
-	const char *layers = NULL;
+	const char *type = "Full", *vmstate, *mem, *layers = NULL;
 	json_error_t jerr;
 	char err[512];
 	bool diff;
 
-	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s, s?s}",
+	/*
+	 * Firecracker v1.6 removed "version" (snapshots for older
+	 * Firecrackers); v1.10's SnapshotCreateParams refuses it.
+	 */
+	if (json_object_get(body, "version"))
+		return reply_fault("snapshot/create: the version field is not "
+				   "accepted: Firecracker removed it in v1.6, "
+				   "and snapshots are written in this VMM's "
+				   "one format");
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s}",
 			   "snapshot_type", &type, "snapshot_path", &vmstate,
-			   "mem_file_path", &mem, "version", &version,
-			   "layers_path", &layers))
+			   "mem_file_path", &mem, "layers_path", &layers))
 		return reply_fault("snapshot/create: %s", jerr.text);
 	if (strcmp(type, "Full") && strcmp(type, "Diff"))
 		return reply_fault("snapshot_type must be Full or Diff, not "

@@ -72,6 +72,14 @@ TEST_F_TIMEOUT(vmm, start_pause_resume, 400)
 	EXPECT_STREQ("", self->out);
 	vmm_proc__api(&self->v, "GET", "/", NULL, self->out, sizeof(self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"Paused\""));
+	/* Paused, a snapshot could be taken, but not with v1.10's removed field. */
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/snapshot/create",
+			   "{\"snapshot_type\":\"Full\",\"snapshot_path\":"
+			   "\"/tmp/api-version.vmstate\",\"mem_file_path\":"
+			   "\"/tmp/api-version.mem\",\"version\":\"1.10.0\"}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "the version field is not accepted"));
+	EXPECT_NE(0, access("/tmp/api-version.mem", F_OK));
 	sleep(3);
 	EXPECT_EQ(paused_at, vmm_proc__last_tick(&self->v)) TH_LOG("ticked while paused");
 
@@ -115,6 +123,10 @@ TEST_F_TIMEOUT(vmm, bad_requests_keep_vm_running, 400)
 		{ "PATCH", "/machine-config", "{\"vcpu_count\":1}",
 		  "cannot change after InstanceStart" },
 		{ "PATCH", "/machine-config", "{}", "needs at least one field" },
+		{ "PUT", "/snapshot/create",
+		  "{\"snapshot_path\":\"/tmp/x.vmstate\","
+		  "\"mem_file_path\":\"/tmp/x.mem\",\"version\":\"1.0.0\"}",
+		  "the version field is not accepted" },
 	};
 	long before;
 	size_t i;
@@ -164,6 +176,7 @@ TEST_F_TIMEOUT(vmm, bad_requests_keep_vm_running, 400)
 		EXPECT_NE(NULL, strstr(self->out, refused[i][3]))
 			TH_LOG("want '%s'", refused[i][3]);
 	}
+	EXPECT_NE(0, access("/tmp/x.vmstate", F_OK)) TH_LOG("a snapshot was written");
 	/* Configuration is frozen once started, and start happens once. */
 	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/machine-config",
 			   "{\"vcpu_count\":1,\"mem_size_mib\":128}",
