@@ -138,7 +138,16 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz
 
-tests: $(UNIT_TESTS) $(SELFTESTS) $(GUEST_IMAGES)
+# Helper programs the selftests run: built as tools are, no sanitizers.
+SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
+
+tests: $(UNIT_TESTS) $(SELFTESTS) $(SELFTEST_HELPERS) $(GUEST_IMAGES)
+
+# A page-fault handler written to Firecracker's Uffd protocol alone.
+$(B)/selftests/vmm/fc_uffd_handler: selftests/vmm/fc_uffd_handler.c
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< -ljansson
 
 $(B)/guest/%.cpio.gz: selftests/vmm/%_init.sh scripts/mkguest.sh
 	@mkdir -p $(dir $@)

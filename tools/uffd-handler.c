@@ -44,7 +44,9 @@ static void usage(FILE *f)
 "	with \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\":\n"
 "	PATH} and sends, as Firecracker does, a JSON array of its memory\n"
 "	regions ({base_host_virt_addr, size, offset, page_size_kib,\n"
-"	page_size}) with the userfaultfd attached.  Every missing page the\n"
+"	page_size}) with the userfaultfd attached.  The page size is\n"
+"	page_size, or without it page_size_kib, which Firecracker 1.10\n"
+"	fills in bytes too; it must be 4096.  Every missing page the\n"
 "	guest touches is then copied in from FILE, the snapshot's memory\n"
 "	file, at the region's offset.\n"
 "\n"
@@ -276,6 +278,24 @@ static int serve(struct handler *h)
 	return 0;
 }
 
+/*
+ * A region's page size in bytes: page_size (Firecracker v1.12 on) when
+ * given, else page_size_kib, which Firecracker v1.10 fills with the page
+ * size in bytes despite its name (HugePageConfig::page_size_kib() in
+ * src/vmm/src/vmm_config/machine_config.rs).  Neither: Firecracker
+ * before v1.7, whose pages were 4 KiB.  0 when not an integer.
+ */
+static json_int_t region_page_size(json_t *region)
+{
+	json_t *v = json_object_get(region, "page_size");
+
+	if (!v)
+		v = json_object_get(region, "page_size_kib");
+	if (!v)
+		return PAGE;
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
 /* Parse Firecracker's region array and check it against the memory file. */
 static int parse_regions(struct handler *h, const char *buf, size_t len)
 {
@@ -292,12 +312,12 @@ static int parse_regions(struct handler *h, const char *buf, size_t len)
 		return -EINVAL;
 	}
 	json_array_foreach(arr, i, v) {
-		json_int_t base, size, offset, ps = PAGE;
+		json_int_t base, size, offset, ps = region_page_size(v);
 		struct region *r = &h->regions[i];
 
-		if (json_unpack_ex(v, &jerr, 0, "{s:I, s:I, s:I, s?I}",
+		if (json_unpack_ex(v, &jerr, 0, "{s:I, s:I, s:I}",
 				   "base_host_virt_addr", &base, "size", &size,
-				   "offset", &offset, "page_size", &ps) ||
+				   "offset", &offset) ||
 		    ps != PAGE || size <= 0 || offset < 0 ||
 		    (uint64_t)offset + size > h->mem_size) {
 			fprintf(stderr, "uffd-handler: bad region %zu (%s)\n",

@@ -3,7 +3,8 @@
  * Firecracker's HTTP API (the v1.10 subset this VMM implements) on a Unix
  * socket: libmicrohttpd serves, jansson parses.  Requests are checked in
  * full before anything changes, so a bad request leaves the VM as it was:
- * 400 with {"fault_message": ...}; success is 204, GET / is 200.
+ * 400 with {"fault_message": ...}; success is 204, a GET's is 200 with
+ * the JSON Firecracker gives.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +59,16 @@ static struct reply reply_ok(void)
 	return (struct reply) { .status = MHD_HTTP_NO_CONTENT };
 }
 
+/* 200 with @obj, whose reference this takes. */
+static struct reply reply_json(json_t *obj)
+{
+	struct reply r = { .status = MHD_HTTP_OK };
+
+	r.json = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	return r;
+}
+
 /* Parse a body that must be one JSON object. */
 static json_t *parse_body(const struct request *req, struct reply *err)
 {
@@ -88,16 +99,20 @@ static const char *state_name(struct api *api)
 
 static struct reply get_instance_info(struct api *api)
 {
-	struct reply r = { .status = MHD_HTTP_OK };
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:s}",
-				"app_name", "pagetrack-vmm",
-				"id", "anonymous-instance",
-				"state", state_name(api),
-				"vmm_version", API_VMM_VERSION);
+	return reply_json(json_pack("{s:s, s:s, s:s, s:s}",
+				    "app_name", "pagetrack-vmm",
+				    "id", "anonymous-instance",
+				    "state", state_name(api),
+				    "vmm_version", API_VMM_VERSION));
+}
 
-	r.json = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	return r;
+/* Firecracker's FirecrackerVersion, with this VMM's version in it. */
+static struct reply get_version(struct api *api, json_t *body)
+{
+	(void)api;
+	(void)body;
+	return reply_json(json_pack("{s:s}", "firecracker_version",
+				    API_VMM_VERSION));
 }
 
 static struct reply put_boot_source(struct api *api, json_t *body)
@@ -129,12 +144,13 @@ static struct reply put_boot_source(struct api *api, json_t *body)
 		return reply_fault("boot_args longer than %d bytes",
 				   API_MAX_CMDLINE - 1);
 
+	/* As in Firecracker, a PUT replaces the whole boot source. */
 	snprintf(api->cfg.kernel, sizeof(api->cfg.kernel), "%s", kernel);
 	snprintf(api->cfg.initrd, sizeof(api->cfg.initrd), "%s",
 		 initrd ? initrd : "");
-	if (args)
-		snprintf(api->cfg.cmdline, sizeof(api->cfg.cmdline), "%s",
-			 args);
+	snprintf(api->cfg.cmdline, sizeof(api->cfg.cmdline), "%s",
+		 args ? args : API_DEFAULT_CMDLINE);
+	api->cfg.have_boot_args = args;
 	api->cfg.have_kernel = true;
 	api->configured = true;
 	return reply_ok();
@@ -171,34 +187,189 @@ static bool bad_ws_interval(json_t *body, json_int_t *ms, bool track_ws,
 	return true;
 }
 
-static struct reply put_machine_config(struct api *api, json_t *body)
+/*
+ * The fields of Firecracker v1.10's MachineConfiguration (swagger, and
+ * MachineConfig in src/vmm/src/vmm_config/machine_config.rs), then
+ * pagetrack's.  v1.10 knows gdb_socket_path only in its gdb build.
+ */
+static const struct {
+	const char *name;
+	json_type type;
+} machine_fields[] = {
+	{ "vcpu_count", JSON_INTEGER },
+	{ "mem_size_mib", JSON_INTEGER },
+	{ "smt", JSON_TRUE },
+	{ "cpu_template", JSON_STRING },
+	{ "track_dirty_pages", JSON_TRUE },
+	{ "huge_pages", JSON_STRING },
+	{ "track_working_set", JSON_TRUE },
+	{ "working_set_interval_ms", JSON_INTEGER },
+};
+
+/* v1.10's CpuTemplate enum (swagger; V1N1 is aarch64's). */
+static const char *const cpu_templates[] = {
+	"C3", "T2", "T2S", "T2CL", "T2A", "V1N1",
+};
+
+static const char *type_name(json_type type)
 {
-	json_int_t vcpus, mem_mib;
-	int smt = 0, track = api->cfg.track_dirty_pages;
-	int track_ws = api->cfg.track_working_set;
-	json_int_t interval = 0;
-	json_error_t jerr;
+	switch (type) {
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_STRING:
+		return "a string";
+	default:
+		return "true or false";
+	}
+}
+
+#define NR_MACHINE_FIELDS \
+	(sizeof(machine_fields) / sizeof(machine_fields[0]))
+
+static bool type_is(json_t *val, json_type type)
+{
+	return type == JSON_TRUE ? json_is_boolean(val) :
+	       json_typeof(val) == type;
+}
+
+/* Every member of @body is a field of machine-config, of its type. */
+static bool bad_machine_fields(json_t *body, struct reply *r)
+{
+	const char *key;
+	json_t *val;
+	size_t i;
+
+	json_object_foreach(body, key, val) {
+		for (i = 0; i < NR_MACHINE_FIELDS; i++)
+			if (!strcmp(key, machine_fields[i].name))
+				break;
+		if (i < NR_MACHINE_FIELDS &&
+		    type_is(val, machine_fields[i].type))
+			continue;
+		if (i < NR_MACHINE_FIELDS)
+			*r = reply_fault("machine-config: %s must be %s", key,
+					 type_name(machine_fields[i].type));
+		else if (!strcmp(key, "gdb_socket_path"))
+			*r = reply_fault("machine-config: gdb_socket_path "
+					 "(Firecracker's gdb build) is not "
+					 "supported");
+		else
+			*r = reply_fault("machine-config: unknown field '%s': "
+					 "Firecracker v1.10 knows vcpu_count, "
+					 "mem_size_mib, smt, cpu_template, "
+					 "track_dirty_pages and huge_pages; "
+					 "pagetrack adds track_working_set "
+					 "and working_set_interval_ms", key);
+		return true;
+	}
+	return false;
+}
+
+/* Firecracker's explicit defaults are accepted; what it needs is not. */
+static bool bad_machine_values(json_t *body, struct reply *r)
+{
+	json_t *v;
+	size_t i;
+
+	v = json_object_get(body, "smt");
+	if (v && json_is_true(v)) {
+		*r = reply_fault("smt is not supported: the VMM gives the "
+				 "guest no sibling threads to enable; give "
+				 "false or leave it out");
+		return true;
+	}
+	v = json_object_get(body, "cpu_template");
+	if (v && strcmp(json_string_value(v), "None")) {
+		for (i = 0; i < sizeof(cpu_templates) /
+			    sizeof(cpu_templates[0]); i++)
+			if (!strcmp(json_string_value(v), cpu_templates[i]))
+				break;
+		if (i < sizeof(cpu_templates) / sizeof(cpu_templates[0]))
+			*r = reply_fault("cpu_template '%s' is not supported: "
+					 "the VMM has no CPU templates, the "
+					 "guest sees the CPUID KVM supports; "
+					 "give \"None\" or leave it out",
+					 cpu_templates[i]);
+		else
+			*r = reply_fault("cpu_template must be one of C3, T2, "
+					 "T2S, T2CL, T2A, V1N1 or None, not "
+					 "'%s'", json_string_value(v));
+		return true;
+	}
+	v = json_object_get(body, "huge_pages");
+	if (v && strcmp(json_string_value(v), "None")) {
+		if (!strcmp(json_string_value(v), "2M"))
+			*r = reply_fault("huge_pages \"2M\" (hugetlbfs) is not "
+					 "supported yet: guest memory is 4 KiB "
+					 "pages; give \"None\" or leave it "
+					 "out");
+		else
+			*r = reply_fault("huge_pages must be None or 2M, not "
+					 "'%s'", json_string_value(v));
+		return true;
+	}
+	return false;
+}
+
+static bool get_bool(json_t *body, const char *key, bool dflt)
+{
+	json_t *v = json_object_get(body, key);
+
+	return v ? json_is_true(v) : dflt;
+}
+
+static json_int_t get_int(json_t *body, const char *key, json_int_t dflt)
+{
+	json_t *v = json_object_get(body, key);
+
+	return v ? json_integer_value(v) : dflt;
+}
+
+/*
+ * PUT sets the whole machine-config, as in Firecracker: its optional
+ * fields not given take their defaults (smt and track_dirty_pages
+ * false, cpu_template and huge_pages None).  pagetrack's fields keep
+ * their old rule: track_working_set not given stays as it was,
+ * working_set_interval_ms not given is 20.  PATCH changes only the
+ * fields given, at least one; the rest keep their values.
+ */
+static struct reply set_machine_config(struct api *api, json_t *body,
+				       bool patch)
+{
+	const char *what = patch ? "PATCH /machine-config" :
+			   "PUT /machine-config";
+	json_int_t vcpus, mem_mib, interval;
+	bool track, track_ws;
 	struct reply r;
 
-	if (json_unpack_ex(body, &jerr, JSON_STRICT,
-			   "{s:I, s:I, s?b, s?b, s?b, s?I}",
-			   "vcpu_count", &vcpus, "mem_size_mib", &mem_mib,
-			   "smt", &smt, "track_dirty_pages", &track,
-			   "track_working_set", &track_ws,
-			   "working_set_interval_ms", &interval))
-		return reply_fault("machine-config: %s", jerr.text);
+	if (bad_machine_fields(body, &r))
+		return r;
+	if (patch && !json_object_size(body))
+		return reply_fault("%s needs at least one field", what);
+	if (!patch && (!json_object_get(body, "vcpu_count") ||
+		       !json_object_get(body, "mem_size_mib")))
+		return reply_fault("%s needs vcpu_count and mem_size_mib",
+				   what);
 	if (api->ops->started(api->ctx))
 		return reply_fault("machine-config cannot change after "
 				   "InstanceStart");
+	vcpus = get_int(body, "vcpu_count", api->cfg.vcpus);
+	mem_mib = get_int(body, "mem_size_mib", api->cfg.mem_mib);
+	track = get_bool(body, "track_dirty_pages",
+			 patch && api->cfg.track_dirty_pages);
+	track_ws = get_bool(body, "track_working_set",
+			    api->cfg.track_working_set);
+	interval = get_int(body, "working_set_interval_ms", 0);
 	if (vcpus < 1 || vcpus > API_MAX_VCPUS)
 		return reply_fault("vcpu_count must be 1 to %d, not %lld",
 				   API_MAX_VCPUS, (long long)vcpus);
 	if (mem_mib < 16 || mem_mib > API_MAX_MEM_MIB)
 		return reply_fault("mem_size_mib must be 16 to %d, not %lld",
 				   API_MAX_MEM_MIB, (long long)mem_mib);
-	if (smt)
-		return reply_fault("smt is not supported");
+	if (bad_machine_values(body, &r))
+		return r;
 	if (bad_ws_interval(body, &interval, track_ws,
+			    patch ? api->cfg.working_set_interval_ms :
 			    API_DEFAULT_WS_INTERVAL_MS, &r))
 		return r;
 	if (track_ws && !pagetrack_present())
@@ -210,6 +381,74 @@ static struct reply put_machine_config(struct api *api, json_t *body)
 	api->cfg.track_working_set = track_ws;
 	api->configured = true;
 	return reply_ok();
+}
+
+static struct reply put_machine_config(struct api *api, json_t *body)
+{
+	return set_machine_config(api, body, false);
+}
+
+static struct reply patch_machine_config(struct api *api, json_t *body)
+{
+	return set_machine_config(api, body, true);
+}
+
+/*
+ * Firecracker's MachineConfig as v1.10 serializes it: no cpu_template
+ * when there is none, huge_pages "None".  Started or loaded, the vCPUs
+ * and memory are the VM's.  pagetrack's fields only when recording.
+ */
+static json_t *machine_config_json(struct api *api)
+{
+	unsigned int vcpus = api->cfg.vcpus, mem_mib = api->cfg.mem_mib;
+	json_t *obj;
+
+	if (api->ops->started(api->ctx))
+		api->ops->describe(api->ctx, &vcpus, &mem_mib);
+	obj = json_pack("{s:i, s:i, s:b, s:b, s:s}", "vcpu_count", vcpus,
+			"mem_size_mib", mem_mib, "smt", 0,
+			"track_dirty_pages", api->cfg.track_dirty_pages,
+			"huge_pages", "None");
+	if (api->cfg.track_working_set) {
+		unsigned int ms = api->cfg.working_set_interval_ms;
+
+		json_object_set_new(obj, "track_working_set", json_true());
+		json_object_set_new(obj, "working_set_interval_ms",
+				    json_integer(ms));
+	}
+	return obj;
+}
+
+static struct reply get_machine_config(struct api *api, json_t *body)
+{
+	(void)body;
+	return reply_json(machine_config_json(api));
+}
+
+/*
+ * Firecracker's FullVmConfiguration: every member v1.10 gives, null or
+ * empty for what this VMM does not have.  After a snapshot load the
+ * boot source is empty, as in Firecracker.
+ */
+static struct reply get_vm_config(struct api *api, json_t *body)
+{
+	const struct api_config *c = &api->cfg;
+	json_t *boot;
+
+	(void)body;
+	boot = json_pack("{s:s, s:o, s:o}", "kernel_image_path",
+			 c->have_kernel ? c->kernel : "",
+			 "initrd_path", c->have_kernel && c->initrd[0] ?
+			 json_string(c->initrd) : json_null(),
+			 "boot_args", c->have_kernel && c->have_boot_args ?
+			 json_string(c->cmdline) : json_null());
+	return reply_json(json_pack("{s:n, s:[], s:o, s:n, s:n, s:o, s:n, s:n, "
+				    "s:[], s:n, s:n}",
+				    "balloon", "drives", "boot-source", boot,
+				    "cpu-config", "logger", "machine-config",
+				    machine_config_json(api), "metrics",
+				    "mmds-config", "network-interfaces",
+				    "vsock", "entropy"));
 }
 
 static struct reply put_actions(struct api *api, json_t *body)
@@ -245,30 +484,36 @@ static struct reply patch_vm(struct api *api, json_t *body)
 				   state);
 	if (!api->ops->started(api->ctx))
 		return reply_fault("the instance is not started");
+	/* Already in the state asked for: done, as Firecracker answers. */
 	if (!strcmp(state, "Paused")) {
-		if (api->ops->paused(api->ctx))
-			return reply_fault("the instance is already paused");
-		api->ops->pause(api->ctx);
-	} else {
 		if (!api->ops->paused(api->ctx))
-			return reply_fault("the instance is not paused");
-		api->ops->resume(api->ctx);
+			api->ops->pause(api->ctx);
+	} else {
+		if (api->ops->paused(api->ctx))
+			api->ops->resume(api->ctx);
 	}
 	return reply_ok();
 }
 
 static struct reply put_snapshot_create(struct api *api, json_t *body)
 {
-	const char *type = "Full", *vmstate, *mem, *version = NULL;
-	const char *layers = NULL;
+	const char *type = "Full", *vmstate, *mem, *layers = NULL;
 	json_error_t jerr;
 	char err[512];
 	bool diff;
 
-	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s, s?s}",
+	/*
+	 * Firecracker v1.6 removed "version" (snapshots for older
+	 * Firecrackers); v1.10's SnapshotCreateParams refuses it.
+	 */
+	if (json_object_get(body, "version"))
+		return reply_fault("snapshot/create: the version field is not "
+				   "accepted: Firecracker removed it in v1.6, "
+				   "and snapshots are written in this VMM's "
+				   "one format");
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:s, s:s, s?s}",
 			   "snapshot_type", &type, "snapshot_path", &vmstate,
-			   "mem_file_path", &mem, "version", &version,
-			   "layers_path", &layers))
+			   "mem_file_path", &mem, "layers_path", &layers))
 		return reply_fault("snapshot/create: %s", jerr.text);
 	if (strcmp(type, "Full") && strcmp(type, "Diff"))
 		return reply_fault("snapshot_type must be Full or Diff, not "
@@ -342,6 +587,9 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	load.resume_vm = resume;
 	if (api->ops->snapshot_load(api->ctx, &load, err, sizeof(err)))
 		return reply_fault("snapshot/load: %s", err);
+	api->cfg.track_dirty_pages = diff;
+	api->cfg.track_working_set = track_ws;
+	api->cfg.working_set_interval_ms = interval;
 	return reply_ok();
 }
 
@@ -374,6 +622,10 @@ struct route {
 static const struct route routes[] = {
 	{ "PUT", "/boot-source", put_boot_source },
 	{ "PUT", "/machine-config", put_machine_config },
+	{ "PATCH", "/machine-config", patch_machine_config },
+	{ "GET", "/machine-config", get_machine_config },
+	{ "GET", "/vm/config", get_vm_config },
+	{ "GET", "/version", get_version },
 	{ "PUT", "/actions", put_actions },
 	{ "PATCH", "/vm", patch_vm },
 	{ "PUT", "/snapshot/create", put_snapshot_create },
@@ -403,7 +655,13 @@ static struct reply dispatch(struct api *api, const char *method,
 		path_known = true;
 		if (strcmp(method, routes[i].method))
 			continue;
-		body = parse_body(req, &r);
+		/* As in Firecracker, a GET with a body is a bad request. */
+		if (!strcmp(method, "GET") && req->len)
+			return reply_fault("GET %s takes no body", url);
+		if (!strcmp(method, "GET"))
+			body = json_object();
+		else
+			body = parse_body(req, &r);
 		if (!body)
 			return r;
 		pthread_mutex_lock(&api->lock);

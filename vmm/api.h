@@ -8,6 +8,10 @@
 #include <stddef.h>
 
 #define API_VMM_VERSION		"0.1.0"
+/* The command line of a guest whose boot-source gives no boot_args. */
+#define API_DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=1 pci=off " \
+				"nomodule i8042.noaux i8042.nomux " \
+				"i8042.nopnp i8042.dumbkbd"
 #define API_MAX_VCPUS		32
 #define API_MAX_MEM_MIB		3072
 #define API_MAX_CMDLINE		2048
@@ -15,12 +19,16 @@
 #define API_DEFAULT_WS_INTERVAL_MS	20
 #define API_MAX_WS_INTERVAL_MS		10000
 
-/* What PUT /boot-source and PUT /machine-config set up. */
+/*
+ * What PUT /boot-source and PUT or PATCH /machine-config set up; after a
+ * snapshot load, what the load asked for.
+ */
 struct api_config {
 	bool have_kernel;
 	char kernel[4096];
 	char initrd[4096];
 	char cmdline[API_MAX_CMDLINE];
+	bool have_boot_args;	/* else cmdline is API_DEFAULT_CMDLINE */
 	unsigned int vcpus;
 	unsigned int mem_mib;
 	bool track_dirty_pages;
@@ -45,6 +53,9 @@ struct api_ops {
 	/* False once a start or load failed half way: restart the VMM. */
 	bool (*usable)(void *ctx);
 	bool (*paused)(void *ctx);
+	/* The vCPUs and memory of the started or loaded VM. */
+	void (*describe)(void *ctx, unsigned int *vcpus,
+			 unsigned int *mem_mib);
 	int (*start)(void *ctx, const struct api_config *cfg);
 	void (*pause)(void *ctx);
 	void (*resume)(void *ctx);

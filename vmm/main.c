@@ -17,9 +17,6 @@
 #include "snapshot.h"
 #include "vmm.h"
 
-#define DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=1 pci=off nomodule " \
-			"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
-
 struct vmm_opts {
 	struct boot_config boot;
 	uint64_t mem_size;
@@ -67,7 +64,7 @@ static void usage(FILE *f)
 "		Initial ramdisk, placed as high in memory as the kernel\n"
 "		allows.\n"
 "	-c, --cmdline TEXT\n"
-"		Kernel command line (default: \"" DEFAULT_CMDLINE "\").\n"
+"		Kernel command line (default: \"" API_DEFAULT_CMDLINE "\").\n"
 "	-m, --mem SIZE\n"
 "		Guest memory: bytes, or with k, M or G (default 256M; at\n"
 "		most 3G).\n"
@@ -211,6 +208,15 @@ static bool api_paused(void *ctx)
 	return vm__is_paused(ctx);
 }
 
+static void api_describe(void *ctx, unsigned int *vcpus,
+			 unsigned int *mem_mib)
+{
+	struct vm *vm = ctx;
+
+	*vcpus = vm->nr_vcpus;
+	*mem_mib = vm->mem_size >> 20;
+}
+
 static int api_start(void *ctx, const struct api_config *cfg)
 {
 	struct vmm_opts o = {
@@ -280,6 +286,7 @@ static const struct api_ops vmm_api_ops = {
 	.started = api_started,
 	.usable = api_usable,
 	.paused = api_paused,
+	.describe = api_describe,
 	.start = api_start,
 	.pause = api_pause,
 	.resume = api_resume,
@@ -302,7 +309,7 @@ static void *signal_thread(void *arg)
 int main(int argc, char **argv)
 {
 	struct vmm_opts o = {
-		.boot.cmdline = DEFAULT_CMDLINE,
+		.boot.cmdline = API_DEFAULT_CMDLINE,
 		.mem_size = 256ULL << 20,
 		.vcpus = 1,
 	};
@@ -310,7 +317,7 @@ int main(int argc, char **argv)
 		.ops = &vmm_api_ops,
 		.ctx = &vm,
 		.cfg = {
-			.cmdline = DEFAULT_CMDLINE,
+			.cmdline = API_DEFAULT_CMDLINE,
 			.vcpus = 1,
 			.mem_mib = 128,
 		},

@@ -5,6 +5,8 @@
  * page-fault handler's Unix socket and sends it one message holding a
  * JSON array describing each memory region and, as SCM_RIGHTS, the
  * userfaultfd.  The handler fills pages in as the guest touches them.
+ * Each region's page size goes in both page_size_kib and page_size, in
+ * bytes, as Firecracker sends them (see uffd__attach()).
  *
  * The userfaultfd comes from /dev/userfaultfd, whose file mode is the
  * access control: the VMM has dropped every capability by now, and the
@@ -107,11 +109,22 @@ int uffd__attach(struct vm *vm, int sock, char *err, size_t errlen)
 		close(fd);
 		return ret;
 	}
+	/*
+	 * Firecracker v1.10's GuestRegionUffdMapping (src/vmm/src/persist.rs)
+	 * is { base_host_virt_addr, size, offset, page_size_kib }, and it
+	 * fills page_size_kib from HugePageConfig::page_size_kib(), which
+	 * returns the page size in bytes despite the name: 4096 for 4 KiB
+	 * pages.  Handlers written to it (its examples/uffd/) take the field
+	 * as bytes.  v1.12 adds page_size, also in bytes, and keeps
+	 * page_size_kib as a deprecated alias.  Both, as Firecracker fills
+	 * them, serve handlers for either version.
+	 */
 	snprintf(json, sizeof(json),
 		 "[{\"base_host_virt_addr\":%llu,\"size\":%llu,\"offset\":0,"
-		 "\"page_size_kib\":4,\"page_size\":4096}]",
+		 "\"page_size_kib\":%llu,\"page_size\":%llu}]",
 		 (unsigned long long)(uintptr_t)vm->mem,
-		 (unsigned long long)vm->mem_size);
+		 (unsigned long long)vm->mem_size, VMM_PAGE_SIZE,
+		 VMM_PAGE_SIZE);
 	ret = uffd__send(sock, fd, json, err, errlen);
 	if (ret) {
 		close(fd);

@@ -272,9 +272,9 @@ void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len)
 	snprintf(why, len, "no answer; last console line: %s", last);
 }
 
-pid_t uffd_handler__start(const char *sock, const char *mem,
-			  const char *layers, const char *vmstate,
-			  const char *log)
+/* Fork @argv[0] with standard error to @log; wait for it to listen. */
+static pid_t handler__start(const char *sock, const char *log,
+			    char *const argv[])
 {
 	pid_t pid;
 	int i;
@@ -286,16 +286,38 @@ pid_t uffd_handler__start(const char *sock, const char *mem,
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, 2);
-		if (layers)
-			execl("build/uffd-handler", "uffd-handler", "--socket",
-			      sock, "--mem", mem, "--layers", layers,
-			      "--snapshot", vmstate, NULL);
-		else
-			execl("build/uffd-handler", "uffd-handler", "--socket",
-			      sock, "--mem", mem, "--snapshot", vmstate, NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	for (i = 0; i < 200 && access(sock, F_OK); i++)
 		usleep(50000);
 	return pid;
+}
+
+pid_t uffd_handler__start(const char *sock, const char *mem,
+			  const char *layers, const char *vmstate,
+			  const char *log)
+{
+	char *with[] = {
+		"build/uffd-handler", "--socket", (char *)sock, "--mem",
+		(char *)mem, "--layers", (char *)layers, "--snapshot",
+		(char *)vmstate, NULL,
+	};
+	char *without[] = {
+		"build/uffd-handler", "--socket", (char *)sock, "--mem",
+		(char *)mem, "--snapshot", (char *)vmstate, NULL,
+	};
+
+	return handler__start(sock, log, layers ? with : without);
+}
+
+pid_t fc_uffd_handler__start(const char *sock, const char *mem,
+			     const char *log)
+{
+	char *argv[] = {
+		"build/selftests/vmm/fc_uffd_handler", (char *)sock,
+		(char *)mem, NULL,
+	};
+
+	return handler__start(sock, log, argv);
 }

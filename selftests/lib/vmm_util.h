@@ -74,5 +74,11 @@ void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len);
 pid_t uffd_handler__start(const char *sock, const char *mem,
 			  const char *layers, const char *vmstate,
 			  const char *log);
+/*
+ * The same with build/selftests/vmm/fc_uffd_handler, which knows only
+ * Firecracker's documented protocol.
+ */
+pid_t fc_uffd_handler__start(const char *sock, const char *mem,
+			     const char *log);
 
 #endif
