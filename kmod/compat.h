@@ -20,9 +20,9 @@
 #include <linux/version.h>
 #include <asm/mmu.h>
 
-/* Linux x.y, any stable release of it; x and y are constants. */
+/* Linux x.y, any stable release of it. */
 #define PT_SERIES(x, y) \
-	(LINUX_VERSION_CODE >> 8 == KERNEL_VERSION(x, y, 0) >> 8)
+	(LINUX_VERSION_MAJOR == (x) && LINUX_VERSION_PATCHLEVEL == (y))
 
 #if !PT_SERIES(6, 1) && !PT_SERIES(6, 12)
 #error "pagetrack supports Linux 6.1 (Debian 12) and 6.12 (Debian 13) only"
