@@ -55,10 +55,12 @@ struct pt_stats {
  * @owner_pid: tgid of the opener (global pid namespace)
  * @owner_uid: effective uid of the opener
  * @lock: serializes attach and scans of this session
- * @attached: the fields below are set; never cleared before release
- * @gone: the target's address space is torn down: @mm and @vm are let go
+ * @attached: the fields below are set; only @mm and @vm are cleared, and
+ *	only when the target is gone
  * @mm: target address space, held by @mn's registration (mm_count, not
- *	mm_users: a session must not keep an exited process's memory alive)
+ *	mm_users: a session must not keep an exited process's memory alive);
+ *	NULL once the target's address space is torn down, when @mm and @vm
+ *	are let go
  * @mn: MMU notifier on @mm, whose release tells the target is gone
  * @release_work: lets go of @mm and @vm after @mn's release
  * @target: target process
@@ -76,7 +78,6 @@ struct pt_session {
 
 	struct mutex lock;		/* attach and scans */
 	bool attached;
-	bool gone;
 	struct mm_struct *mm;
 	struct mmu_notifier mn;
 	struct work_struct release_work;

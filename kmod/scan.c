@@ -116,6 +116,23 @@ static bool pt_host_young(struct pt_walk *w, bool young, unsigned long *entry)
 }
 
 /*
+ * One KVM call about [addr, end): test the entry mapping @addr, or test and
+ * clear every entry mapping part of the range.
+ */
+static bool pt_kvm_ask(struct pt_walk *w, unsigned long addr,
+		       unsigned long end)
+{
+	bool young;
+
+	w->kvm_calls++;
+	if (!w->clear)
+		return pt_kvm_test_young(w->kvm, addr);
+	young = pt_kvm_clear_young(w->kvm, addr, end);
+	w->kvm_cleared |= young;
+	return young;
+}
+
+/*
  * The host maps [addr, addr + PAGE_SIZE) with a 4 KiB entry, so KVM maps
  * it with one of its own at most: one call answers for the page.  Without
  * clearing, a page the host already saw accessed needs no call.
@@ -123,16 +140,9 @@ static bool pt_host_young(struct pt_walk *w, bool young, unsigned long *entry)
 static bool pt_kvm_page(struct pt_walk *w, unsigned long addr,
 			bool host_accessed)
 {
-	bool young;
-
 	if (!w->kvm || (!w->clear && host_accessed))
 		return false;
-	w->kvm_calls++;
-	if (!w->clear)
-		return pt_kvm_test_young(w->kvm, addr);
-	young = pt_kvm_clear_young(w->kvm, addr, addr + PAGE_SIZE);
-	w->kvm_cleared |= young;
-	return young;
+	return pt_kvm_ask(w, addr, addr + PAGE_SIZE);
 }
 
 /*
@@ -151,13 +161,7 @@ static bool pt_kvm_block(struct pt_walk *w, unsigned long block,
 		return w->kvm_block.young;
 	if (!w->clear && host_accessed)
 		return false;
-	w->kvm_calls++;
-	if (w->clear) {
-		young = pt_kvm_clear_young(w->kvm, addr, end);
-		w->kvm_cleared |= young;
-	} else {
-		young = pt_kvm_test_young(w->kvm, addr);
-	}
+	young = pt_kvm_ask(w, addr, end);
 	w->kvm_block = (struct pt_leaf){ .start = block, .valid = true,
 					 .young = young };
 	return young;
@@ -183,10 +187,8 @@ static bool pt_kvm_pages(struct pt_walk *w, unsigned long addr,
 		}
 	}
 	/* With the host's bit set, every page is accessed: only clear. */
-	if (w->clear && (seen || host_accessed)) {
-		w->kvm_calls++;
-		w->kvm_cleared |= pt_kvm_clear_young(w->kvm, addr, end);
-	}
+	if (w->clear && (seen || host_accessed))
+		pt_kvm_ask(w, addr, end);
 	return seen;
 }
 
@@ -204,19 +206,17 @@ static bool pt_kvm_huge(struct pt_walk *w, unsigned long leaf,
 	if (!w->kvm)
 		return false;
 	ksize = pt_kvm_map_size(w->kvm, leaf, size);
+	if (ksize == PAGE_SIZE)
+		return pt_kvm_pages(w, addr, end, host_accessed);
 	for (; addr < end; addr = next) {
 		block = addr & ~(ksize - 1);
 		next = min(end, block + ksize);
-		if (ksize == PAGE_SIZE) {
-			/* 4 KiB entries: one range of them at a time. */
-			block = addr & ~(PMD_SIZE - 1);
-			next = min(end, block + PMD_SIZE);
-			any |= pt_kvm_pages(w, addr, next, host_accessed);
-			continue;
-		}
-		if (ksize < size && size > PMD_SIZE &&
-		    pt_kvm_map_size(w->kvm, block, PMD_SIZE) == PAGE_SIZE) {
-			/* A 1 GiB host page of which KVM maps this 2 MiB small. */
+		/*
+		 * A 1 GiB host page KVM maps with 2 MiB entries: each has its
+		 * own large-page info, and KVM may map this one 4 KiB.
+		 */
+		if (ksize < size &&
+		    pt_kvm_map_size(w->kvm, block, ksize) == PAGE_SIZE) {
 			any |= pt_kvm_pages(w, addr, next, host_accessed);
 			continue;
 		}
@@ -565,7 +565,7 @@ int pt_scan(struct pt_session *s, struct pagetrack_scan *sc)
 		goto out_unlock;
 	/* The target may have exited; its page tables are then gone. */
 	ret = -ESRCH;
-	if (s->gone)
+	if (!s->mm)
 		goto out_unlock;
 	ret = pt_scan_check(s, sc, user_maps);
 	if (ret)

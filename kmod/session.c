@@ -34,9 +34,8 @@ static void pt_session_let_go(struct pt_session *s)
 
 	mutex_lock(&s->lock);
 	spin_lock(&s->stats_lock);
-	mm = s->gone ? NULL : s->mm;
+	mm = s->mm;
 	if (mm) {
-		s->gone = true;
 		s->mm = NULL;
 		vm = s->vm;
 		memset(&s->vm, 0, sizeof(s->vm));
