@@ -189,7 +189,8 @@ $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*)
 		$(filter %.c %.S,$^) -lpthread
 
 BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/mem_util.c \
-	     selftests/lib/reader_guest.S selftests/lib/test_util.c $(LIB_SRCS)
+	     selftests/lib/sys_util.c selftests/lib/reader_guest.S \
+	     selftests/lib/test_util.c $(LIB_SRCS)
 
 TRACKER_BENCH_SRCS := bench/tracker_bench.c bench/tracker_guest.S \
 		      bench/damon.c bench/pmscan.c

@@ -59,26 +59,38 @@ static int sysfs_write_u64(const char *path, uint64_t val)
 	return sysfs_write(path, buf);
 }
 
+/*
+ * A sysfs or proc file's text, NUL-terminated, in @buf of @size; 0 or
+ * -errno.  Both are read whole with one read().
+ */
+static int read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		err = -errno;
+	else
+		buf[n] = 0;
+	close(fd);
+	return err;
+}
+
 /* A decimal number from a sysfs or proc file; -errno if none. */
 static int read_u64(const char *path, uint64_t *val, bool quiet)
 {
 	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	int err = read_text(path, buf, sizeof(buf));
 
-	if (fd < 0) {
-		err = -errno;
+	if (err) {
 		if (!quiet)
 			fprintf(stderr, "damon: %s: %s\n", path,
-				strerror(errno));
+				strerror(-err));
 		return err;
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		return err;
-	buf[n] = 0;
 	return sscanf(buf, "%" SCNu64, val) == 1 ? 0 : -EINVAL;
 }
 
@@ -232,23 +244,16 @@ int thread__cpu(pid_t pid, uint64_t *stat_ns, uint64_t *sched_ns)
 {
 	unsigned long long utime, stime;
 	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd, err;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
 	err = read_u64(path, sched_ns, false);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	err = n < 0 ? -errno : 0;
-	close(fd);
+	err = read_text(path, buf, sizeof(buf));
 	if (err)
 		return err;
-	buf[n] = 0;
 	/* Fields 14 and 15, counted from 1; the name, 2, may hold blanks. */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "

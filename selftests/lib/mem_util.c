@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "mem_util.h"
+#include "sys_util.h"
 
 #define HUGETLB_DIR	"/sys/kernel/mm/hugepages/hugepages-2048kB/"
 #define THP_DIR		"/sys/kernel/mm/transparent_hugepage/"
@@ -190,17 +191,9 @@ uint64_t page__kflags(const void *addr)
 static long hugetlb__read(const char *name)
 {
 	char path[128];
-	long val = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), HUGETLB_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &val) != 1)
-		val = -1;
-	fclose(f);
-	return val;
+	return file__read_long(path);
 }
 
 static int hugetlb__write_pool(long pages)

@@ -56,20 +56,25 @@ uint64_t irqs__count(const char *name, int cpu)
 	return count;
 }
 
+long file__read_long(const char *path)
+{
+	long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
 int module__refcount(const char *name)
 {
 	char path[96];
-	int refs = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &refs) != 1)
-		refs = -1;
-	fclose(f);
-	return refs;
+	return file__read_long(path);
 }
 
 const char *kvm__vendor_module(void)

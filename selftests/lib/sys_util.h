@@ -20,6 +20,8 @@ void cpu__pin(int cpu);
  */
 uint64_t irqs__count(const char *name, int cpu);
 
+/* The number a sysfs or proc file holds, or -1 if none. */
+long file__read_long(const char *path);
 /* /sys/module/@name/refcnt, or -1 if the module is not loaded. */
 int module__refcount(const char *name);
 /* "kvm_amd" or "kvm_intel", whichever is loaded. */
