@@ -119,14 +119,16 @@ $(B)/uffd-handler: tools/uffd-handler.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) 
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/uffd-handler.c \
 		vmm/vmstate.c $(LIB_SRCS) -ljansson -lpthread
 
-VMM_SRCS := $(wildcard vmm/*.c)
+# kvmtool's layout: the core flat, legacy devices in hw/, virtio in virtio/.
+VMM_SRCS := $(wildcard vmm/*.c vmm/hw/*.c vmm/virtio/*.c)
+VMM_HDRS := $(wildcard vmm/*.h vmm/hw/*.h vmm/virtio/*.h)
 
 vmm: $(B)/vmm
 
-$(B)/vmm: $(VMM_SRCS) $(wildcard vmm/*.h) $(LIB_SRCS) $(LIB_HDRS)
+$(B)/vmm: $(VMM_SRCS) $(VMM_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(VMM_SRCS) $(LIB_SRCS) \
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ $(VMM_SRCS) $(LIB_SRCS) \
 		-lpthread -lmicrohttpd -ljansson -lcap
 
 $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)

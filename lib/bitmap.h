@@ -33,6 +33,13 @@ static inline void bitmap__set(uint64_t *bm, uint64_t bit)
 	bm[bit / BITMAP_WORD_BITS] |= 1ULL << (bit % BITMAP_WORD_BITS);
 }
 
+/* For bitmaps that several threads set at once (device threads). */
+static inline void bitmap__set_atomic(uint64_t *bm, uint64_t bit)
+{
+	__atomic_fetch_or(&bm[bit / BITMAP_WORD_BITS],
+			  1ULL << (bit % BITMAP_WORD_BITS), __ATOMIC_RELAXED);
+}
+
 static inline void bitmap__clear(uint64_t *bm, uint64_t bit)
 {
 	bm[bit / BITMAP_WORD_BITS] &= ~(1ULL << (bit % BITMAP_WORD_BITS));

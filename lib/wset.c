@@ -186,8 +186,9 @@ void wset__mark_written(struct wset *w, uint64_t first, uint64_t count)
 
 	if (!w->recording)
 		return;
+	/* Device threads write guest memory concurrently. */
 	for (p = first; p < first + count && p < w->npages; p++)
-		bitmap__set(w->dirty, p);
+		bitmap__set_atomic(w->dirty, p);
 }
 
 /*

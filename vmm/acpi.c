@@ -3,7 +3,9 @@
  * ACPI, for one reason: a guest "poweroff" must end the VM, and Linux on
  * x86 powers off only through ACPI's S5 sleep state.  The tables describe
  * what the MP table does (vCPUs, I/O APIC, ISA interrupt routing) plus a
- * fixed-hardware PM1 block at ACPI_PM_BASE and a DSDT holding only \_S5.
+ * fixed-hardware PM1 block at ACPI_PM_BASE and a DSDT holding \_S5 and
+ * the virtio-mmio devices, which Debian's kernels find only through ACPI
+ * (they lack VIRTIO_MMIO_CMDLINE_DEVICES).
  *
  * The FADT is not "hardware reduced": in that mode Linux drops the legacy
  * PIC and with it the ISA IRQs the 8250 console and the PIT are wired to,
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "vmm.h"
+#include "virtio/virtio.h"
 
 #define ACPI_PM_BASE		0x600
 #define PM1_EVT_LEN		4	/* status, enable */
@@ -136,10 +139,150 @@ struct madt_lapic_nmi {
 enum { MADT_LAPIC, MADT_IOAPIC, MADT_ISO, MADT_NMI_SRC, MADT_LAPIC_NMI };
 
 /* Name (_S5_, Package (2) { 5, 0 }): SLP_TYPa and SLP_TYPb for S5. */
-static const uint8_t dsdt_aml[] = {
+static const uint8_t dsdt_s5[] = {
 	0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x02,
 	0x0a, SLP_TYP_S5, 0x0a, 0x00,
 };
+
+/*
+ * The DSDT's AML, built into a fixed buffer.  Only what describing the
+ * virtio-mmio devices takes: names, strings, byte integers, buffers, and
+ * Device and Scope with their package lengths.
+ */
+#define AML_NAME		0x08
+#define AML_BYTE_PREFIX		0x0a
+#define AML_STRING_PREFIX	0x0d
+#define AML_SCOPE		0x10
+#define AML_BUFFER		0x11
+#define AML_EXT_PREFIX		0x5b
+#define AML_DEVICE		0x82
+#define AML_ROOT_CHAR		0x5c
+
+#define RES_MEMORY32_FIXED	0x86
+#define RES_EXTENDED_IRQ	0x89
+#define RES_END_TAG		0x79
+/* Extended interrupt flags: consumer, edge-triggered, active high. */
+#define RES_IRQ_CONSUMER	(1U << 0)
+#define RES_IRQ_EDGE		(1U << 1)
+
+struct aml {
+	uint8_t buf[4096];
+	size_t len;
+	bool overflow;
+};
+
+static void aml__bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->overflow || n > sizeof(a->buf) - a->len) {
+		a->overflow = true;
+		return;
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void aml__byte(struct aml *a, uint8_t b)
+{
+	aml__bytes(a, &b, 1);
+}
+
+static void aml__u32(struct aml *a, uint32_t v)
+{
+	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
+
+	aml__bytes(a, b, 4);
+}
+
+/* PkgLength of a body of @body bytes: it counts its own 1 to 3 bytes. */
+static void aml__pkg_length(struct aml *a, size_t body)
+{
+	size_t total;
+
+	if (body + 1 < 0x40) {
+		aml__byte(a, body + 1);
+		return;
+	}
+	if (body + 2 < 0x1000) {
+		total = body + 2;
+		aml__byte(a, 0x40 | (total & 0xf));
+		aml__byte(a, total >> 4);
+		return;
+	}
+	total = body + 3;
+	aml__byte(a, 0x80 | (total & 0xf));
+	aml__byte(a, total >> 4);
+	aml__byte(a, total >> 12);
+}
+
+/* @op [@ext], PkgLength, then @body. */
+static void aml__package(struct aml *a, uint8_t ext, uint8_t op,
+			 const struct aml *body)
+{
+	if (ext)
+		aml__byte(a, ext);
+	aml__byte(a, op);
+	aml__pkg_length(a, body->len);
+	aml__bytes(a, body->buf, body->len);
+	a->overflow |= body->overflow;
+}
+
+/* Device (VRnn) { _HID "LNRO0005", _UID n, _CRS: window and IRQ }. */
+static void aml__virtio_device(struct aml *a, unsigned int n, uint64_t base,
+			       uint64_t size, unsigned int irq)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct aml dev = { .len = 0 }, crs = { .len = 0 };
+	const char name[4] = { 'V', 'R', hex[(n >> 4) & 0xf], hex[n & 0xf] };
+
+	aml__bytes(&dev, name, 4);
+	aml__byte(&dev, AML_NAME);
+	aml__bytes(&dev, "_HID", 4);
+	aml__byte(&dev, AML_STRING_PREFIX);
+	aml__bytes(&dev, "LNRO0005", 9);	/* with its NUL */
+	aml__byte(&dev, AML_NAME);
+	aml__bytes(&dev, "_UID", 4);
+	aml__byte(&dev, AML_BYTE_PREFIX);
+	aml__byte(&dev, n);
+
+	aml__byte(&crs, AML_BYTE_PREFIX);	/* the buffer's size */
+	aml__byte(&crs, 12 + 9 + 2);
+	aml__byte(&crs, RES_MEMORY32_FIXED);
+	aml__byte(&crs, 9);
+	aml__byte(&crs, 0);
+	aml__byte(&crs, 1);			/* read-write */
+	aml__u32(&crs, base);
+	aml__u32(&crs, size);
+	aml__byte(&crs, RES_EXTENDED_IRQ);
+	aml__byte(&crs, 6);
+	aml__byte(&crs, 0);
+	aml__byte(&crs, RES_IRQ_CONSUMER | RES_IRQ_EDGE);
+	aml__byte(&crs, 1);			/* one interrupt */
+	aml__u32(&crs, irq);
+	aml__byte(&crs, RES_END_TAG);
+	aml__byte(&crs, 0);			/* checksum: none */
+
+	aml__byte(&dev, AML_NAME);
+	aml__bytes(&dev, "_CRS", 4);
+	aml__package(&dev, 0, AML_BUFFER, &crs);
+	aml__package(a, AML_EXT_PREFIX, AML_DEVICE, &dev);
+}
+
+/* \_S5 and, in Scope (\_SB), the virtio-mmio devices. */
+static void dsdt__build(struct vm *vm, struct aml *a)
+{
+	struct aml sb = { .len = 0 };
+	unsigned int i;
+
+	aml__bytes(a, dsdt_s5, sizeof(dsdt_s5));
+	if (!vm->nr_virtio)
+		return;
+	aml__byte(&sb, AML_ROOT_CHAR);
+	aml__bytes(&sb, "_SB_", 4);
+	for (i = 0; i < vm->nr_virtio; i++)
+		aml__virtio_device(&sb, i, vm->virtio[i]->mmio_base,
+				   VIRTIO_MMIO_SIZE, vm->virtio[i]->irq);
+	aml__package(a, 0, AML_SCOPE, &sb);
+}
 
 static void acpi_header__fill(struct acpi_header *h, const char *sig,
 			      uint32_t length, uint8_t revision)
@@ -234,6 +377,7 @@ int acpi__write_tables(struct vm *vm)
 	uint64_t rsdp_gpa, xsdt_gpa, fadt_gpa, facs_gpa, dsdt_gpa, madt_gpa;
 	const size_t xsdt_len = sizeof(struct acpi_header) + 2 * 8;
 	struct acpi_header *xsdt, *dsdt;
+	struct aml aml = { .len = 0 };
 	struct acpi_rsdp *rsdp;
 	struct acpi_facs *facs;
 	struct acpi_fadt *fadt;
@@ -247,14 +391,14 @@ int acpi__write_tables(struct vm *vm)
 	xsdt = acpi_builder__alloc(&b, xsdt_len, 16, &xsdt_gpa);
 	fadt = acpi_builder__alloc(&b, sizeof(*fadt), 16, &fadt_gpa);
 	facs = acpi_builder__alloc(&b, sizeof(*facs), 64, &facs_gpa);
-	dsdt = acpi_builder__alloc(&b, sizeof(*dsdt) + sizeof(dsdt_aml), 16,
-				   &dsdt_gpa);
-	if (!rsdp || !xsdt || !fadt || !facs || !dsdt ||
+	dsdt__build(vm, &aml);
+	dsdt = acpi_builder__alloc(&b, sizeof(*dsdt) + aml.len, 16, &dsdt_gpa);
+	if (!rsdp || !xsdt || !fadt || !facs || !dsdt || aml.overflow ||
 	    madt__write(&b, &madt_gpa))
 		return -ENOSPC;
 
-	memcpy(dsdt + 1, dsdt_aml, sizeof(dsdt_aml));
-	acpi_header__fill(dsdt, "DSDT", sizeof(*dsdt) + sizeof(dsdt_aml), 2);
+	memcpy(dsdt + 1, aml.buf, aml.len);
+	acpi_header__fill(dsdt, "DSDT", sizeof(*dsdt) + aml.len, 2);
 
 	memcpy(facs->signature, "FACS", 4);
 	facs->length = sizeof(*facs);

@@ -443,12 +443,13 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 			 "boot_args", c->have_kernel && c->have_boot_args ?
 			 json_string(c->cmdline) : json_null());
 	return reply_json(json_pack("{s:n, s:[], s:o, s:n, s:n, s:o, s:n, s:n, "
-				    "s:[], s:n, s:n}",
+				    "s:[], s:n, s:o}",
 				    "balloon", "drives", "boot-source", boot,
 				    "cpu-config", "logger", "machine-config",
 				    machine_config_json(api), "metrics",
 				    "mmds-config", "network-interfaces",
-				    "vsock", "entropy"));
+				    "vsock", "entropy", c->entropy.present ?
+				    json_object() : json_null()));
 }
 
 static struct reply put_actions(struct api *api, json_t *body)
@@ -613,30 +614,77 @@ static struct reply put_snapshot_layers(struct api *api, json_t *body)
 	return reply_ok();
 }
 
+#define AFTER_START	"The requested operation is not supported after " \
+			"starting the microVM."
+
+/*
+ * PUT /entropy: Firecracker's EntropyDeviceConfig.  Its one member,
+ * rate_limiter, is refused rather than ignored until rate limiters exist.
+ */
+static struct reply put_entropy(struct api *api, json_t *body)
+{
+	json_t *limiter = NULL;
+	json_error_t jerr;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?o}", "rate_limiter",
+			   &limiter))
+		return reply_fault("entropy: %s", jerr.text);
+	if (api->ops->started(api->ctx))
+		return reply_fault("entropy: " AFTER_START);
+	if (limiter && !json_is_null(limiter))
+		return reply_fault("entropy: rate_limiter is not supported "
+				   "yet; leave it out");
+	api->cfg.entropy.present = true;
+	api->configured = true;
+	return reply_ok();
+}
+
+/*
+ * A route's path is exact, or with @fn_id a prefix ending in '/' whose
+ * rest, one path segment, is the resource's id (/drives/{drive_id}).
+ */
 struct route {
 	const char *method;
 	const char *path;
 	struct reply (*fn)(struct api *api, json_t *body);
+	struct reply (*fn_id)(struct api *api, const char *id, json_t *body);
 };
 
 static const struct route routes[] = {
-	{ "PUT", "/boot-source", put_boot_source },
-	{ "PUT", "/machine-config", put_machine_config },
-	{ "PATCH", "/machine-config", patch_machine_config },
-	{ "GET", "/machine-config", get_machine_config },
-	{ "GET", "/vm/config", get_vm_config },
-	{ "GET", "/version", get_version },
-	{ "PUT", "/actions", put_actions },
-	{ "PATCH", "/vm", patch_vm },
-	{ "PUT", "/snapshot/create", put_snapshot_create },
-	{ "PUT", "/snapshot/load", put_snapshot_load },
-	{ "PUT", "/snapshot/layers", put_snapshot_layers },
+	{ "PUT", "/boot-source", put_boot_source, NULL },
+	{ "PUT", "/machine-config", put_machine_config, NULL },
+	{ "PATCH", "/machine-config", patch_machine_config, NULL },
+	{ "GET", "/machine-config", get_machine_config, NULL },
+	{ "GET", "/vm/config", get_vm_config, NULL },
+	{ "GET", "/version", get_version, NULL },
+	{ "PUT", "/actions", put_actions, NULL },
+	{ "PATCH", "/vm", patch_vm, NULL },
+	{ "PUT", "/snapshot/create", put_snapshot_create, NULL },
+	{ "PUT", "/snapshot/load", put_snapshot_load, NULL },
+	{ "PUT", "/snapshot/layers", put_snapshot_layers, NULL },
+	{ "PUT", "/entropy", put_entropy, NULL },
 };
+
+/* @url is @r's path, or for an id route its prefix and a valid id. */
+static bool route_matches(const struct route *r, const char *url,
+			  const char **id)
+{
+	size_t n = strlen(r->path);
+
+	*id = NULL;
+	if (!r->fn_id)
+		return !strcmp(url, r->path);
+	if (strncmp(url, r->path, n) || !url[n] || strchr(url + n, '/'))
+		return false;
+	*id = url + n;
+	return true;
+}
 
 static struct reply dispatch(struct api *api, const char *method,
 			     const char *url, const struct request *req)
 {
 	bool path_known = false;
+	const char *id;
 	struct reply r;
 	json_t *body;
 	size_t i;
@@ -650,7 +698,7 @@ static struct reply dispatch(struct api *api, const char *method,
 		return get_instance_info(api);
 	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(url, routes[i].path))
+		if (!route_matches(&routes[i], url, &id))
 			continue;
 		path_known = true;
 		if (strcmp(method, routes[i].method))
@@ -665,11 +713,13 @@ static struct reply dispatch(struct api *api, const char *method,
 		if (!body)
 			return r;
 		pthread_mutex_lock(&api->lock);
-		if (api->ops->usable(api->ctx))
-			r = routes[i].fn(api, body);
-		else
+		if (!api->ops->usable(api->ctx))
 			r = reply_fault("the VM failed half way through its "
 					"start or load: start a new VMM process");
+		else if (id)
+			r = routes[i].fn_id(api, id, body);
+		else
+			r = routes[i].fn(api, body);
 		pthread_mutex_unlock(&api->lock);
 		json_decref(body);
 		return r;

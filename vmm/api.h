@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "virtio/virtio.h"
+
 #define API_VMM_VERSION		"0.1.0"
 /* The command line of a guest whose boot-source gives no boot_args. */
 #define API_DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=1 pci=off " \
@@ -34,6 +36,8 @@ struct api_config {
 	bool track_dirty_pages;
 	bool track_working_set;
 	unsigned int working_set_interval_ms;
+	/* Devices, created at InstanceStart in Firecracker's order. */
+	struct virtio_rng_config entropy;
 };
 
 struct api_load {

@@ -25,6 +25,7 @@ struct vmm_opts {
 	bool track_ws;
 	unsigned int ws_interval_ms;
 	const char *api_sock;
+	const struct api_config *devices;	/* from the API, or NULL */
 };
 
 static struct vm vm;
@@ -164,8 +165,28 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
 	return 0;
 }
 
+/*
+ * The virtio devices the API configured, in Firecracker's order (drives,
+ * network, vsock, entropy): the order fixes their slots, so the root
+ * drive, attached first, is /dev/vda.
+ */
+static int vmm__create_devices(struct vm *vm, const struct api_config *cfg)
+{
+	char err[256];
+	int ret;
+
+	if (!cfg)
+		return 0;
+	ret = virtio_rng__create(vm, &cfg->entropy, err, sizeof(err));
+	if (ret)
+		vmm__log("%s", err);
+	return ret;
+}
+
 static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 {
+	struct boot_config boot = o->boot;
+	char cmdline[BOOT_CMDLINE_MAX + 1];
 	uint64_t entry, boot_params;
 	unsigned int i;
 	int ret;
@@ -175,8 +196,19 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	if (ret)
 		return ret;
 	vm->sampler.interval_ms = o->ws_interval_ms;
-	if ((ret = devices__init(vm, STDIN_FILENO, console_fd)) ||
-	    (ret = boot__load_linux(vm, &o->boot, &entry, &boot_params)) ||
+	ret = devices__init(vm, STDIN_FILENO, console_fd);
+	if (!ret)
+		ret = vmm__create_devices(vm, o->devices);
+	if (ret)
+		return ret;
+	snprintf(cmdline, sizeof(cmdline), "%s", o->boot.cmdline);
+	if (virtio__cmdline(vm, cmdline, sizeof(cmdline))) {
+		vmm__log("kernel command line too long with the devices "
+			 "(limit %d bytes)", BOOT_CMDLINE_MAX - 1);
+		return -E2BIG;
+	}
+	boot.cmdline = cmdline;
+	if ((ret = boot__load_linux(vm, &boot, &entry, &boot_params)) ||
 	    (ret = mptable__write(vm)) ||
 	    (ret = acpi__write_tables(vm)))
 		return ret;
@@ -230,6 +262,7 @@ static int api_start(void *ctx, const struct api_config *cfg)
 		.track_dirty = cfg->track_dirty_pages,
 		.track_ws = cfg->track_working_set,
 		.ws_interval_ms = cfg->working_set_interval_ms,
+		.devices = cfg,
 	};
 
 	return vmm__boot(ctx, &o);

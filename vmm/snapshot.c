@@ -20,6 +20,7 @@
 #include "crc32.h"
 #include "layers.h"
 #include "snapshot.h"
+#include "virtio/virtio.h"
 #include "vmstate.h"
 #include "wset.h"
 
@@ -78,7 +79,8 @@ static int build_vmstate(struct vm *vm, enum snapshot_type type,
 		if (ret)
 			return ret;
 	}
-	return save_vm_state(vm, b);
+	ret = save_vm_state(vm, b);
+	return ret ? ret : virtio__save_all(vm, b);
 }
 
 /*
@@ -514,6 +516,8 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			goto out;
 	}
 	ret = restore_vm_state(vm, &vs, err, errlen);
+	if (!ret)
+		ret = virtio__restore_all(vm, &vs, err, errlen);
 	if (ret)
 		goto out;
 
@@ -524,6 +528,8 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	ret = vm__start(vm);
 	if (ret)
 		snprintf(err, errlen, "starting vCPUs: %s", strerror(-ret));
+	else
+		virtio__restored_all(vm);
 out:
 	/* Refused before a VM existed: the process can load another. */
 	if (ret && vm->vm_fd < 0)

@@ -281,9 +281,10 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 		vcpu__handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
-		/* Nothing is mapped there: reads float high. */
-		if (!run->mmio.is_write)
-			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+		if (run->mmio.len > sizeof(run->mmio.data))
+			return true;
+		mmio__dispatch(run->mmio.phys_addr, run->mmio.data,
+			       run->mmio.len, run->mmio.is_write);
 		return true;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT:

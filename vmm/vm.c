@@ -13,6 +13,7 @@
 
 #include "bitmap.h"
 #include "vmm.h"
+#include "virtio/virtio.h"
 #include "wset.h"
 
 /* Where KVM may put its real-mode TSS and identity map (Intel): unused. */
@@ -29,17 +30,6 @@ void vmm__log(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
-
-/* ioctl() that logs its name on failure and returns -errno. */
-#define vm_ioctl(fd, cmd, arg)						\
-	({								\
-		int __r = ioctl(fd, cmd, arg);				\
-		if (__r < 0) {						\
-			__r = -errno;					\
-			vmm__log("%s: %s", #cmd, strerror(errno));	\
-		}							\
-		__r;							\
-	})
 
 /* Locks and "nothing open yet": once, before any other thread exists. */
 void vm__prepare(struct vm *vm)
@@ -156,6 +146,8 @@ void vm__destroy(struct vm *vm)
 {
 	unsigned int i;
 
+	/* Device threads use guest memory: they stop first. */
+	virtio__destroy_all(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, vm->run_size);
@@ -253,6 +245,14 @@ int vm__start(struct vm *vm)
 
 	if (!vm->pause_requested)
 		vm__open_window(vm);
+	else
+		virtio__pause_all(vm);
+	ret = virtio__start_all(vm);
+	if (ret) {
+		vmm__log("cannot start the virtio devices: %s", strerror(-ret));
+		vm__request_exit(vm, VM_EXIT_ERROR);
+		return ret;
+	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__start(&vm->vcpus[i]);
 		if (ret) {
@@ -300,12 +300,15 @@ void vm__pause(struct vm *vm)
 	if (vm__wait_parked(vm))
 		for (i = 0; i < vm->nr_vcpus; i++)
 			vcpu__kvmclock_ctrl(&vm->vcpus[i]);
+	/* No request in flight once this returns: snapshots may follow. */
+	virtio__pause_all(vm);
 	vm__close_window(vm);
 }
 
 void vm__resume(struct vm *vm)
 {
 	vm__open_window(vm);
+	virtio__resume_all(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_requested = false;
 	pthread_cond_broadcast(&vm->paused);
@@ -339,7 +342,7 @@ void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 		return;
 	for (page = gpa / VMM_PAGE_SIZE;
 	     page <= (gpa + len - 1) / VMM_PAGE_SIZE; page++)
-		bitmap__set(vm->pending_dirty, page);
+		bitmap__set_atomic(vm->pending_dirty, page);
 	if (vm->ws)
 		wset__mark_written(vm->ws, gpa / VMM_PAGE_SIZE,
 				   (gpa + len - 1) / VMM_PAGE_SIZE -

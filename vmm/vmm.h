@@ -6,13 +6,23 @@
 #ifndef VMM_H
 #define VMM_H
 
+#include <errno.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
 
 #define VMM_MAX_VCPUS		32
+
+/* virtio-mmio devices: one IRQ each, of those the legacy devices leave. */
+#define VMM_MAX_VIRTIO		15
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
 #define VMM_PAGE_SIZE		4096ULL
 /* Guest RAM ends below the 32-bit MMIO hole; more needs a second slot. */
 #define VMM_MAX_MEM		(3ULL << 30)
@@ -96,6 +106,10 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 
+	/* virtio-mmio devices, by slot (virtio/core.c). */
+	unsigned int nr_virtio;
+	struct virtio_dev *virtio[VMM_MAX_VIRTIO];
+
 	pthread_mutex_t lock;	/* exit and pause state */
 	pthread_cond_t exited;
 	enum vm_exit_reason exit_reason;
@@ -141,6 +155,14 @@ typedef void (*ioport_fn)(void *dev, uint16_t port, uint8_t *data,
 int ioport__register(uint16_t base, uint16_t count, ioport_fn fn, void *dev);
 void ioport__dispatch(uint16_t port, uint8_t *data, uint32_t len,
 		      bool is_write);
+
+/* mmio.c: handlers get the offset into their range. */
+typedef void (*mmio_fn)(void *dev, uint64_t offset, uint8_t *data,
+			uint32_t len, bool is_write);
+int mmio__register(uint64_t base, uint64_t len, mmio_fn fn, void *dev);
+void mmio__unregister(uint64_t base);
+void mmio__dispatch(uint64_t addr, uint8_t *data, uint32_t len,
+		    bool is_write);
 
 /* boot.c */
 struct boot_config {
@@ -200,5 +222,17 @@ int i8042__init(struct vm *vm);
 int caps__drop_all(void);
 
 void vmm__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ioctl() that logs its name on failure and returns -errno. */
+#define vm_ioctl(fd, cmd, arg)						\
+	({								\
+		int __r = ioctl(fd, cmd, arg);				\
+		if (__r < 0) {						\
+			__r = -errno;					\
+			vmm__log("%s: %s", #cmd, strerror(errno));	\
+		}							\
+		__r;							\
+	})
+
 
 #endif

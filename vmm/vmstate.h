@@ -16,9 +16,11 @@
 #define VMSTATE_MAGIC		"PTVMSTAT"
 /*
  * Version 2: the vCPU section gives the TSC frequency, the VM section the
- * snapshot's identity.  Older files are refused by the version check.
+ * snapshot's identity.  Version 3: virtio devices, one section each, which
+ * a version-2 reader would silently drop.  Older files are refused by the
+ * version check.
  */
-#define VMSTATE_VERSION		2
+#define VMSTATE_VERSION		3
 #define VMSTATE_MAX_SIZE	(64ULL << 20)
 
 struct vmstate_header {
@@ -38,6 +40,7 @@ enum vmstate_section_type {
 	VS_PIT,
 	VS_CLOCK,
 	VS_SERIAL,
+	VS_VIRTIO,	/* one per virtio device, in slot order */
 };
 
 struct vmstate_section {
@@ -98,6 +101,41 @@ struct vs_serial {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, thri_pending;
 	uint32_t rx_len;
 	uint8_t rx[64];
+};
+
+struct vs_virtq {
+	uint16_t max_size;
+	uint16_t size;
+	uint16_t last_avail;
+	uint16_t used_idx;
+	uint32_t ready;
+	uint32_t reserved;
+	uint64_t desc_gpa;
+	uint64_t avail_gpa;
+	uint64_t used_gpa;
+};
+
+#define VS_VIRTIO_QUEUES	8
+
+/*
+ * A virtio device: the transport's state, then @state_len bytes of the
+ * device type's own, whose layout @version names.
+ */
+struct vs_virtio {
+	uint32_t device_id;
+	uint32_t version;
+	uint32_t index;			/* register window and IRQ slot */
+	uint32_t status;
+	char id[64];
+	uint64_t driver_features;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	uint32_t nr_queues;
+	struct vs_virtq vqs[VS_VIRTIO_QUEUES];
+	uint64_t state_len;
 };
 
 struct vsbuf {
