@@ -156,6 +156,93 @@ static struct reply put_boot_source(struct api *api, json_t *body)
 	return reply_ok();
 }
 
+/* Firecracker's TokenBucket: size and refill_time required. */
+static bool bad_token_bucket(json_t *v, struct token_bucket_config *out,
+			     const char *what, const char *kind,
+			     struct reply *r)
+{
+	json_int_t size, refill, burst = 0;
+	json_error_t jerr;
+
+	if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:I, s:I, s?I}", "size",
+			   &size, "refill_time", &refill, "one_time_burst",
+			   &burst)) {
+		*r = reply_fault("%s: %s: %s", what, kind, jerr.text);
+		return true;
+	}
+	if (size < 0 || refill < 0 || burst < 0) {
+		*r = reply_fault("%s: %s: size, one_time_burst and refill_time "
+				 "must not be negative", what, kind);
+		return true;
+	}
+	if (size && !refill) {
+		*r = reply_fault("%s: %s: refill_time must be more than 0 for "
+				 "a bucket of size %lld", what, kind,
+				 (long long)size);
+		return true;
+	}
+	*out = (struct token_bucket_config) {
+		.size = size, .one_time_burst = burst, .refill_time_ms = refill,
+	};
+	return false;
+}
+
+/*
+ * Firecracker's RateLimiter, null or absent meaning none.  With @given,
+ * which buckets the request named (PATCH changes only those).
+ */
+static bool bad_rate_limiter(json_t *v, struct rate_limit_config *out,
+			     bool given[2], const char *what, struct reply *r)
+{
+	json_t *bw = NULL, *ops = NULL;
+	json_error_t jerr;
+
+	memset(out, 0, sizeof(*out));
+	if (given)
+		given[0] = given[1] = false;
+	if (!v || json_is_null(v))
+		return false;
+	if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s?o, s?o}", "bandwidth",
+			   &bw, "ops", &ops)) {
+		*r = reply_fault("%s: %s", what, jerr.text);
+		return true;
+	}
+	if (bw && !json_is_null(bw) &&
+	    bad_token_bucket(bw, &out->bandwidth, what, "bandwidth", r))
+		return true;
+	if (ops && !json_is_null(ops) &&
+	    bad_token_bucket(ops, &out->ops, what, "ops", r))
+		return true;
+	if (given) {
+		given[0] = bw;
+		given[1] = ops;
+	}
+	return false;
+}
+
+static json_t *token_bucket_json(const struct token_bucket_config *b)
+{
+	return json_pack("{s:I, s:I, s:I}", "size", (json_int_t)b->size,
+			 "one_time_burst", (json_int_t)b->one_time_burst,
+			 "refill_time", (json_int_t)b->refill_time_ms);
+}
+
+/* GET /vm/config's RateLimiter: null without limits. */
+static json_t *rate_limiter_json(const struct rate_limit_config *c)
+{
+	json_t *obj;
+
+	if (!rate_limit_config__active(c))
+		return json_null();
+	obj = json_object();
+	if (c->bandwidth.size)
+		json_object_set_new(obj, "bandwidth",
+				    token_bucket_json(&c->bandwidth));
+	if (c->ops.size)
+		json_object_set_new(obj, "ops", token_bucket_json(&c->ops));
+	return obj;
+}
+
 #define NO_PAGETRACK	"track_working_set needs /dev/pagetrack: " \
 			"load pagetrack.ko first"
 
@@ -433,9 +520,12 @@ static struct reply get_machine_config(struct api *api, json_t *body)
 static struct reply get_vm_config(struct api *api, json_t *body)
 {
 	const struct api_config *c = &api->cfg;
-	json_t *boot;
+	json_t *boot, *entropy = json_null();
 
 	(void)body;
+	if (c->entropy.present)
+		entropy = json_pack("{s:o}", "rate_limiter",
+				    rate_limiter_json(&c->entropy.limit));
 	boot = json_pack("{s:s, s:o, s:o}", "kernel_image_path",
 			 c->have_kernel ? c->kernel : "",
 			 "initrd_path", c->have_kernel && c->initrd[0] ?
@@ -448,8 +538,7 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 				    "cpu-config", "logger", "machine-config",
 				    machine_config_json(api), "metrics",
 				    "mmds-config", "network-interfaces",
-				    "vsock", "entropy", c->entropy.present ?
-				    json_object() : json_null()));
+				    "vsock", "entropy", entropy));
 }
 
 static struct reply put_actions(struct api *api, json_t *body)
@@ -617,24 +706,24 @@ static struct reply put_snapshot_layers(struct api *api, json_t *body)
 #define AFTER_START	"The requested operation is not supported after " \
 			"starting the microVM."
 
-/*
- * PUT /entropy: Firecracker's EntropyDeviceConfig.  Its one member,
- * rate_limiter, is refused rather than ignored until rate limiters exist.
- */
+/* PUT /entropy: Firecracker's EntropyDeviceConfig. */
 static struct reply put_entropy(struct api *api, json_t *body)
 {
+	struct rate_limit_config limit;
 	json_t *limiter = NULL;
 	json_error_t jerr;
+	struct reply r;
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?o}", "rate_limiter",
 			   &limiter))
 		return reply_fault("entropy: %s", jerr.text);
 	if (api->ops->started(api->ctx))
 		return reply_fault("entropy: " AFTER_START);
-	if (limiter && !json_is_null(limiter))
-		return reply_fault("entropy: rate_limiter is not supported "
-				   "yet; leave it out");
+	if (bad_rate_limiter(limiter, &limit, NULL, "entropy: rate_limiter",
+			     &r))
+		return r;
 	api->cfg.entropy.present = true;
+	api->cfg.entropy.limit = limit;
 	api->configured = true;
 	return reply_ok();
 }

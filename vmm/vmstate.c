@@ -26,11 +26,11 @@ void vsbuf__free(struct vsbuf *b)
 	vsbuf__init(b);
 }
 
-/* Append a section header and return @len zeroed bytes to fill in. */
-void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
+/* @len more bytes at the end of @b, zeroed; NULL on failure. */
+static void *vsbuf__grow(struct vsbuf *b, size_t len)
 {
-	size_t need = b->len + sizeof(struct vmstate_section) + len;
-	struct vmstate_section *s;
+	size_t need = b->len + len;
+	uint8_t *p;
 
 	if (b->error)
 		return NULL;
@@ -48,13 +48,31 @@ void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
 		b->data = d;
 		b->cap = cap;
 	}
-	s = (struct vmstate_section *)(b->data + b->len);
-	s->type = type;
-	s->reserved = 0;
-	s->len = len;
-	memset(s + 1, 0, len);
+	p = b->data + b->len;
+	memset(p, 0, len);
 	b->len = need;
+	return p;
+}
+
+/* Append a section header and return @len zeroed bytes to fill in. */
+void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
+{
+	struct vmstate_section *s = vsbuf__grow(b, sizeof(*s) + len);
+
+	if (!s)
+		return NULL;
+	s->type = type;
+	s->len = len;
 	return s + 1;
+}
+
+int vsbuf__append(struct vsbuf *b, const void *data, size_t len)
+{
+	void *d = vsbuf__grow(b, len);
+
+	if (d)
+		memcpy(d, data, len);
+	return b->error;
 }
 
 int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ratelimit.h"
 #include "vmm.h"
 
 struct vsbuf;
@@ -112,7 +113,8 @@ struct virtio_dev_ops {
 	/*
 	 * The device's own state, appended to @b after the transport's
 	 * (configuration such as a drive's path included: a restore has
-	 * nothing else).  @version names its layout.
+	 * nothing else), as raw bytes: vsbuf__append().  @version names
+	 * its layout.
 	 */
 	uint32_t version;
 	int (*save)(struct virtio_dev *vdev, struct vsbuf *b);
@@ -235,6 +237,30 @@ size_t virtq__write(const struct virtq_chain *c, size_t offset,
 /* Validate and map @q's rings (QueueReady=1): 0 or -EINVAL. */
 int virtq__map(struct virtio_dev *vdev, struct virtq *q);
 void virtq__reset(struct virtq *q);
+/* Put the chain just popped back, to take again later (rate limits). */
+void virtq__unpop(struct virtq *q);
+
+/* limiter.c: a device's rate limiter and its timer. */
+struct virtio_limiter {
+	struct rate_limit_config cfg;
+	struct rate_limiter rl;
+	int timer_fd;
+	void (*wake)(struct virtio_dev *vdev, void *arg);
+	void *arg;
+};
+
+/* @wake runs in the device thread when a refused request may go. */
+int virtio_limiter__init(struct virtio_dev *vdev, struct virtio_limiter *l,
+			 const struct rate_limit_config *cfg,
+			 void (*wake)(struct virtio_dev *vdev, void *arg),
+			 void *arg);
+void virtio_limiter__exit(struct virtio_limiter *l);
+/* May a request of @bytes go now?  If not, the timer is armed. */
+bool virtio_limiter__consume(struct virtio_limiter *l, uint64_t bytes);
+/* PATCH: replace the bandwidth ([0]) and ops ([1]) buckets @given. */
+void virtio_limiter__update(struct virtio_limiter *l,
+			    const struct rate_limit_config *cfg,
+			    const bool given[2]);
 
 /*
  * Each device type's restore: create the device @id from the state its
@@ -249,6 +275,7 @@ typedef int (*virtio_restore_fn)(struct vm *vm, const char *id,
 /* rng.c */
 struct virtio_rng_config {
 	bool present;
+	struct rate_limit_config limit;
 };
 
 int virtio_rng__create(struct vm *vm, const struct virtio_rng_config *cfg,

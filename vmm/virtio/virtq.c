@@ -44,6 +44,11 @@ void virtq__reset(struct virtq *q)
 	q->used_idx = 0;
 }
 
+void virtq__unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 static int virtq__bad(struct virtio_dev *vdev, const char *why)
 {
 	virtio_dev__needs_reset(vdev, why);
