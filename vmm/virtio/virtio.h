@@ -132,6 +132,8 @@ struct virtio_dev {
 	void *priv;		/* the device type's own structure */
 	char id[64];		/* the API's id (drive_id, "vsock", ...) */
 	unsigned int index;	/* register window and IRQ slot */
+	/* Offered: ops->features and what this instance adds (a MAC). */
+	uint64_t features;
 	uint64_t mmio_base;
 	unsigned int irq;
 	int irq_fd;		/* irqfd: a write raises the interrupt */
@@ -262,6 +264,28 @@ void virtio_limiter__update(struct virtio_limiter *l,
 			    const struct rate_limit_config *cfg,
 			    const bool given[2]);
 
+/* net.c */
+struct net_iface_config {
+	char iface_id[64];
+	char host_dev_name[16];		/* IFNAMSIZ */
+	bool have_mac;
+	uint8_t mac[6];
+	uint16_t mtu;			/* 0: not advertised */
+	struct rate_limit_config rx_limit;
+	struct rate_limit_config tx_limit;
+};
+
+/* The TAP device @name, set up for virtio-net frames; fd or -errno. */
+int net_tap__open(const char *name, char *err, size_t errlen);
+int virtio_net__create(struct vm *vm, const struct net_iface_config *cfg,
+		       char *err, size_t errlen);
+/* PATCH /network-interfaces: the rate-limiter buckets given. */
+int virtio_net__update(struct vm *vm, const char *iface_id,
+		       const struct rate_limit_config *rx,
+		       const bool rx_given[2],
+		       const struct rate_limit_config *tx,
+		       const bool tx_given[2], char *err, size_t errlen);
+
 /*
  * Each device type's restore: create the device @id from the state its
  * ops->save wrote (layout @version), in the next free slot; core.c then
@@ -271,6 +295,10 @@ void virtio_limiter__update(struct virtio_limiter *l,
 typedef int (*virtio_restore_fn)(struct vm *vm, const char *id,
 				 uint32_t version, const void *state,
 				 size_t len, char *err, size_t errlen);
+
+int virtio_net__restore(struct vm *vm, const char *id, uint32_t version,
+			const void *state, size_t len, char *err,
+			size_t errlen);
 
 /* rng.c */
 struct virtio_rng_config {
