@@ -12,7 +12,8 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 
 load-modules
-echo "ROOTFS-BOOTED $(uname -r) root=$(awk '$2 == "/" { print $1, $4 }' /proc/mounts | tail -n1)"
+root=$(awk '$2 == "/" { r = $1 " " $4 } END { print r }' /proc/mounts)
+echo "ROOTFS-BOOTED $(uname -r) root=$root"
 # The entropy device is optional; /dev/hwrng exists when one was found.
 if [ -c /dev/hwrng ]; then
 	echo "ROOTFS-HWRNG $(cat /sys/class/misc/hw_random/rng_current)"

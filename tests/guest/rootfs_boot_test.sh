@@ -30,6 +30,7 @@ mkdir -p "$out"
 releases=$(scripts/kdirs.sh | sed 's,.*/linux-headers-,,')
 n=0
 tsc_khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
+tsc_arg=${tsc_khz:+tsc_early_khz=$tsc_khz }
 
 # boot NAME RELEASE ARGS DRIVE WANT...: boot RELEASE's kernel with ARGS on
 # the command line (and the rootfs as a drive when DRIVE is "drive") until
@@ -49,7 +50,7 @@ boot() {
 	t0=$(date +%s.%N)
 	"$qemu" -M microvm,acpi=on -accel tcg -cpu max -m 512 -smp 1 \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$initrd" \
-		-append "console=ttyS0 reboot=k panic=1 ${tsc_khz:+tsc_early_khz=$tsc_khz }$args" \
+		-append "console=ttyS0 reboot=k panic=1 $tsc_arg$args" \
 		-display none -monitor none -serial "file:$log" -no-reboot \
 		"${dev[@]}" </dev/null >"$out/$name.qemu" 2>&1 &
 	pid=$!
@@ -66,8 +67,8 @@ boot() {
 		grep -qF "$w" "$log" || missing="$missing '$w'"
 	done
 	if [ -z "$missing" ]; then
-		printf 'ok %d - %s (%.1f s)\n' $n "$name" \
-			"$(echo "$(date +%s.%N) - $t0" | bc)"
+		awk -v n=$n -v name="$name" -v t0="$t0" -v t1="$(date +%s.%N)" \
+			'BEGIN { printf "ok %d - %s (%.1f s)\n", n, name, t1 - t0 }'
 	else
 		echo "not ok $n - $name: missing$missing"
 		sed 's/^/# /' "$log" | tail -n 25
