@@ -78,7 +78,8 @@ boot() {
 echo "1..$(($(echo "$releases" | wc -w) + 2))"
 for rel in $releases; do
 	boot "boot-$rel" "$rel" "root=/dev/vda rw" drive \
-		"INITRD-ROOT /dev/vda ext4 rw" "ROOTFS-BOOTED $rel root=/dev/vda rw" \
+		"INITRD-VIRTIO 0x0002 0x0004 " "INITRD-ROOT /dev/vda ext4 rw" \
+		"ROOTFS-BOOTED $rel root=/dev/vda rw" \
 		"ROOTFS-HWRNG virtio_rng" "FND-LISTENING vsock:5000"
 done
 rel=$(echo "$releases" | head -n1)
@@ -86,4 +87,4 @@ boot "read-only-$rel" "$rel" "root=/dev/vda ro" drive \
 	"INITRD-ROOT /dev/vda ext4 ro" "ROOTFS-BOOTED $rel root=/dev/vda ro" \
 	"FND-LISTENING vsock:5000"
 boot "no-drive-$rel" "$rel" "root=/dev/vda rootdelay=3" none \
-	"INITRD-FAIL no /dev/vda after 3s"
+	"INITRD-VIRTIO 0x0004 " "INITRD-FAIL no /dev/vda after 3s"
