@@ -21,10 +21,9 @@ else
 	echo "ROOTFS-HWRNG none"
 fi
 # fnd listens without a transport too; say whether the host can reach it.
-if ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport 2>/dev/null |
-   grep -q ^virtio; then
-	echo "ROOTFS-VSOCK virtio"
-else
-	echo "ROOTFS-VSOCK none"
-fi
+vsock=none
+for dev in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do
+	[ -e "$dev" ] && vsock=virtio
+done
+echo "ROOTFS-VSOCK $vsock"
 exec /bin/fnd
