@@ -146,7 +146,7 @@ TEST_F_TIMEOUT(guest, memory_above_4g, BOOT_TIMEOUT_S + 60)
 	unsigned long mem_kb = 0;
 	const char *p;
 
-	run_vmm(&r, argv, "GUEST-POWEROFF", NULL);
+	run_vmm(&r, argv, NULL, NULL);
 	ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
 		show_tail(&r);
 	EXPECT_NE(NULL, strstr(r.out, "[mem 0x0000000100000000-"
