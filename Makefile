@@ -138,7 +138,8 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 		$(PTCTL_SRCS) $(LIB_SRCS) $(NL_LIBS) -lcap
 
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
-		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz
+		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
+		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz
 
 # Helper programs the selftests run: built as tools are, no sanitizers.
 SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
@@ -162,8 +163,25 @@ $(B)/guest/bin/%: selftests/vmm/guest/%.c
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
+$(B)/guest/bin/fn $(B)/guest/bin/fnd: selftests/vmm/guest/fn.h
 $(B)/guest/memcheck.cpio.gz: $(B)/guest/bin/memcheck
 $(B)/guest/fn.cpio.gz: $(B)/guest/bin/fn
+
+# The rootfs guest: an ext4 root on virtio-blk, whose init serves fn on
+# vsock, and the initramfs that mounts it (Documentation/testing.rst).
+GUEST_KMODS := scripts/kmods.sh scripts/kdirs.sh selftests/vmm/guest/load_modules.sh
+
+$(B)/guest/rootfs.ext4: selftests/vmm/rootfs_init.sh scripts/mkrootfs.sh \
+			$(GUEST_KMODS) $(B)/guest/bin/fnd
+	@mkdir -p $(dir $@)
+	$(quiet) "  ROOTFS  $@"
+	$(Q)scripts/mkrootfs.sh $< $@ $(filter $(B)/guest/bin/%,$^)
+
+$(B)/guest/rootfs-initrd.cpio.gz: selftests/vmm/rootfs_initrd.sh \
+				  scripts/mkinitrd.sh $(GUEST_KMODS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  INITRD  $@"
+	$(Q)scripts/mkinitrd.sh $< $@
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)
@@ -172,6 +190,10 @@ $(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $< $(LIB_SRCS) -lcmocka
+
+# fnd's test runs the static guest binary and checks it against fn.h.
+$(B)/unit/fnd_test: CFLAGS_COMMON += -Iselftests/vmm/guest
+$(B)/unit/fnd_test: selftests/vmm/guest/fn.h $(B)/guest/bin/fnd
 
 # The vmstate format is the VMM's, not lib's: its test builds vmstate.c too.
 $(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \

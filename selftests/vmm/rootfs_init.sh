@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /sbin/init of the rootfs guest: load the vsock and virtio-rng modules,
+# report what the guest has, and become fnd, the function server on vsock
+# (guest/fnd.c), which prints FND-LISTENING once it accepts requests.
+# The initramfs has moved its devtmpfs to /dev; booted without one, the
+# guest mounts its own.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+
+load-modules
+echo "ROOTFS-BOOTED $(uname -r) root=$(awk '$2 == "/" { print $1, $4 }' /proc/mounts | tail -n1)"
+# The entropy device is optional; /dev/hwrng exists when one was found.
+if [ -c /dev/hwrng ]; then
+	echo "ROOTFS-HWRNG $(cat /sys/class/misc/hw_random/rng_current)"
+else
+	echo "ROOTFS-HWRNG none"
+fi
+# fnd listens without a transport too; say whether the host can reach it.
+if ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport 2>/dev/null |
+   grep -q ^virtio; then
+	echo "ROOTFS-VSOCK virtio"
+else
+	echo "ROOTFS-VSOCK none"
+fi
+exec /bin/fnd
