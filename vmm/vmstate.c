@@ -26,28 +26,34 @@ void vsbuf__free(struct vsbuf *b)
 	vsbuf__init(b);
 }
 
+/* Room for @need bytes in all; 0 or the buffer's (sticky) error. */
+static int vsbuf__reserve(struct vsbuf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 16384;
+	uint8_t *d;
+
+	if (b->error || need <= b->cap)
+		return b->error;
+	while (cap < need)
+		cap *= 2;
+	d = realloc(b->data, cap);
+	if (!d) {
+		b->error = -ENOMEM;
+		return b->error;
+	}
+	b->data = d;
+	b->cap = cap;
+	return 0;
+}
+
 /* Append a section header and return @len zeroed bytes to fill in. */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
 {
 	size_t need = b->len + sizeof(struct vmstate_section) + len;
 	struct vmstate_section *s;
 
-	if (b->error)
+	if (vsbuf__reserve(b, need))
 		return NULL;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		uint8_t *d;
-
-		while (cap < need)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d) {
-			b->error = -ENOMEM;
-			return NULL;
-		}
-		b->data = d;
-		b->cap = cap;
-	}
 	s = (struct vmstate_section *)(b->data + b->len);
 	s->type = type;
 	s->reserved = 0;
@@ -64,6 +70,15 @@ int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len)
 	if (d)
 		memcpy(d, data, len);
 	return b->error;
+}
+
+int vsbuf__append(struct vsbuf *b, const void *data, size_t len)
+{
+	if (vsbuf__reserve(b, b->len + len))
+		return b->error;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
 }
 
 int vsbuf__add_layout(struct vsbuf *b, const struct vs_vm *vm,
