@@ -222,6 +222,13 @@ bool virtio_dev__has_feature(struct virtio_dev *vdev, unsigned int bit);
 int virtq__pop(struct virtio_dev *vdev, struct virtq *q,
 	       struct virtq_chain *c);
 /*
+ * Put the chain virtq__pop just took back, for the next pop to take
+ * again (re-read and re-checked): a device that found it had nothing to
+ * write into it after all (vsock's receive queue, whose packets come
+ * from sockets that may turn out empty).
+ */
+void virtq__unpop(struct virtq *q);
+/*
  * Give @c back as used with @written bytes written into its @in buffers,
  * which are marked dirty for snapshots and working sets.
  */

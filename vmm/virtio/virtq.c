@@ -104,6 +104,11 @@ int virtq__pop(struct virtio_dev *vdev, struct virtq *q,
 	return 1;
 }
 
+void virtq__unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 /* What the device wrote is not in KVM's dirty log: tell snapshots. */
 static void virtq__mark_written(struct virtio_dev *vdev,
 				const struct virtq_chain *c, uint32_t written)
