@@ -37,6 +37,7 @@ struct api_config {
 	bool track_working_set;
 	unsigned int working_set_interval_ms;
 	/* Devices, created at InstanceStart in Firecracker's order. */
+	struct virtio_vsock_params vsock;
 	struct virtio_rng_config entropy;
 };
 

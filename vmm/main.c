@@ -177,7 +177,9 @@ static int vmm__create_devices(struct vm *vm, const struct api_config *cfg)
 
 	if (!cfg)
 		return 0;
-	ret = virtio_rng__create(vm, &cfg->entropy, err, sizeof(err));
+	ret = virtio_vsock__create(vm, &cfg->vsock, err, sizeof(err));
+	if (!ret)
+		ret = virtio_rng__create(vm, &cfg->entropy, err, sizeof(err));
 	if (ret)
 		vmm__log("%s", err);
 	return ret;
