@@ -139,7 +139,8 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
-		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz
+		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz \
+		$(B)/guest/vsock.cpio.gz
 
 # Helper programs the selftests run: built as tools are, no sanitizers.
 SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
@@ -182,6 +183,16 @@ $(B)/guest/rootfs-initrd.cpio.gz: selftests/vmm/rootfs_initrd.sh \
 	@mkdir -p $(dir $@)
 	$(quiet) "  INITRD  $@"
 	$(Q)scripts/mkinitrd.sh $< $@
+
+# vsock_test's guest: an initramfs with the vsock modules, fnd and an
+# echo program, no disk (Documentation/testing.rst).
+$(B)/guest/vsock.cpio.gz: GUEST_KMODS_LIST := virtio_mmio vmw_vsock_virtio_transport
+$(B)/guest/vsock.cpio.gz: $(GUEST_KMODS) $(B)/guest/bin/fnd \
+			  $(B)/guest/bin/vsock_echo
+	@mkdir -p $(dir $@)
+	$(quiet) "  GUEST   $@"
+	$(Q)GUEST_KMODS="$(GUEST_KMODS_LIST)" scripts/mkguest.sh \
+		selftests/vmm/vsock_init.sh $@ $(filter $(B)/guest/bin/%,$^)
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)

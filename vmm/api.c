@@ -454,8 +454,9 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 				    "cpu-config", "logger", "machine-config",
 				    machine_config_json(api), "metrics",
 				    "mmds-config", "network-interfaces",
-				    "vsock", vsock, "entropy", c->entropy.present ?
-				    json_object() : json_null()));
+				    "vsock", vsock, "entropy",
+				    c->entropy.present ? json_object() :
+				    json_null()));
 }
 
 static struct reply put_actions(struct api *api, json_t *body)
@@ -668,6 +669,8 @@ static struct reply put_vsock(struct api *api, json_t *body)
 	if (cid < 3 || cid >= UINT32_MAX)
 		return reply_fault("vsock: guest_cid %lld is not a guest's CID "
 				   "(3 to 4294967294)", (long long)cid);
+	if (!*uds)
+		return reply_fault("vsock: uds_path must name a socket");
 	if (strlen(uds) >= sizeof(api->cfg.vsock.uds_path))
 		return reply_fault("vsock: uds_path is longer than a Unix "
 				   "socket's %zu bytes",

@@ -351,15 +351,16 @@ static bool conn__control(struct vsock *vs, struct vsock_conn *c,
 		VIRTIO_VSOCK_OP_REQUEST, VIRTIO_VSOCK_OP_SHUTDOWN,
 		VIRTIO_VSOCK_OP_CREDIT_UPDATE, VIRTIO_VSOCK_OP_CREDIT_REQUEST,
 	};
+	const uint32_t both = VIRTIO_VSOCK_SHUTDOWN_RCV |
+			      VIRTIO_VSOCK_SHUTDOWN_SEND;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		if (!(c->pending & (1U << i)))
 			continue;
 		c->pending &= ~(1U << i);
-		vsock__hdr(vs, c, h, ops[i], ops[i] == VIRTIO_VSOCK_OP_SHUTDOWN ?
-			   VIRTIO_VSOCK_SHUTDOWN_RCV |
-			   VIRTIO_VSOCK_SHUTDOWN_SEND : 0, 0);
+		vsock__hdr(vs, c, h, ops[i],
+			   ops[i] == VIRTIO_VSOCK_OP_SHUTDOWN ? both : 0, 0);
 		return true;
 	}
 	return false;
@@ -889,7 +890,9 @@ static void vsock__config_read(struct virtio_dev *vdev, uint32_t offset,
 			       void *data, uint32_t len)
 {
 	struct vsock *vs = vdev->priv;
-	struct virtio_vsock_config cfg = { .guest_cid = htole64(vs->guest_cid) };
+	struct virtio_vsock_config cfg = {
+		.guest_cid = htole64(vs->guest_cid),
+	};
 
 	memset(data, 0, len);
 	if (offset < sizeof(cfg))
