@@ -156,6 +156,93 @@ static struct reply put_boot_source(struct api *api, json_t *body)
 	return reply_ok();
 }
 
+/* Firecracker's TokenBucket: size and refill_time required. */
+static bool bad_token_bucket(json_t *v, struct token_bucket_config *out,
+			     const char *what, const char *kind,
+			     struct reply *r)
+{
+	json_int_t size, refill, burst = 0;
+	json_error_t jerr;
+
+	if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:I, s:I, s?I}", "size",
+			   &size, "refill_time", &refill, "one_time_burst",
+			   &burst)) {
+		*r = reply_fault("%s: %s: %s", what, kind, jerr.text);
+		return true;
+	}
+	if (size < 0 || refill < 0 || burst < 0) {
+		*r = reply_fault("%s: %s: size, one_time_burst and refill_time "
+				 "must not be negative", what, kind);
+		return true;
+	}
+	if (size && !refill) {
+		*r = reply_fault("%s: %s: refill_time must be more than 0 for "
+				 "a bucket of size %lld", what, kind,
+				 (long long)size);
+		return true;
+	}
+	*out = (struct token_bucket_config) {
+		.size = size, .one_time_burst = burst, .refill_time_ms = refill,
+	};
+	return false;
+}
+
+/*
+ * Firecracker's RateLimiter, null or absent meaning none.  With @given,
+ * which buckets the request named (PATCH changes only those).
+ */
+static bool bad_rate_limiter(json_t *v, struct rate_limit_config *out,
+			     bool given[2], const char *what, struct reply *r)
+{
+	json_t *bw = NULL, *ops = NULL;
+	json_error_t jerr;
+
+	memset(out, 0, sizeof(*out));
+	if (given)
+		given[0] = given[1] = false;
+	if (!v || json_is_null(v))
+		return false;
+	if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s?o, s?o}", "bandwidth",
+			   &bw, "ops", &ops)) {
+		*r = reply_fault("%s: %s", what, jerr.text);
+		return true;
+	}
+	if (bw && !json_is_null(bw) &&
+	    bad_token_bucket(bw, &out->bandwidth, what, "bandwidth", r))
+		return true;
+	if (ops && !json_is_null(ops) &&
+	    bad_token_bucket(ops, &out->ops, what, "ops", r))
+		return true;
+	if (given) {
+		given[0] = bw;
+		given[1] = ops;
+	}
+	return false;
+}
+
+static json_t *token_bucket_json(const struct token_bucket_config *b)
+{
+	return json_pack("{s:I, s:I, s:I}", "size", (json_int_t)b->size,
+			 "one_time_burst", (json_int_t)b->one_time_burst,
+			 "refill_time", (json_int_t)b->refill_time_ms);
+}
+
+/* GET /vm/config's RateLimiter: null without limits. */
+static json_t *rate_limiter_json(const struct rate_limit_config *c)
+{
+	json_t *obj;
+
+	if (!rate_limit_config__active(c))
+		return json_null();
+	obj = json_object();
+	if (c->bandwidth.size)
+		json_object_set_new(obj, "bandwidth",
+				    token_bucket_json(&c->bandwidth));
+	if (c->ops.size)
+		json_object_set_new(obj, "ops", token_bucket_json(&c->ops));
+	return obj;
+}
+
 #define NO_PAGETRACK	"track_working_set needs /dev/pagetrack: " \
 			"load pagetrack.ko first"
 
@@ -430,12 +517,17 @@ static struct reply get_machine_config(struct api *api, json_t *body)
  * empty for what this VMM does not have.  After a snapshot load the
  * boot source is empty, as in Firecracker.
  */
+static json_t *nets_json(struct api *api);
+
 static struct reply get_vm_config(struct api *api, json_t *body)
 {
 	const struct api_config *c = &api->cfg;
-	json_t *boot, *vsock;
+	json_t *boot, *vsock, *entropy = json_null();
 
 	(void)body;
+	if (c->entropy.present)
+		entropy = json_pack("{s:o}", "rate_limiter",
+				    rate_limiter_json(&c->entropy.limit));
 	boot = json_pack("{s:s, s:o, s:o}", "kernel_image_path",
 			 c->have_kernel ? c->kernel : "",
 			 "initrd_path", c->have_kernel && c->initrd[0] ?
@@ -449,14 +541,13 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 	else
 		vsock = json_null();
 	return reply_json(json_pack("{s:n, s:[], s:o, s:n, s:n, s:o, s:n, s:n, "
-				    "s:[], s:o, s:o}",
+				    "s:o, s:o, s:o}",
 				    "balloon", "drives", "boot-source", boot,
 				    "cpu-config", "logger", "machine-config",
 				    machine_config_json(api), "metrics",
 				    "mmds-config", "network-interfaces",
-				    "vsock", vsock, "entropy",
-				    c->entropy.present ? json_object() :
-				    json_null()));
+				    nets_json(api), "vsock", vsock, "entropy",
+				    entropy));
 }
 
 static struct reply put_actions(struct api *api, json_t *body)
@@ -624,24 +715,199 @@ static struct reply put_snapshot_layers(struct api *api, json_t *body)
 #define AFTER_START	"The requested operation is not supported after " \
 			"starting the microVM."
 
+/* "AA:FC:00:00:00:01": six hex octets. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6], i;
+	char end;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &end) != 6)
+		return false;
+	for (i = 0; i < 6; i++)
+		mac[i] = b[i];
+	return true;
+}
+
+static struct net_iface_config *find_net(struct api *api, const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < api->cfg.nr_nets; i++)
+		if (!strcmp(api->cfg.nets[i].iface_id, id))
+			return &api->cfg.nets[i];
+	return NULL;
+}
+
 /*
- * PUT /entropy: Firecracker's EntropyDeviceConfig.  Its one member,
- * rate_limiter, is refused rather than ignored until rate limiters exist.
+ * PUT /network-interfaces/{iface_id}: Firecracker's NetworkInterface.
+ * The TAP is opened here, so a name that cannot be used is refused now;
+ * a PUT of an existing id replaces its configuration.
  */
+static struct reply put_net(struct api *api, const char *id, json_t *body)
+{
+	json_t *rx = NULL, *tx = NULL;
+	const char *iface, *dev, *mac = NULL;
+	struct net_iface_config cfg = { 0 }, *old;
+	json_int_t mtu = 0;
+	json_error_t jerr;
+	char err[256];
+	unsigned int i;
+	struct reply r;
+	int fd;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT,
+			   "{s:s, s:s, s?s, s?I, s?o, s?o}", "iface_id", &iface,
+			   "host_dev_name", &dev, "guest_mac", &mac, "mtu",
+			   &mtu, "rx_rate_limiter", &rx, "tx_rate_limiter",
+			   &tx))
+		return reply_fault("network-interfaces: %s", jerr.text);
+	if (api->ops->started(api->ctx))
+		return reply_fault("network-interfaces: " AFTER_START);
+	if (strcmp(iface, id))
+		return reply_fault("network-interfaces: iface_id '%s' differs "
+				   "from the path's '%s'", iface, id);
+	if (strlen(iface) >= sizeof(cfg.iface_id) || !*iface)
+		return reply_fault("network-interfaces: iface_id must be 1 to "
+				   "%zu bytes", sizeof(cfg.iface_id) - 1);
+	if (mac && !parse_mac(mac, cfg.mac))
+		return reply_fault("network-interfaces: guest_mac '%s' is not "
+				   "a MAC address (aa:bb:cc:dd:ee:ff)", mac);
+	if (json_object_get(body, "mtu") && (mtu < 68 || mtu > 65535))
+		return reply_fault("network-interfaces: mtu must be 68 to "
+				   "65535");
+	if (bad_rate_limiter(rx, &cfg.rx_limit, NULL,
+			     "network-interfaces: rx_rate_limiter", &r) ||
+	    bad_rate_limiter(tx, &cfg.tx_limit, NULL,
+			     "network-interfaces: tx_rate_limiter", &r))
+		return r;
+	old = find_net(api, id);
+	for (i = 0; i < api->cfg.nr_nets; i++) {
+		const struct net_iface_config *n = &api->cfg.nets[i];
+
+		if (n == old)
+			continue;
+		if (!strcmp(n->host_dev_name, dev))
+			return reply_fault("network-interfaces: host_dev_name "
+					   "%s is in use by '%s'", dev,
+					   n->iface_id);
+		if (mac && n->have_mac && !memcmp(n->mac, cfg.mac, 6))
+			return reply_fault("network-interfaces: guest_mac %s "
+					   "is in use by '%s'", mac,
+					   n->iface_id);
+	}
+	if (!old && api->cfg.nr_nets == API_MAX_NETS)
+		return reply_fault("network-interfaces: at most %d",
+				   API_MAX_NETS);
+	fd = net_tap__open(dev, err, sizeof(err));
+	if (fd < 0)
+		return reply_fault("network-interfaces: %s", err);
+	close(fd);
+
+	strcpy(cfg.iface_id, iface);
+	strcpy(cfg.host_dev_name, dev);
+	cfg.have_mac = mac;
+	cfg.mtu = mtu;
+	if (!old)
+		old = &api->cfg.nets[api->cfg.nr_nets++];
+	*old = cfg;
+	api->configured = true;
+	return reply_ok();
+}
+
+/* PATCH /network-interfaces/{iface_id}: rate limiters, after start. */
+static struct reply patch_net(struct api *api, const char *id, json_t *body)
+{
+	struct rate_limit_config rx, tx;
+	json_t *jrx = NULL, *jtx = NULL;
+	struct net_iface_config *cfg;
+	bool rx_given[2], tx_given[2];
+	const char *iface;
+	json_error_t jerr;
+	char err[256];
+	struct reply r;
+	unsigned int i;
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s, s?o, s?o}",
+			   "iface_id", &iface, "rx_rate_limiter", &jrx,
+			   "tx_rate_limiter", &jtx))
+		return reply_fault("network-interfaces: %s", jerr.text);
+	if (strcmp(iface, id))
+		return reply_fault("network-interfaces: iface_id '%s' differs "
+				   "from the path's '%s'", iface, id);
+	if (!api->ops->started(api->ctx))
+		return reply_fault("network-interfaces: PATCH is supported "
+				   "only after starting the microVM");
+	cfg = find_net(api, id);
+	if (!cfg)
+		return reply_fault("network-interfaces: no interface '%s'", id);
+	if (bad_rate_limiter(jrx, &rx, rx_given,
+			     "network-interfaces: rx_rate_limiter", &r) ||
+	    bad_rate_limiter(jtx, &tx, tx_given,
+			     "network-interfaces: tx_rate_limiter", &r))
+		return r;
+	if (api->ops->net_update(api->ctx, id, &rx, rx_given, &tx, tx_given,
+				 err, sizeof(err)))
+		return reply_fault("network-interfaces: %s", err);
+	for (i = 0; i < 2; i++) {
+		if (rx_given[i])
+			*(i ? &cfg->rx_limit.ops : &cfg->rx_limit.bandwidth) =
+				*(i ? &rx.ops : &rx.bandwidth);
+		if (tx_given[i])
+			*(i ? &cfg->tx_limit.ops : &cfg->tx_limit.bandwidth) =
+				*(i ? &tx.ops : &tx.bandwidth);
+	}
+	return reply_ok();
+}
+
+static json_t *nets_json(struct api *api)
+{
+	json_t *list = json_array(), *obj;
+	char mac[18];
+	unsigned int i;
+
+	for (i = 0; i < api->cfg.nr_nets; i++) {
+		const struct net_iface_config *n = &api->cfg.nets[i];
+
+		obj = json_pack("{s:s, s:s, s:o, s:o}", "iface_id", n->iface_id,
+				"host_dev_name", n->host_dev_name,
+				"rx_rate_limiter",
+				rate_limiter_json(&n->rx_limit),
+				"tx_rate_limiter",
+				rate_limiter_json(&n->tx_limit));
+		if (n->have_mac) {
+			snprintf(mac, sizeof(mac),
+				 "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0],
+				 n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+				 n->mac[5]);
+			json_object_set_new(obj, "guest_mac", json_string(mac));
+		}
+		if (n->mtu)
+			json_object_set_new(obj, "mtu", json_integer(n->mtu));
+		json_array_append_new(list, obj);
+	}
+	return list;
+}
+
+/* PUT /entropy: Firecracker's EntropyDeviceConfig. */
 static struct reply put_entropy(struct api *api, json_t *body)
 {
+	struct rate_limit_config limit;
 	json_t *limiter = NULL;
 	json_error_t jerr;
+	struct reply r;
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?o}", "rate_limiter",
 			   &limiter))
 		return reply_fault("entropy: %s", jerr.text);
 	if (api->ops->started(api->ctx))
 		return reply_fault("entropy: " AFTER_START);
-	if (limiter && !json_is_null(limiter))
-		return reply_fault("entropy: rate_limiter is not supported "
-				   "yet; leave it out");
+	if (bad_rate_limiter(limiter, &limit, NULL, "entropy: rate_limiter",
+			     &r))
+		return r;
 	api->cfg.entropy.present = true;
+	api->cfg.entropy.limit = limit;
 	api->configured = true;
 	return reply_ok();
 }
@@ -709,6 +975,8 @@ static const struct route routes[] = {
 	{ "PUT", "/snapshot/layers", put_snapshot_layers, NULL },
 	{ "PUT", "/vsock", put_vsock, NULL },
 	{ "PUT", "/entropy", put_entropy, NULL },
+	{ "PUT", "/network-interfaces/", NULL, put_net },
+	{ "PATCH", "/network-interfaces/", NULL, patch_net },
 };
 
 /* @url is @r's path, or for an id route its prefix and a valid id. */

@@ -17,6 +17,7 @@
 #define API_MAX_VCPUS		32
 #define API_MAX_MEM_MIB		3072
 #define API_MAX_CMDLINE		2048
+#define API_MAX_NETS		4
 /* First-access sampling of working-set windows (vmm/sampler.c). */
 #define API_DEFAULT_WS_INTERVAL_MS	20
 #define API_MAX_WS_INTERVAL_MS		10000
@@ -37,6 +38,8 @@ struct api_config {
 	bool track_working_set;
 	unsigned int working_set_interval_ms;
 	/* Devices, created at InstanceStart in Firecracker's order. */
+	unsigned int nr_nets;
+	struct net_iface_config nets[API_MAX_NETS];
 	struct virtio_vsock_params vsock;
 	struct virtio_rng_config entropy;
 };
@@ -72,6 +75,12 @@ struct api_ops {
 			       size_t errlen);
 	int (*snapshot_load)(void *ctx, const struct api_load *load,
 			     char *err, size_t errlen);
+	/* PATCH /network-interfaces/{id} after start: the limiters given. */
+	int (*net_update)(void *ctx, const char *iface_id,
+			  const struct rate_limit_config *rx,
+			  const bool rx_given[2],
+			  const struct rate_limit_config *tx,
+			  const bool tx_given[2], char *err, size_t errlen);
 };
 
 struct api {

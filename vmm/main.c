@@ -172,12 +172,16 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
  */
 static int vmm__create_devices(struct vm *vm, const struct api_config *cfg)
 {
+	unsigned int i;
 	char err[256];
-	int ret;
+	int ret = 0;
 
 	if (!cfg)
 		return 0;
-	ret = virtio_vsock__create(vm, &cfg->vsock, err, sizeof(err));
+	for (i = 0; i < cfg->nr_nets && !ret; i++)
+		ret = virtio_net__create(vm, &cfg->nets[i], err, sizeof(err));
+	if (!ret)
+		ret = virtio_vsock__create(vm, &cfg->vsock, err, sizeof(err));
 	if (!ret)
 		ret = virtio_rng__create(vm, &cfg->entropy, err, sizeof(err));
 	if (ret)
@@ -312,6 +316,16 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 	return snapshot__load(ctx, &p, err, errlen);
 }
 
+static int api_net_update(void *ctx, const char *iface_id,
+			  const struct rate_limit_config *rx,
+			  const bool rx_given[2],
+			  const struct rate_limit_config *tx,
+			  const bool tx_given[2], char *err, size_t errlen)
+{
+	return virtio_net__update(ctx, iface_id, rx, rx_given, tx, tx_given,
+				  err, errlen);
+}
+
 static bool api_usable(void *ctx)
 {
 	return !vm__half_built(ctx);
@@ -328,6 +342,7 @@ static const struct api_ops vmm_api_ops = {
 	.snapshot_create = api_snapshot_create,
 	.snapshot_load = api_snapshot_load,
 	.snapshot_layers = api_snapshot_layers,
+	.net_update = api_net_update,
 };
 
 /* SIGINT and SIGTERM end the VM in an orderly way, from this thread. */

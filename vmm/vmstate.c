@@ -26,41 +26,53 @@ void vsbuf__free(struct vsbuf *b)
 	vsbuf__init(b);
 }
 
-/* Room for @need bytes in all; 0 or the buffer's (sticky) error. */
-static int vsbuf__reserve(struct vsbuf *b, size_t need)
+/* @len more bytes at the end of @b, zeroed; NULL on failure. */
+static void *vsbuf__grow(struct vsbuf *b, size_t len)
 {
-	size_t cap = b->cap ? b->cap : 16384;
-	uint8_t *d;
+	size_t need = b->len + len;
+	uint8_t *p;
 
-	if (b->error || need <= b->cap)
-		return b->error;
-	while (cap < need)
-		cap *= 2;
-	d = realloc(b->data, cap);
-	if (!d) {
-		b->error = -ENOMEM;
-		return b->error;
+	if (b->error)
+		return NULL;
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : 16384;
+		uint8_t *d;
+
+		while (cap < need)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d) {
+			b->error = -ENOMEM;
+			return NULL;
+		}
+		b->data = d;
+		b->cap = cap;
 	}
-	b->data = d;
-	b->cap = cap;
-	return 0;
+	p = b->data + b->len;
+	memset(p, 0, len);
+	b->len = need;
+	return p;
 }
 
 /* Append a section header and return @len zeroed bytes to fill in. */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
 {
-	size_t need = b->len + sizeof(struct vmstate_section) + len;
-	struct vmstate_section *s;
+	struct vmstate_section *s = vsbuf__grow(b, sizeof(*s) + len);
 
-	if (vsbuf__reserve(b, need))
+	if (!s)
 		return NULL;
-	s = (struct vmstate_section *)(b->data + b->len);
 	s->type = type;
-	s->reserved = 0;
 	s->len = len;
-	memset(s + 1, 0, len);
-	b->len = need;
 	return s + 1;
+}
+
+int vsbuf__append(struct vsbuf *b, const void *data, size_t len)
+{
+	void *d = vsbuf__grow(b, len);
+
+	if (d)
+		memcpy(d, data, len);
+	return b->error;
 }
 
 int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len)
@@ -70,15 +82,6 @@ int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len)
 	if (d)
 		memcpy(d, data, len);
 	return b->error;
-}
-
-int vsbuf__append(struct vsbuf *b, const void *data, size_t len)
-{
-	if (vsbuf__reserve(b, b->len + len))
-		return b->error;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
 }
 
 int vsbuf__add_layout(struct vsbuf *b, const struct vs_vm *vm,

@@ -156,6 +156,8 @@ void vsbuf__free(struct vsbuf *b);
  * section is appended: fill it before then, or use vsbuf__add().
  */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len);
+/* Append @len raw bytes, no section header (a device's own state). */
+int vsbuf__append(struct vsbuf *b, const void *data, size_t len);
 /* Append a section holding a copy of @data; 0 or the buffer's error. */
 int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len);
 /*

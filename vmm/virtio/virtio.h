@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ratelimit.h"
 #include "vmm.h"
 
 struct vsbuf;
@@ -112,7 +113,8 @@ struct virtio_dev_ops {
 	/*
 	 * The device's own state, appended to @b after the transport's
 	 * (configuration such as a drive's path included: a restore has
-	 * nothing else).  @version names its layout.
+	 * nothing else), as raw bytes: vsbuf__append().  @version names
+	 * its layout.
 	 */
 	uint32_t version;
 	int (*save)(struct virtio_dev *vdev, struct vsbuf *b);
@@ -130,6 +132,8 @@ struct virtio_dev {
 	void *priv;		/* the device type's own structure */
 	char id[64];		/* the API's id (drive_id, "vsock", ...) */
 	unsigned int index;	/* register window and IRQ slot */
+	/* Offered: ops->features and what this instance adds (a MAC). */
+	uint64_t features;
 	uint64_t mmio_base;
 	unsigned int irq;
 	int irq_fd;		/* irqfd: a write raises the interrupt */
@@ -222,13 +226,6 @@ bool virtio_dev__has_feature(struct virtio_dev *vdev, unsigned int bit);
 int virtq__pop(struct virtio_dev *vdev, struct virtq *q,
 	       struct virtq_chain *c);
 /*
- * Put the chain virtq__pop just took back, for the next pop to take
- * again (re-read and re-checked): a device that found it had nothing to
- * write into it after all (vsock's receive queue, whose packets come
- * from sockets that may turn out empty).
- */
-void virtq__unpop(struct virtq *q);
-/*
  * Give @c back as used with @written bytes written into its @in buffers,
  * which are marked dirty for snapshots and working sets.
  */
@@ -242,6 +239,52 @@ size_t virtq__write(const struct virtq_chain *c, size_t offset,
 /* Validate and map @q's rings (QueueReady=1): 0 or -EINVAL. */
 int virtq__map(struct virtio_dev *vdev, struct virtq *q);
 void virtq__reset(struct virtq *q);
+/* Put the chain just popped back, to take again later (rate limits). */
+void virtq__unpop(struct virtq *q);
+
+/* limiter.c: a device's rate limiter and its timer. */
+struct virtio_limiter {
+	struct rate_limit_config cfg;
+	struct rate_limiter rl;
+	int timer_fd;
+	void (*wake)(struct virtio_dev *vdev, void *arg);
+	void *arg;
+};
+
+/* @wake runs in the device thread when a refused request may go. */
+int virtio_limiter__init(struct virtio_dev *vdev, struct virtio_limiter *l,
+			 const struct rate_limit_config *cfg,
+			 void (*wake)(struct virtio_dev *vdev, void *arg),
+			 void *arg);
+void virtio_limiter__exit(struct virtio_limiter *l);
+/* May a request of @bytes go now?  If not, the timer is armed. */
+bool virtio_limiter__consume(struct virtio_limiter *l, uint64_t bytes);
+/* PATCH: replace the bandwidth ([0]) and ops ([1]) buckets @given. */
+void virtio_limiter__update(struct virtio_limiter *l,
+			    const struct rate_limit_config *cfg,
+			    const bool given[2]);
+
+/* net.c */
+struct net_iface_config {
+	char iface_id[64];
+	char host_dev_name[16];		/* IFNAMSIZ */
+	bool have_mac;
+	uint8_t mac[6];
+	uint16_t mtu;			/* 0: not advertised */
+	struct rate_limit_config rx_limit;
+	struct rate_limit_config tx_limit;
+};
+
+/* The TAP device @name, set up for virtio-net frames; fd or -errno. */
+int net_tap__open(const char *name, char *err, size_t errlen);
+int virtio_net__create(struct vm *vm, const struct net_iface_config *cfg,
+		       char *err, size_t errlen);
+/* PATCH /network-interfaces: the rate-limiter buckets given. */
+int virtio_net__update(struct vm *vm, const char *iface_id,
+		       const struct rate_limit_config *rx,
+		       const bool rx_given[2],
+		       const struct rate_limit_config *tx,
+		       const bool tx_given[2], char *err, size_t errlen);
 
 /*
  * Each device type's restore: create the device @id from the state its
@@ -253,9 +296,14 @@ typedef int (*virtio_restore_fn)(struct vm *vm, const char *id,
 				 uint32_t version, const void *state,
 				 size_t len, char *err, size_t errlen);
 
+int virtio_net__restore(struct vm *vm, const char *id, uint32_t version,
+			const void *state, size_t len, char *err,
+			size_t errlen);
+
 /* rng.c */
 struct virtio_rng_config {
 	bool present;
+	struct rate_limit_config limit;
 };
 
 int virtio_rng__create(struct vm *vm, const struct virtio_rng_config *cfg,

@@ -20,7 +20,7 @@
 
 static uint64_t virtio_dev__offered(const struct virtio_dev *vdev)
 {
-	return vdev->ops->features | (1ULL << VIRTIO_F_VERSION_1);
+	return vdev->features | (1ULL << VIRTIO_F_VERSION_1);
 }
 
 bool virtio_dev__has_feature(struct virtio_dev *vdev, unsigned int bit)
