@@ -44,6 +44,11 @@ void virtq__reset(struct virtq *q)
 	q->used_idx = 0;
 }
 
+void virtq__unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 static int virtq__bad(struct virtio_dev *vdev, const char *why)
 {
 	virtio_dev__needs_reset(vdev, why);
@@ -102,11 +107,6 @@ int virtq__pop(struct virtio_dev *vdev, struct virtq *q,
 	}
 	q->last_avail++;
 	return 1;
-}
-
-void virtq__unpop(struct virtq *q)
-{
-	q->last_avail--;
 }
 
 /* What the device wrote is not in KVM's dirty log: tell snapshots. */
