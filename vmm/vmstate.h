@@ -160,11 +160,6 @@ void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len);
 int vsbuf__append(struct vsbuf *b, const void *data, size_t len);
 /* Append a section holding a copy of @data; 0 or the buffer's error. */
 int vsbuf__add(struct vsbuf *b, uint32_t type, const void *data, size_t len);
-/*
- * Append raw bytes, no section header: a virtio device's own state,
- * which its ops->save writes into a buffer of its own (virtio/core.c).
- */
-int vsbuf__append(struct vsbuf *b, const void *data, size_t len);
 /* The VM and memory sections; @dirty is a Diff's bitmap, NULL for Full. */
 int vsbuf__add_layout(struct vsbuf *b, const struct vs_vm *vm,
 		      const uint64_t *dirty);
