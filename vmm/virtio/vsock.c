@@ -390,6 +390,9 @@ static size_t conn__read(struct vsock *vs, struct vsock_conn *c,
 		max = credit;
 	if (max > VSOCK_MAX_PKT)
 		max = VSOCK_MAX_PKT;
+	/* A buffer with room for the header only: a read of 0 is no EOF. */
+	if (!max)
+		return 0;
 	n = chain__iov(ch, HDR_LEN, max, iov);
 	got = readv(c->fd, iov, n);
 	if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
