@@ -206,6 +206,15 @@ $(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 $(B)/unit/fnd_test: CFLAGS_COMMON += -Iselftests/vmm/guest
 $(B)/unit/fnd_test: selftests/vmm/guest/fn.h $(B)/guest/bin/fnd
 
+# vsock's packet protocol against a driver the test plays: the device and
+# the real virtqueues, the rest of the VMM stubbed in the test.
+$(B)/unit/vsock_proto_test: tests/unit/vsock_proto_test.c vmm/virtio/vsock.c \
+			    vmm/virtio/virtq.c $(VMM_HDRS) $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/virtio/vsock.c \
+		vmm/virtio/virtq.c $(LIB_SRCS) -lcmocka -lpthread
+
 # The vmstate format is the VMM's, not lib's: its test builds vmstate.c too.
 $(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \
 			$(LIB_SRCS) $(LIB_HDRS)
