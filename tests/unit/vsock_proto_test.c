@@ -556,27 +556,21 @@ static void test_restored_sends_transport_reset(void **state)
 	assert_int_equal(1, vq->used->idx);
 }
 
+/* Each test on a device of its own. */
+#define VSOCK_TEST(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_connect_ok_and_data,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_connect_lines_close,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_keeps_to_guest_credit,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_credit_overrun_resets,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_guest_connect,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_short_packet_needs_reset,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oversized_packet_needs_reset,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_short_rx_buffer_needs_reset,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restored_sends_transport_reset,
-						setup, teardown),
+		VSOCK_TEST(test_connect_ok_and_data),
+		VSOCK_TEST(test_bad_connect_lines_close),
+		VSOCK_TEST(test_device_keeps_to_guest_credit),
+		VSOCK_TEST(test_credit_overrun_resets),
+		VSOCK_TEST(test_guest_connect),
+		VSOCK_TEST(test_short_packet_needs_reset),
+		VSOCK_TEST(test_oversized_packet_needs_reset),
+		VSOCK_TEST(test_short_rx_buffer_needs_reset),
+		VSOCK_TEST(test_restored_sends_transport_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
