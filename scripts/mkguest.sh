@@ -22,6 +22,7 @@ for prog in "$@"; do
 	cp "$prog" "$stage/bin/"
 done
 chmod 755 "$stage/init"
+# shellcheck disable=SC2086 # a list of module names
 [ -z "$GUEST_KMODS" ] || "$srcdir/scripts/kmods.sh" "$stage" $GUEST_KMODS
 (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
 mv "$out.tmp" "$out"

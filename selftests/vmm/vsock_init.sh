@@ -11,8 +11,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
 load-modules
-if ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport 2>/dev/null |
-   grep -q ^virtio; then
+# The driver's directory holds a link per device it bound.
+set -- /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*
+if [ -e "$1" ]; then
 	echo "VSOCK-GUEST virtio"
 else
 	echo "VSOCK-GUEST none"
