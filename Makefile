@@ -187,7 +187,8 @@ $(B)/guest/rootfs-initrd.cpio.gz: selftests/vmm/rootfs_initrd.sh \
 # vsock_test's guest: an initramfs with the vsock modules, fnd and an
 # echo program, no disk (Documentation/testing.rst).
 $(B)/guest/vsock.cpio.gz: GUEST_KMODS_LIST := virtio_mmio vmw_vsock_virtio_transport
-$(B)/guest/vsock.cpio.gz: $(GUEST_KMODS) $(B)/guest/bin/fnd \
+$(B)/guest/vsock.cpio.gz: selftests/vmm/vsock_init.sh scripts/mkguest.sh \
+			  $(GUEST_KMODS) $(B)/guest/bin/fnd \
 			  $(B)/guest/bin/vsock_echo
 	@mkdir -p $(dir $@)
 	$(quiet) "  GUEST   $@"
