@@ -66,6 +66,11 @@ tests/harness/vm-suite_test.sh "$res/harness" >"$res/harness.tap" 2>&1
 cat "$res/harness.tap"
 count harness "$res/harness.tap"
 
+echo "=== guest: the rootfs guest on each kernel, QEMU microvm on the host"
+tests/guest/rootfs_boot_test.sh "$res/guest" >"$res/guest.tap" 2>&1
+cat "$res/guest.tap"
+count guest "$res/guest.tap"
+
 # kernel_release KDIR: the release a kernel build tree is for.
 kernel_release() {
 	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \

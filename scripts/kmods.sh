@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install kernel modules into a guest image's staging tree, for every
@@ -29,7 +29,7 @@ modpath() {
 
 # order PATH: PATH's dependencies, then PATH, each once, into $list.
 order() {
-	local path=$1 name dep soft mod
+	local path="$1" name dep soft mod
 	case " $list " in *" $path "*) return 0 ;; esac
 	name=$(basename "$path" | sed 's/\.ko.*//' | tr - _)
 	for soft in $(awk -v n="$name" '$1 == "softdep" && $2 == n {

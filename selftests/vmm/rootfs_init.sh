@@ -12,7 +12,8 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 
 load-modules
-echo "ROOTFS-BOOTED $(uname -r) root=$(awk '$2 == "/" { print $1, $4 }' /proc/mounts | tail -n1)"
+root=$(awk '$2 == "/" { r = $1 " " $4 } END { print r }' /proc/mounts)
+echo "ROOTFS-BOOTED $(uname -r) root=$root"
 # The entropy device is optional; /dev/hwrng exists when one was found.
 if [ -c /dev/hwrng ]; then
 	echo "ROOTFS-HWRNG $(cat /sys/class/misc/hw_random/rng_current)"
@@ -20,10 +21,9 @@ else
 	echo "ROOTFS-HWRNG none"
 fi
 # fnd listens without a transport too; say whether the host can reach it.
-if ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport 2>/dev/null |
-   grep -q ^virtio; then
-	echo "ROOTFS-VSOCK virtio"
-else
-	echo "ROOTFS-VSOCK none"
-fi
+vsock=none
+for dev in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do
+	[ -e "$dev" ] && vsock=virtio
+done
+echo "ROOTFS-VSOCK $vsock"
 exec /bin/fnd

@@ -142,9 +142,9 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		conn = accept(lfd, NULL, NULL);
-		if (conn >= 0)
+		if (conn >= 0) {
 			serve(&fn, conn);
-		else if (errno != EINTR && errno != ECONNABORTED) {
+		} else if (errno != EINTR && errno != ECONNABORTED) {
 			perror("fnd: accept");
 			sleep(1);	/* e.g. out of files: do not spin */
 		}
