@@ -441,7 +441,7 @@ static void vm_config_vsock(FIXTURE_DATA(vsock) *self, char *buf,
 	snprintf(buf, len, "%.*s", n, p ? p : "");
 }
 
-TEST_F(vsock, bad_input)
+TEST_F_TIMEOUT(vsock, bad_input, 300)
 {
 	static const char *const bad[] = {
 		"{\"uds_path\":\"%s\"}",
