@@ -17,9 +17,20 @@ int kvm__get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap)
 	return ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) ? -errno : 0;
 }
 
+int kvm__get_dirty_logs(int vm_fd, uint64_t npages, uint64_t slot0_pages,
+			uint64_t *bitmap)
+{
+	int ret = kvm__get_dirty_log(vm_fd, 0, bitmap);
+
+	if (ret || npages <= slot0_pages)
+		return ret;
+	return kvm__get_dirty_log(vm_fd, 1,
+				  bitmap + slot0_pages / BITMAP_WORD_BITS);
+}
+
 /* -ENODEV: no /dev/pagetrack, i.e. pagetrack.ko is not loaded. */
 int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
-	       uint32_t slot)
+	       uint64_t slot0_pages)
 {
 	int ret;
 
@@ -35,7 +46,7 @@ int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
 	if (ret)
 		goto fail;
 	w->vm_fd = vm_fd;
-	w->slot = slot;
+	w->slot0_pages = slot0_pages;
 	w->mem = mem;
 	w->npages = npages;
 	w->accessed = bitmap__alloc(npages);
@@ -85,7 +96,8 @@ static int wset__scan(struct wset *w, uint32_t flags, uint64_t *accessed,
 /* Take KVM's log into @carry, and into the window when one is open. */
 static int wset__harvest(struct wset *w, uint64_t *carry)
 {
-	int ret = kvm__get_dirty_log(w->vm_fd, w->slot, w->scratch);
+	int ret = kvm__get_dirty_logs(w->vm_fd, w->npages, w->slot0_pages,
+				      w->scratch);
 
 	if (ret)
 		return ret;

@@ -30,7 +30,8 @@
 struct wset {
 	int pt_fd;		/* pagetrack session with the VM */
 	int vm_fd;
-	uint32_t slot;		/* memory slot, dirty logging enabled */
+	/* Memory slots 0 (its first slot0_pages) and 1, dirty logging on. */
+	uint64_t slot0_pages;
 	uint8_t *mem;		/* its host mapping */
 	uint64_t npages;
 	bool recording;		/* a window is open */
@@ -45,7 +46,7 @@ struct wset {
 };
 
 int wset__init(struct wset *w, uint8_t *mem, uint64_t npages, int vm_fd,
-	       uint32_t slot);
+	       uint64_t slot0_pages);
 void wset__exit(struct wset *w);
 int wset__start(struct wset *w, uint64_t *carry);
 int wset__stop(struct wset *w, uint64_t *carry);
@@ -55,5 +56,11 @@ void wset__mark_written(struct wset *w, uint64_t first, uint64_t count);
 void wset__present(const struct wset *w, uint64_t *present);
 void wset__read_only(const struct wset *w, uint64_t *ro);
 int kvm__get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap);
+/*
+ * The logs of slot 0, its first @slot0_pages pages (a multiple of 64),
+ * and, when @npages is more, slot 1's, end to end in @bitmap.
+ */
+int kvm__get_dirty_logs(int vm_fd, uint64_t npages, uint64_t slot0_pages,
+			uint64_t *bitmap);
 
 #endif

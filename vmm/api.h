@@ -15,7 +15,7 @@
 				"nomodule i8042.noaux i8042.nomux " \
 				"i8042.nopnp i8042.dumbkbd"
 #define API_MAX_VCPUS		32
-#define API_MAX_MEM_MIB		3072
+#define API_MAX_MEM_MIB		(256 * 1024)
 #define API_MAX_CMDLINE		2048
 #define API_MAX_NETS		4
 /* First-access sampling of working-set windows (vmm/sampler.c). */

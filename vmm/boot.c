@@ -116,7 +116,7 @@ static int load_initrd(struct vm *vm, struct boot_params *bp,
 		vmm__log("initrd %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	top = vm->mem_size;
+	top = vm__low_mem(vm);
 	if (top > (uint64_t)bp->hdr.initrd_addr_max + 1)
 		top = (uint64_t)bp->hdr.initrd_addr_max + 1;
 	if (size > top || ((top - size) & ~(VMM_PAGE_SIZE - 1)) < kernel_end) {
@@ -200,7 +200,7 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 	/* init_size: what the kernel needs from its load address onwards. */
 	kernel_end = BOOT_KERNEL + (size > bp->hdr.init_size ?
 				    size : bp->hdr.init_size);
-	if (kernel_end > vm->mem_size) {
+	if (kernel_end > vm__low_mem(vm)) {
 		vmm__log("%s needs %llu MiB of guest memory", cfg->kernel,
 			 (unsigned long long)(kernel_end >> 20) + 1);
 		return -ENOSPC;
@@ -234,7 +234,10 @@ int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 	add_e820(bp, 0, BOOT_EBDA, E820_RAM);
 	add_e820(bp, BOOT_EBDA, 0xa0000 - BOOT_EBDA, E820_RESERVED);
 	add_e820(bp, BOOT_ACPI, BOOT_KERNEL - BOOT_ACPI, E820_RESERVED);
-	add_e820(bp, BOOT_KERNEL, vm->mem_size - BOOT_KERNEL, E820_RAM);
+	add_e820(bp, BOOT_KERNEL, vm__low_mem(vm) - BOOT_KERNEL, E820_RAM);
+	if (vm->mem_size > VMM_LOW_MEM_END)
+		add_e820(bp, VMM_HIGH_MEM_START, vm->mem_size - VMM_LOW_MEM_END,
+			 E820_RAM);
 
 	setup_gdt(vm);
 	setup_page_tables(vm);

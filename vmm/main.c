@@ -68,7 +68,7 @@ static void usage(FILE *f)
 "		Kernel command line (default: \"" API_DEFAULT_CMDLINE "\").\n"
 "	-m, --mem SIZE\n"
 "		Guest memory: bytes, or with k, M or G (default 256M; at\n"
-"		most 3G).\n"
+"		most 256G; above 3G, RAM goes on from 4G).\n"
 "	-n, --vcpus N\n"
 "		Virtual CPUs, 1 to 32 (default 1).\n"
 "	-o, --console FILE\n"
@@ -128,7 +128,7 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
 			if (parse__size(optarg, &v) || v < (16ULL << 20) ||
 			    v > VMM_MAX_MEM || v % VMM_PAGE_SIZE)
 				return usage_error("memory size must be 16M to "
-						   "3G, page aligned, not",
+						   "256G, page aligned, not",
 						   optarg);
 			o->mem_size = v;
 			break;

@@ -116,18 +116,27 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 		.slot = 0,
 		.flags = vm->track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = 0,
-		.memory_size = mem_size,
+		.memory_size = vm__low_mem(vm),
 		.userspace_addr = (uintptr_t)vm->mem,
 	};
 	ret = vm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 	if (ret)
 		return ret;
+	if (mem_size > VMM_LOW_MEM_END) {
+		region.slot = 1;
+		region.guest_phys_addr = VMM_HIGH_MEM_START;
+		region.memory_size = mem_size - VMM_LOW_MEM_END;
+		region.userspace_addr = (uintptr_t)vm->mem + VMM_LOW_MEM_END;
+		ret = vm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+		if (ret)
+			return ret;
+	}
 	if (track_ws) {
 		vm->ws = malloc(sizeof(*vm->ws));
 		if (!vm->ws)
 			return -ENOMEM;
 		ret = wset__init(vm->ws, vm->mem, mem_size / VMM_PAGE_SIZE,
-				 vm->vm_fd, 0);
+				 vm->vm_fd, vm__low_mem(vm) / VMM_PAGE_SIZE);
 		if (ret) {
 			vmm__log("working-set tracking: %s%s", strerror(-ret),
 				 ret == -ENODEV ? " (is pagetrack.ko loaded?)" :
@@ -334,31 +343,60 @@ int vm__irq_line(struct vm *vm, unsigned int irq, int level)
 }
 
 /* The VMM wrote guest memory: KVM's log does not see it, diffs must. */
+uint64_t vm__low_mem(const struct vm *vm)
+{
+	return vm->mem_size < VMM_LOW_MEM_END ? vm->mem_size : VMM_LOW_MEM_END;
+}
+
+/* The host offset of guest-physical @gpa..+@len, in one slot, or false. */
+static bool vm__offset(const struct vm *vm, uint64_t gpa, uint64_t len,
+		       uint64_t *offset)
+{
+	uint64_t low = vm__low_mem(vm), high = vm->mem_size - low;
+
+	if (gpa < VMM_HIGH_MEM_START) {
+		if (gpa > low || len > low - gpa)
+			return false;
+		*offset = gpa;
+		return true;
+	}
+	gpa -= VMM_HIGH_MEM_START;
+	if (gpa > high || len > high - gpa)
+		return false;
+	*offset = low + gpa;
+	return true;
+}
+
+/* Host address of [gpa, gpa + len), or NULL if outside guest memory. */
 void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	uint64_t page;
 
-	if (!vm->pending_dirty || !len)
+	uint64_t off;
+
+	if (!vm->pending_dirty || !len || !vm__offset(vm, gpa, len, &off))
 		return;
-	for (page = gpa / VMM_PAGE_SIZE;
-	     page <= (gpa + len - 1) / VMM_PAGE_SIZE; page++)
+	for (page = off / VMM_PAGE_SIZE;
+	     page <= (off + len - 1) / VMM_PAGE_SIZE; page++)
 		bitmap__set_atomic(vm->pending_dirty, page);
 	if (vm->ws)
-		wset__mark_written(vm->ws, gpa / VMM_PAGE_SIZE,
-				   (gpa + len - 1) / VMM_PAGE_SIZE -
-				   gpa / VMM_PAGE_SIZE + 1);
+		wset__mark_written(vm->ws, off / VMM_PAGE_SIZE,
+				   (off + len - 1) / VMM_PAGE_SIZE -
+				   off / VMM_PAGE_SIZE + 1);
 }
 
 /* Fetch and reset KVM's dirty log of guest memory into @bitmap. */
 int vm__get_dirty_log(struct vm *vm, uint64_t *bitmap)
 {
-	return kvm__get_dirty_log(vm->vm_fd, 0, bitmap);
+	return kvm__get_dirty_logs(vm->vm_fd, vm->mem_size / VMM_PAGE_SIZE,
+				   vm__low_mem(vm) / VMM_PAGE_SIZE, bitmap);
 }
 
-/* Host address of [gpa, gpa + len), or NULL if outside guest memory. */
 void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+	uint64_t offset;
+
+	if (!vm__offset(vm, gpa, len, &offset))
 		return NULL;
-	return vm->mem + gpa;
+	return vm->mem + offset;
 }

@@ -24,8 +24,16 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
 #define VMM_PAGE_SIZE		4096ULL
-/* Guest RAM ends below the 32-bit MMIO hole; more needs a second slot. */
-#define VMM_MAX_MEM		(3ULL << 30)
+/*
+ * Guest RAM: slot 0 from 0 up to 3 GiB, below the 32-bit hole of the
+ * virtio windows, the I/O APIC and the LAPIC; the rest in slot 1 from
+ * 4 GiB.  The host maps it all in one piece, so a page's index in the
+ * memory file, the dirty bitmaps and the layers is its host offset:
+ * guest-physical addresses from 4 GiB are 1 GiB past their offset.
+ */
+#define VMM_LOW_MEM_END		(3ULL << 30)
+#define VMM_HIGH_MEM_START	(4ULL << 30)
+#define VMM_MAX_MEM		(256ULL << 30)
 
 /*
  * Guest-physical layout at boot (below 1 MiB, as the kernel expects):
@@ -134,6 +142,8 @@ void vm__resume(struct vm *vm);
 bool vm__is_paused(struct vm *vm);
 int vm__irq_line(struct vm *vm, unsigned int irq, int level);
 void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Bytes of guest RAM below the hole (slot 0). */
+uint64_t vm__low_mem(const struct vm *vm);
 
 /* vcpu_state.c */
 struct vsbuf;

@@ -87,7 +87,7 @@ FIXTURE_SETUP(wset)
 	vcpu__enter_real_mode(self->vm, WS_CODE_PAGE * GUEST_PAGE_SIZE);
 	vcpu__set_regs(self->vm, 0, 0, !variant->from_file);
 	ASSERT_EQ(0, wset__init(&self->w, self->vm->mem, WS_PAGES,
-				self->vm->vm_fd, 0));
+				self->vm->vm_fd, WS_PAGES));
 	self->carry = bitmap__alloc(WS_PAGES);
 	ASSERT_NE(NULL, self->carry);
 }

@@ -131,6 +131,34 @@ TEST_F_TIMEOUT(guest, boot_smp_console_reboot, BOOT_TIMEOUT_S + 60)
 	EXPECT_EQ(NULL, strstr(r.out, "ACPI Error")) show_tail(&r);
 }
 
+/*
+ * More than 3 GiB: the rest of RAM is a second slot from 4 GiB, above the
+ * hole, and the guest's e820 map says so.  The guest sees it all.
+ */
+TEST_F_TIMEOUT(guest, memory_above_4g, BOOT_TIMEOUT_S + 60)
+{
+	static struct run r;
+	char *argv[] = {
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
+		GUEST_INITRD, "--mem", "3584M", "--cmdline",
+		"console=ttyS0 reboot=k panic=1 pci=off guest.poweroff", NULL,
+	};
+	unsigned long mem_kb = 0;
+	const char *p;
+
+	run_vmm(&r, argv, "GUEST-POWEROFF", NULL);
+	ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+		show_tail(&r);
+	EXPECT_NE(NULL, strstr(r.out, "[mem 0x0000000100000000-"
+			       "0x000000011fffffff] usable")) show_tail(&r);
+	p = strstr(r.out, "mem_kb=");
+	ASSERT_NE(NULL, p);
+	mem_kb = strtoul(p + 7, NULL, 10);
+	/* 3.5 GiB less what the kernel keeps for itself. */
+	EXPECT_GT(mem_kb, 3300000UL);
+	EXPECT_LT(mem_kb, 3584UL * 1024);
+}
+
 /* poweroff ends the VM through ACPI S5; the console goes to the file. */
 TEST_F_TIMEOUT(guest, poweroff_console_to_file, BOOT_TIMEOUT_S + 60)
 {
@@ -207,13 +235,17 @@ TEST(usage_errors)
 {
 	static struct run r;
 	char *no_kernel[] = { VMM_BIN, NULL };
-	char *bad_mem[] = { VMM_BIN, "--kernel", "x", "--mem", "4G", NULL };
+	char *bad_mem[] = { VMM_BIN, "--kernel", "x", "--mem", "257G", NULL };
+	char *odd_mem[] = { VMM_BIN, "--kernel", "x", "--mem", "4097k", NULL };
 	char *bad_cpus[] = { VMM_BIN, "--kernel", "x", "--vcpus", "0", NULL };
 
 	run_vmm(&r, no_kernel, NULL, NULL);
 	EXPECT_EQ(2, WEXITSTATUS(r.status));
 	EXPECT_NE(NULL, strstr(r.out, "--kernel or --api-sock is required"));
 	run_vmm(&r, bad_mem, NULL, NULL);
+	EXPECT_EQ(2, WEXITSTATUS(r.status));
+	EXPECT_NE(NULL, strstr(r.out, "16M to 256G, page aligned"));
+	run_vmm(&r, odd_mem, NULL, NULL);
 	EXPECT_EQ(2, WEXITSTATUS(r.status));
 	run_vmm(&r, bad_cpus, NULL, NULL);
 	EXPECT_EQ(2, WEXITSTATUS(r.status));
