@@ -139,7 +139,8 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
-		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz
+		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz \
+		$(B)/guest/vsock.cpio.gz
 
 # Helper programs the selftests run: built as tools are, no sanitizers.
 SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
@@ -183,6 +184,17 @@ $(B)/guest/rootfs-initrd.cpio.gz: selftests/vmm/rootfs_initrd.sh \
 	$(quiet) "  INITRD  $@"
 	$(Q)scripts/mkinitrd.sh $< $@
 
+# vsock_test's guest: an initramfs with the vsock modules, fnd and an
+# echo program, no disk (Documentation/testing.rst).
+$(B)/guest/vsock.cpio.gz: GUEST_KMODS_LIST := virtio_mmio vmw_vsock_virtio_transport
+$(B)/guest/vsock.cpio.gz: selftests/vmm/vsock_init.sh scripts/mkguest.sh \
+			  $(GUEST_KMODS) $(B)/guest/bin/fnd \
+			  $(B)/guest/bin/vsock_echo
+	@mkdir -p $(dir $@)
+	$(quiet) "  GUEST   $@"
+	$(Q)GUEST_KMODS="$(GUEST_KMODS_LIST)" scripts/mkguest.sh \
+		selftests/vmm/vsock_init.sh $@ $(filter $(B)/guest/bin/%,$^)
+
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)
 
@@ -194,6 +206,15 @@ $(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 # fnd's test runs the static guest binary and checks it against fn.h.
 $(B)/unit/fnd_test: CFLAGS_COMMON += -Iselftests/vmm/guest
 $(B)/unit/fnd_test: selftests/vmm/guest/fn.h $(B)/guest/bin/fnd
+
+# vsock's packet protocol against a driver the test plays: the device and
+# the real virtqueues, the rest of the VMM stubbed in the test.
+$(B)/unit/vsock_proto_test: tests/unit/vsock_proto_test.c vmm/virtio/vsock.c \
+			    vmm/virtio/virtq.c $(VMM_HDRS) $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/virtio/vsock.c \
+		vmm/virtio/virtq.c $(LIB_SRCS) -lcmocka -lpthread
 
 # The vmstate format is the VMM's, not lib's: its test builds vmstate.c too.
 $(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \

@@ -522,7 +522,7 @@ static json_t *nets_json(struct api *api);
 static struct reply get_vm_config(struct api *api, json_t *body)
 {
 	const struct api_config *c = &api->cfg;
-	json_t *boot, *entropy = json_null();
+	json_t *boot, *vsock, *entropy = json_null();
 
 	(void)body;
 	if (c->entropy.present)
@@ -534,13 +534,19 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 			 json_string(c->initrd) : json_null(),
 			 "boot_args", c->have_kernel && c->have_boot_args ?
 			 json_string(c->cmdline) : json_null());
+	if (c->vsock.present)
+		vsock = json_pack("{s:I, s:s}", "guest_cid",
+				  (json_int_t)c->vsock.guest_cid, "uds_path",
+				  c->vsock.uds_path);
+	else
+		vsock = json_null();
 	return reply_json(json_pack("{s:n, s:[], s:o, s:n, s:n, s:o, s:n, s:n, "
-				    "s:o, s:n, s:o}",
+				    "s:o, s:o, s:o}",
 				    "balloon", "drives", "boot-source", boot,
 				    "cpu-config", "logger", "machine-config",
 				    machine_config_json(api), "metrics",
 				    "mmds-config", "network-interfaces",
-				    nets_json(api), "vsock", "entropy",
+				    nets_json(api), "vsock", vsock, "entropy",
 				    entropy));
 }
 
@@ -907,6 +913,44 @@ static struct reply put_entropy(struct api *api, json_t *body)
 }
 
 /*
+ * PUT /vsock: Firecracker's VsockDeviceConfig.  A second PUT replaces the
+ * first, as there.  vsock_id, deprecated in Firecracker, is taken and
+ * ignored; guest_cid is the swagger's, at least 3 (0 to 2 are the
+ * hypervisor, the loopback and the host), and not VMADDR_CID_ANY.
+ * uds_path is bound at InstanceStart; here a bind is tried (and undone)
+ * so that a path that cannot be is refused now, not at the start.
+ */
+static struct reply put_vsock(struct api *api, json_t *body)
+{
+	const char *uds, *id = NULL;
+	json_int_t cid;
+	json_error_t jerr;
+	char err[256];
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s:I, s:s}",
+			   "vsock_id", &id, "guest_cid", &cid, "uds_path", &uds))
+		return reply_fault("vsock: %s", jerr.text);
+	if (api->ops->started(api->ctx))
+		return reply_fault("vsock: " AFTER_START);
+	if (cid < 3 || cid >= UINT32_MAX)
+		return reply_fault("vsock: guest_cid %lld is not a guest's CID "
+				   "(3 to 4294967294)", (long long)cid);
+	if (!*uds)
+		return reply_fault("vsock: uds_path must name a socket");
+	if (strlen(uds) >= sizeof(api->cfg.vsock.uds_path))
+		return reply_fault("vsock: uds_path is longer than a Unix "
+				   "socket's %zu bytes",
+				   sizeof(api->cfg.vsock.uds_path) - 1);
+	if (virtio_vsock__check_path(uds, err, sizeof(err)))
+		return reply_fault("vsock: %s", err);
+	api->cfg.vsock.present = true;
+	api->cfg.vsock.guest_cid = cid;
+	strcpy(api->cfg.vsock.uds_path, uds);
+	api->configured = true;
+	return reply_ok();
+}
+
+/*
  * A route's path is exact, or with @fn_id a prefix ending in '/' whose
  * rest, one path segment, is the resource's id (/drives/{drive_id}).
  */
@@ -929,6 +973,7 @@ static const struct route routes[] = {
 	{ "PUT", "/snapshot/create", put_snapshot_create, NULL },
 	{ "PUT", "/snapshot/load", put_snapshot_load, NULL },
 	{ "PUT", "/snapshot/layers", put_snapshot_layers, NULL },
+	{ "PUT", "/vsock", put_vsock, NULL },
 	{ "PUT", "/entropy", put_entropy, NULL },
 	{ "PUT", "/network-interfaces/", NULL, put_net },
 	{ "PATCH", "/network-interfaces/", NULL, patch_net },

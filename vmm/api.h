@@ -40,6 +40,7 @@ struct api_config {
 	/* Devices, created at InstanceStart in Firecracker's order. */
 	unsigned int nr_nets;
 	struct net_iface_config nets[API_MAX_NETS];
+	struct virtio_vsock_params vsock;
 	struct virtio_rng_config entropy;
 };
 

@@ -181,6 +181,8 @@ static int vmm__create_devices(struct vm *vm, const struct api_config *cfg)
 	for (i = 0; i < cfg->nr_nets && !ret; i++)
 		ret = virtio_net__create(vm, &cfg->nets[i], err, sizeof(err));
 	if (!ret)
+		ret = virtio_vsock__create(vm, &cfg->vsock, err, sizeof(err));
+	if (!ret)
 		ret = virtio_rng__create(vm, &cfg->entropy, err, sizeof(err));
 	if (ret)
 		vmm__log("%s", err);

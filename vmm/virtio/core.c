@@ -25,6 +25,7 @@ static const struct {
 	virtio_restore_fn restore;
 } virtio_types[] = {
 	{ VIRTIO_ID_NET, virtio_net__restore },
+	{ VIRTIO_ID_VSOCK, virtio_vsock__restore },
 	{ VIRTIO_ID_RNG, virtio_rng__restore },
 };
 

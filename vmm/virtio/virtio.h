@@ -312,4 +312,20 @@ int virtio_rng__restore(struct vm *vm, const char *id, uint32_t version,
 			const void *state, size_t len, char *err,
 			size_t errlen);
 
+/* vsock.c */
+struct virtio_vsock_params {
+	bool present;
+	uint32_t guest_cid;
+	char uds_path[108];	/* a sockaddr_un's sun_path */
+};
+
+/* Whether a socket can be bound at @path (bound, then removed again). */
+int virtio_vsock__check_path(const char *path, char *err, size_t errlen);
+/* The device, its listener bound at @cfg->uds_path (removed at exit). */
+int virtio_vsock__create(struct vm *vm, const struct virtio_vsock_params *cfg,
+			 char *err, size_t errlen);
+int virtio_vsock__restore(struct vm *vm, const char *id, uint32_t version,
+			  const void *state, size_t len, char *err,
+			  size_t errlen);
+
 #endif
