@@ -140,7 +140,7 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
 		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz \
-		$(B)/guest/vsock.cpio.gz
+		$(B)/guest/vsock.cpio.gz $(B)/guest/net.cpio.gz
 
 # Helper programs the selftests run: built as tools are, no sanitizers.
 SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
@@ -194,6 +194,13 @@ $(B)/guest/vsock.cpio.gz: selftests/vmm/vsock_init.sh scripts/mkguest.sh \
 	$(quiet) "  GUEST   $@"
 	$(Q)GUEST_KMODS="$(GUEST_KMODS_LIST)" scripts/mkguest.sh \
 		selftests/vmm/vsock_init.sh $@ $(filter $(B)/guest/bin/%,$^)
+
+# net_test's guest: busybox and the virtio-net modules, no disk.
+$(B)/guest/net.cpio.gz: selftests/vmm/net_init.sh scripts/mkguest.sh \
+			$(GUEST_KMODS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  GUEST   $@"
+	$(Q)GUEST_KMODS="virtio_mmio virtio_net" scripts/mkguest.sh $< $@
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)

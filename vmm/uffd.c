@@ -85,6 +85,33 @@ static int uffd__send(int sock, int uffd, const char *json, char *err,
 	return 0;
 }
 
+/*
+ * One region per memory slot, as Firecracker sends its guest memory
+ * regions: each region's offset in the memory file is the sum of the
+ * sizes before it.  The host mapping is one piece, so a handler that
+ * takes it as one region would serve it right too.
+ */
+static void uffd__regions_json(const struct vm *vm, char *json, size_t len)
+{
+	uint64_t low = vm__low_mem(vm), off = 0, size;
+	size_t n = 0;
+	int i;
+
+	n += snprintf(json + n, len - n, "[");
+	for (i = 0; i < 2 && off < vm->mem_size; i++, off += size) {
+		size = i ? vm->mem_size - low : low;
+		n += snprintf(json + n, len - n,
+			      "%s{\"base_host_virt_addr\":%llu,\"size\":%llu,"
+			      "\"offset\":%llu,\"page_size_kib\":%llu,"
+			      "\"page_size\":%llu}", i ? "," : "",
+			      (unsigned long long)(uintptr_t)(vm->mem + off),
+			      (unsigned long long)size,
+			      (unsigned long long)off, VMM_PAGE_SIZE,
+			      VMM_PAGE_SIZE);
+	}
+	snprintf(json + n, len - n, "]");
+}
+
 /* Register guest memory and hand the userfaultfd over on @sock. */
 int uffd__attach(struct vm *vm, int sock, char *err, size_t errlen)
 {
@@ -119,12 +146,7 @@ int uffd__attach(struct vm *vm, int sock, char *err, size_t errlen)
 	 * page_size_kib as a deprecated alias.  Both, as Firecracker fills
 	 * them, serve handlers for either version.
 	 */
-	snprintf(json, sizeof(json),
-		 "[{\"base_host_virt_addr\":%llu,\"size\":%llu,\"offset\":0,"
-		 "\"page_size_kib\":%llu,\"page_size\":%llu}]",
-		 (unsigned long long)(uintptr_t)vm->mem,
-		 (unsigned long long)vm->mem_size, VMM_PAGE_SIZE,
-		 VMM_PAGE_SIZE);
+	uffd__regions_json(vm, json, sizeof(json));
 	ret = uffd__send(sock, fd, json, err, errlen);
 	if (ret) {
 		close(fd);
