@@ -64,6 +64,7 @@ help:
 	@echo "make tests      build unit tests and selftests only"
 	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
+	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
 	@echo "           VMTEST_QEMU=stable|backports  which QEMU make deps installs for the test VM"
@@ -101,10 +102,13 @@ PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
 
 tools: $(B)/ptctl $(B)/snapmerge $(B)/snapinfo $(B)/uffd-handler
 
-$(B)/snapmerge: tools/snapmerge.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
+SNAPMERGE_SRCS := tools/snapmerge.c tools/diff-chain.c
+
+$(B)/snapmerge: $(SNAPMERGE_SRCS) tools/diff-chain.h vmm/vmstate.c vmm/vmstate.h \
+		$(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/snapmerge.c \
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ $(SNAPMERGE_SRCS) \
 		vmm/vmstate.c $(LIB_SRCS)
 
 $(B)/snapinfo: tools/snapinfo.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
@@ -113,10 +117,13 @@ $(B)/snapinfo: tools/snapinfo.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HD
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/snapinfo.c \
 		vmm/vmstate.c $(LIB_SRCS)
 
-$(B)/uffd-handler: tools/uffd-handler.c vmm/vmstate.c vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
+UFFD_HANDLER_SRCS := tools/uffd-handler.c tools/uffd-regions.c
+
+$(B)/uffd-handler: $(UFFD_HANDLER_SRCS) tools/uffd-regions.h vmm/vmstate.c \
+		   vmm/vmstate.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ tools/uffd-handler.c \
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ $(UFFD_HANDLER_SRCS) \
 		vmm/vmstate.c $(LIB_SRCS) -ljansson -lpthread
 
 # kvmtool's layout: the core flat, legacy devices in hw/, virtio in virtio/.
@@ -324,6 +331,57 @@ dkms-install:
 		 udevadm trigger --subsystem-match=misc --sysname-match=pagetrack; }; then \
 		echo "udevadm failed (no udevd?): $(notdir $(UDEV_RULES)) applies once udev runs"; \
 	fi
+
+# --- fuzzing (fuzz/, Documentation/testing.rst "Fuzzing") -------------------
+
+FUZZ_CC ?= clang
+# struct vs_vcpu holds a struct kvm_xsave, which ends in a flexible array
+# in newer uapi headers: GCC takes that silently, clang only when told.
+FUZZ_CFLAGS := $(CFLAGS_COMMON) -Ivmm -Itools -Ifuzz -O1 \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	       -fno-omit-frame-pointer -Wno-gnu-variable-sized-type-not-at-end
+FUZZ_TARGETS := vmstate layers snapmerge api uffd_handshake ptctl_range
+FUZZ_BINS := $(patsubst %,$(B)/fuzz/%,$(FUZZ_TARGETS))
+FUZZ_COMMON := fuzz/fuzz_util.c fuzz/fuzz_util.h fuzz/seeds.h $(LIB_SRCS) \
+	       $(LIB_HDRS)
+# What each target links beside lib/, and the libraries.
+FUZZ_SRCS_vmstate := vmm/vmstate.c
+FUZZ_SRCS_layers :=
+FUZZ_SRCS_snapmerge := vmm/vmstate.c tools/diff-chain.c
+FUZZ_SRCS_api := vmm/api.c
+FUZZ_LIBS_api := -lmicrohttpd -ljansson -lpthread
+FUZZ_SRCS_uffd_handshake := tools/uffd-regions.c
+FUZZ_LIBS_uffd_handshake := -ljansson
+FUZZ_SRCS_ptctl_range :=
+FUZZ_TIME ?= 60
+FUZZ_SMOKE_TIME ?= 10
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+
+$(B)/fuzz/%: fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_COMMON) $(wildcard vmm/*.h tools/*.h)
+	@mkdir -p $(dir $@)
+	$(quiet) "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) \
+		fuzz/fuzz_util.c $(LIB_SRCS) $(FUZZ_LIBS_$*)
+
+# The binary seeds, written by the VMM's own writers: built, not stored.
+$(B)/fuzz/seeds/.stamp: fuzz/mkseeds.c fuzz/seeds.h vmm/vmstate.c vmm/vmstate.h \
+			$(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(B)/fuzz
+	$(quiet) "  SEEDS   $(B)/fuzz/seeds"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -Ifuzz -o $(B)/fuzz/mkseeds \
+		fuzz/mkseeds.c vmm/vmstate.c $(LIB_SRCS)
+	$(Q)rm -rf $(B)/fuzz/seeds && $(B)/fuzz/mkseeds $(B)/fuzz/seeds
+	@touch $@
+
+fuzz-build: $(FUZZ_BINS) $(B)/fuzz/seeds/.stamp
+
+# make fuzz FUZZ_TIME=600 FUZZ_TARGETS=vmstate, for instance.
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)

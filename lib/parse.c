@@ -5,10 +5,13 @@
 
 #include "parse.h"
 
-/* Leading unsigned number, decimal or 0x-hex; no sign, no blank. */
+/*
+ * Leading unsigned number, decimal or 0x-hex; no sign, no blank.  A digit
+ * first: strtoull() would skip any white space, then take a sign.
+ */
 static int parse_number(const char *s, unsigned long long *v, char **end)
 {
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	*v = strtoull(s, end, 0);

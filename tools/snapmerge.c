@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bitmap.h"
+#include "diff-chain.h"
 #include "vmstate.h"
 
 static void usage(FILE *f)
@@ -105,13 +105,11 @@ int main(int argc, char **argv)
 {
 	const char *out_vmstate = NULL, *out_mem, *base;
 	char err[512], mem_tmp[4200], vs_tmp[4200];
-	char want[2 * VS_ID_BYTES + 1], got[2 * VS_ID_BYTES + 1];
-	uint8_t chain_id[VS_ID_BYTES];
+	struct diff_chain chain = { 0 };
 	struct vsbuf full;
 	struct vstate vs = { 0 };
 	uint64_t mem_size = 0;
-	uint8_t *merged = NULL;
-	int c, i;
+	int c, i, ret;
 
 	while ((c = getopt(argc, argv, "o:h")) != -1) {
 		if (c == 'o') {
@@ -127,60 +125,46 @@ int main(int argc, char **argv)
 	}
 	out_mem = argv[optind++];
 	base = argv[optind++];
-	if (base_identity(base, chain_id, &mem_size))
+	if (base_identity(base, chain.id, &mem_size))
 		return 1;
+	chain.mem_size = mem_size;
 
 	for (i = optind; i < argc; i += 2) {
 		const struct vs_memory *mem;
 		const struct vs_vm *vm;
-		uint64_t s, e, from = 0, pages;
 		const uint8_t *diff;
 
 		vstate__free(&vs);
 		if (vstate__read_file(argv[i], &vs, err, sizeof(err)))
 			return die("%s", argv[i], err);
-		if (vstate__layout(&vs, &vm, &mem, err, sizeof(err)))
-			return die("%s", argv[i], err);
-		if (mem->type != VS_MEM_DIFF)
-			return die("%s is not a Diff snapshot", argv[i], NULL);
-		if (vm->mem_size != mem_size)
-			return die("%s belongs to another VM (its memory "
-				   "size differs)", argv[i], NULL);
 		/* Each Diff must be a diff of what the chain holds so far. */
-		if (memcmp(vm->parent_id, chain_id, VS_ID_BYTES)) {
-			vstate__format_id(vm->parent_id, got);
-			vstate__format_id(chain_id, want);
-			fprintf(stderr, "snapmerge: %s is a diff of snapshot "
-				"%s, not of %s (%s): wrong base, or diffs "
-				"missing or out of order\n", argv[i], got,
-				i == optind ? base : argv[i - 2], want);
+		ret = diff_chain__check(&chain, &vs, &vm, &mem, err,
+					sizeof(err));
+		if (ret == -ESTALE) {
+			fprintf(stderr, "snapmerge: %s %s (the file before it "
+				"is %s)\n", argv[i], err,
+				i == optind ? base : argv[i - 2]);
 			return 1;
 		}
+		if (ret)
+			return die("%s", argv[i], err);
 		if (i == optind) {
-			merged = malloc(mem_size);
-			if (!merged)
+			chain.merged = malloc(mem_size);
+			if (!chain.merged)
 				return die("%s", "out of memory", NULL);
-			diff = map_memory(base, mem_size, chain_id, err,
+			diff = map_memory(base, mem_size, chain.id, err,
 					  sizeof(err));
 			if (!diff)
 				return die("%s", base, err);
-			memcpy(merged, diff, mem_size);
+			memcpy(chain.merged, diff, mem_size);
 			munmap((void *)diff, mem_size);
 		}
-		pages = mem_size / VMSTATE_PAGE_SIZE;
 		diff = map_memory(argv[i + 1], mem_size, vm->id, err,
 				  sizeof(err));
 		if (!diff)
 			return die("%s", argv[i + 1], err);
-		while (bitmap__next_run((const uint64_t *)(mem + 1), pages,
-					from, &s, &e)) {
-			memcpy(merged + s * VMSTATE_PAGE_SIZE,
-			       diff + s * VMSTATE_PAGE_SIZE,
-			       (e - s) * VMSTATE_PAGE_SIZE);
-			from = e;
-		}
+		diff_chain__apply(&chain, vm, mem, diff);
 		munmap((void *)diff, mem_size);
-		memcpy(chain_id, vm->id, VS_ID_BYTES);
 	}
 
 	/* The result is the last Diff's snapshot, whole: it keeps its id. */
@@ -188,7 +172,7 @@ int main(int argc, char **argv)
 	file__remove_stale_temps(out_vmstate);
 	if (vstate__as_full(&vs, &full))
 		return die("%s", out_vmstate, strerror(-full.error));
-	if (memfile__write_temp(out_mem, merged, mem_size, NULL, chain_id,
+	if (memfile__write_temp(out_mem, chain.merged, mem_size, NULL, chain.id,
 				mem_tmp, err, sizeof(err)))
 		return die("%s", out_mem, err);
 	if (vstate__write_temp(out_vmstate, &full, vs_tmp, err, sizeof(err))) {

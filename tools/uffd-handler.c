@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "layers.h"
+#include "uffd-regions.h"
 #include "vmstate.h"
 
-#define PAGE		4096ULL
-#define MAX_REGIONS	16
+#define PAGE		UFFD_PAGE
 
 static void usage(FILE *f)
 {
@@ -89,17 +89,11 @@ static void usage(FILE *f)
 "	       \"resume_vm\": true}'\n", f);
 }
 
-struct region {
-	uint64_t base;		/* host address in the VMM */
-	uint64_t size;
-	uint64_t offset;	/* in the memory file */
-};
-
 struct handler {
 	int uffd;
 	const uint8_t *mem;	/* the memory file, mapped */
 	uint64_t mem_size;
-	struct region regions[MAX_REGIONS];
+	struct uffd_region regions[UFFD_MAX_REGIONS];
 	unsigned int nr_regions;
 	struct layers l;
 	bool have_layers;
@@ -139,7 +133,7 @@ static uint64_t host_addr(const struct handler *h, uint64_t off)
 	unsigned int i;
 
 	for (i = 0; i < h->nr_regions; i++) {
-		const struct region *r = &h->regions[i];
+		const struct uffd_region *r = &h->regions[i];
 
 		if (off >= r->offset && off - r->offset < r->size)
 			return r->base + off - r->offset;
@@ -225,7 +219,7 @@ static int serve_fault(struct handler *h, uint64_t addr)
 
 	addr &= ~(PAGE - 1);
 	for (i = 0; i < h->nr_regions; i++) {
-		const struct region *r = &h->regions[i];
+		const struct uffd_region *r = &h->regions[i];
 
 		if (addr >= r->base && addr - r->base < r->size)
 			return copy_in(h, addr,
@@ -278,63 +272,6 @@ static int serve(struct handler *h)
 	return 0;
 }
 
-/*
- * A region's page size in bytes: page_size (Firecracker v1.12 on) when
- * given, else page_size_kib, which Firecracker v1.10 fills with the page
- * size in bytes despite its name (HugePageConfig::page_size_kib() in
- * src/vmm/src/vmm_config/machine_config.rs).  Neither: Firecracker
- * before v1.7, whose pages were 4 KiB.  0 when not an integer.
- */
-static json_int_t region_page_size(json_t *region)
-{
-	json_t *v = json_object_get(region, "page_size");
-
-	if (!v)
-		v = json_object_get(region, "page_size_kib");
-	if (!v)
-		return PAGE;
-	return json_is_integer(v) ? json_integer_value(v) : 0;
-}
-
-/* Parse Firecracker's region array and check it against the memory file. */
-static int parse_regions(struct handler *h, const char *buf, size_t len)
-{
-	json_error_t jerr;
-	json_t *arr = json_loadb(buf, len, 0, &jerr), *v;
-	size_t i;
-	int ret = 0;
-
-	if (!json_is_array(arr) || !json_array_size(arr) ||
-	    json_array_size(arr) > MAX_REGIONS) {
-		fprintf(stderr, "uffd-handler: bad region array: %s\n",
-			arr ? "not 1 to 16 regions" : jerr.text);
-		json_decref(arr);
-		return -EINVAL;
-	}
-	json_array_foreach(arr, i, v) {
-		json_int_t base, size, offset, ps = region_page_size(v);
-		struct region *r = &h->regions[i];
-
-		if (json_unpack_ex(v, &jerr, 0, "{s:I, s:I, s:I}",
-				   "base_host_virt_addr", &base, "size", &size,
-				   "offset", &offset) ||
-		    ps != PAGE || size <= 0 || offset < 0 ||
-		    (uint64_t)offset + size > h->mem_size) {
-			fprintf(stderr, "uffd-handler: bad region %zu (%s)\n",
-				i, jerr.text[0] ? jerr.text :
-				"outside the memory file, or not 4 KiB pages");
-			ret = -EINVAL;
-			break;
-		}
-		*r = (struct region) {
-			.base = base, .size = size, .offset = offset,
-		};
-		h->nr_regions++;
-	}
-	json_decref(arr);
-	return ret;
-}
-
 static int handshake(struct handler *h, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -367,7 +304,8 @@ static int handshake(struct handler *h, const char *path)
 	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
 		return die("handshake", "no userfaultfd received");
 	memcpy(&h->uffd, CMSG_DATA(cmsg), sizeof(int));
-	return parse_regions(h, buf, n) ? 1 : 0;
+	return uffd_regions__parse(buf, n, h->mem_size, h->regions,
+				   &h->nr_regions) ? 1 : 0;
 }
 
 static const void *map_file(const char *path, uint64_t *size)

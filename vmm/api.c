@@ -35,6 +35,53 @@ struct reply {
 	char *json;		/* NULL: no body */
 };
 
+/* The length of the valid UTF-8 character at @s, or 0. */
+static size_t utf8_char_len(const unsigned char *s)
+{
+	unsigned int n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	/* The terminating NUL is no continuation byte: never read past it. */
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong, a surrogate, or past Unicode: jansson refuses these. */
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * A fault message quotes what the client sent, the URL as it came and
+ * any path, and is cut at its buffer's size, maybe inside a character:
+ * bytes that are not UTF-8 become '?', or jansson would refuse to make
+ * a string of it and the 400 would go out with no body.
+ */
+static void utf8_scrub(char *s)
+{
+	while (*s) {
+		size_t n = utf8_char_len((const unsigned char *)s);
+
+		if (n)
+			s += n;
+		else
+			*s++ = '?';
+	}
+}
+
 static struct reply reply_fault(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -48,6 +95,7 @@ static struct reply reply_fault(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_scrub(msg);
 	obj = json_pack("{s:s}", "fault_message", msg);
 	r.json = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
@@ -1041,6 +1089,18 @@ static struct reply dispatch(struct api *api, const char *method,
 	if (path_known)
 		return reply_fault("%s %s is not supported", method, url);
 	return reply_fault("unknown resource %s", url);
+}
+
+unsigned int api__handle(struct api *api, const char *method, const char *url,
+			 const char *body, size_t len, char **json)
+{
+	struct request req = {
+		.body = (char *)body, .len = len, .too_big = len > API_MAX_BODY,
+	};
+	struct reply r = dispatch(api, method, url, &req);
+
+	*json = r.json;
+	return r.status;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn,

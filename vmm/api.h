@@ -94,6 +94,13 @@ struct api {
 };
 
 int api__start(struct api *api, const char *path);
+/*
+ * One request, as the server answers it: the HTTP status, and the JSON
+ * body in @json (NULL for none; free() it).  @api->lock must be set up.
+ * For tests and fuzzing, which need no socket.
+ */
+unsigned int api__handle(struct api *api, const char *method, const char *url,
+			 const char *body, size_t len, char **json);
 void api__stop(struct api *api);
 
 #endif

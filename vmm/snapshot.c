@@ -441,6 +441,10 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			 "memory onto its base first (snapmerge)");
 		goto out;
 	}
+	/* All of it, before a VM exists: refused, the process can retry. */
+	ret = vstate__check_sections(&vs, vsvm, err, errlen);
+	if (ret)
+		goto out;
 
 	if (p->layers_path) {
 		ret = restore__open_layers(vm, p->layers_path, vsvm->mem_size,

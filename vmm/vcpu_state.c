@@ -291,14 +291,8 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	struct kvm_msrs *msrs = NULL;
 	int ret = -EINVAL;
 
-	if (len < sizeof(*vs) || vs->nr_cpuid > VS_MAX_CPUID ||
-	    len != sizeof(*vs) +
-		   (size_t)vs->nr_msrs * sizeof(struct kvm_msr_entry) +
-		   (size_t)vs->nr_cpuid * sizeof(struct kvm_cpuid_entry2) ||
-	    vs->id != vcpu->id || !vs->tsc_khz) {
-		snprintf(err, errlen, "vCPU %u state is malformed", vcpu->id);
+	if (vstate__check_vcpu(data, len, vcpu->id, err, errlen))
 		return -EINVAL;
-	}
 	cpuid = calloc(1, sizeof(*cpuid) +
 		       vs->nr_cpuid * sizeof(struct kvm_cpuid_entry2));
 	msrs = calloc(1, sizeof(*msrs) +

@@ -751,6 +751,75 @@ int vstate__layout(const struct vstate *vs, const struct vs_vm **vmp,
 	return 0;
 }
 
+int vstate__check_vcpu(const void *data, size_t len, unsigned int id,
+		       char *err, size_t errlen)
+{
+	const struct vs_vcpu *vs = data;
+
+	if (len < sizeof(*vs) || vs->nr_cpuid > VS_MAX_CPUID ||
+	    len != sizeof(*vs) +
+		   (size_t)vs->nr_msrs * sizeof(struct kvm_msr_entry) +
+		   (size_t)vs->nr_cpuid * sizeof(struct kvm_cpuid_entry2) ||
+	    vs->id != id || !vs->tsc_khz) {
+		snprintf(err, errlen, "vCPU %u state is malformed", id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The section of @type, which must be exactly @size bytes. */
+static const void *vstate__section(const struct vstate *vs, uint32_t type,
+				   size_t size, const char *what, char *err,
+				   size_t errlen)
+{
+	size_t len;
+	const void *p = vstate__find(vs, type, 0, &len);
+
+	if (!p)
+		snprintf(err, errlen, "vmstate has no %s", what);
+	else if (len != size)
+		snprintf(err, errlen, "vmstate %s has %zu bytes, expected %zu",
+			 what, len, size);
+	else
+		return p;
+	return NULL;
+}
+
+int vstate__check_sections(const struct vstate *vs, const struct vs_vm *vm,
+			   char *err, size_t errlen)
+{
+	const struct vs_serial *serial;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		size_t len;
+		const void *data = vstate__find(vs, VS_VCPU, i, &len);
+
+		if (!data) {
+			snprintf(err, errlen, "vmstate lacks vCPU %u", i);
+			return -EINVAL;
+		}
+		if (vstate__check_vcpu(data, len, i, err, errlen))
+			return -EINVAL;
+	}
+	if (!vstate__section(vs, VS_IRQCHIP, sizeof(struct vs_irqchip),
+			     "irqchip state", err, errlen) ||
+	    !vstate__section(vs, VS_PIT, sizeof(struct kvm_pit_state2),
+			     "PIT state", err, errlen) ||
+	    !vstate__section(vs, VS_CLOCK, sizeof(struct kvm_clock_data),
+			     "clock", err, errlen))
+		return -EINVAL;
+	serial = vstate__section(vs, VS_SERIAL, sizeof(*serial),
+				 "serial state", err, errlen);
+	if (!serial)
+		return -EINVAL;
+	if (serial->rx_len > sizeof(serial->rx)) {
+		snprintf(err, errlen, "serial state is malformed");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
 {
 	const uint8_t *p = vs->data + sizeof(struct vmstate_header);

@@ -256,6 +256,19 @@ int vstate__layout(const struct vstate *vs, const struct vs_vm **vm,
 		   const struct vs_memory **mem, char *err, size_t errlen);
 
 /*
+ * The @len bytes of a vCPU section: vCPU @id's, with a TSC rate, and
+ * exactly as long as its MSR and CPUID counts say.
+ */
+int vstate__check_vcpu(const void *data, size_t len, unsigned int id,
+		       char *err, size_t errlen);
+/*
+ * Every section a restore reads, checked before a VM is built: @vm's
+ * vCPUs, then the irqchip, PIT, clock and serial state.
+ */
+int vstate__check_sections(const struct vstate *vs, const struct vs_vm *vm,
+			   char *err, size_t errlen);
+
+/*
  * Copy of @vs whose memory section says Full (a merged diff chain): same
  * identity, no parent.
  */

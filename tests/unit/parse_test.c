@@ -27,6 +27,26 @@ static void test_u64(void **state)
 	assert_int_equal(parse__u64(NULL, &v), -EINVAL);
 }
 
+/*
+ * strtoull() skips any white space and takes a sign after it: found by
+ * fuzz/ptctl_range.c ("\r0"), which then took "\t-1" as 2^64 - 1.
+ */
+static void test_u64_blank_then_sign(void **state)
+{
+	uint64_t v = 7, a = 7, b = 7;
+
+	(void)state;
+	assert_int_equal(parse__u64("\r0", &v), -EINVAL);
+	assert_int_equal(parse__u64("\t-1", &v), -EINVAL);
+	assert_int_equal(parse__u64("\n5", &v), -EINVAL);
+	assert_int_equal(parse__size("\v-1k", &v), -EINVAL);
+	assert_int_equal(parse__range("0x1000-\f-1", &a, &b), -EINVAL);
+	assert_int_equal(parse__range("0x1000+\t-4096", &a, &b), -EINVAL);
+	assert_int_equal(v, 7);
+	assert_int_equal(a, 7);
+	assert_int_equal(b, 7);
+}
+
 static void test_size(void **state)
 {
 	uint64_t v;
@@ -71,6 +91,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),
+		cmocka_unit_test(test_u64_blank_then_sign),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_range),
 	};
