@@ -365,12 +365,13 @@ $(B)/fuzz/%: fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_COMMON) $(wildcard vmm/*.h tools/
 		fuzz/fuzz_util.c $(LIB_SRCS) $(FUZZ_LIBS_$*)
 
 # The binary seeds, written by the VMM's own writers: built, not stored.
-$(B)/fuzz/seeds/.stamp: fuzz/mkseeds.c fuzz/seeds.h vmm/vmstate.c vmm/vmstate.h \
+$(B)/fuzz/seeds/.stamp: fuzz/mkseeds.c fuzz/seeds.h fuzz/fuzz_util.c \
+			fuzz/fuzz_util.h vmm/vmstate.c vmm/vmstate.h \
 			$(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(B)/fuzz
 	$(quiet) "  SEEDS   $(B)/fuzz/seeds"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -Ifuzz -o $(B)/fuzz/mkseeds \
-		fuzz/mkseeds.c vmm/vmstate.c $(LIB_SRCS)
+		fuzz/mkseeds.c fuzz/fuzz_util.c vmm/vmstate.c $(LIB_SRCS)
 	$(Q)rm -rf $(B)/fuzz/seeds && $(B)/fuzz/mkseeds $(B)/fuzz/seeds
 	@touch $@
 

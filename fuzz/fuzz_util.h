@@ -14,8 +14,28 @@
 
 #define FUZZ_PATH_MAX	64
 
-/* A memfd holding @data, named in @path; the fd, or -1. */
-int fuzz__memfd(const void *data, size_t len, char *path);
+/*
+ * A memfd holding @data, named in @path, @fix (below, or NULL) applied
+ * to it first; the fd, or -1.
+ */
+int fuzz__memfd(const void *data, size_t len, char *path,
+		void (*fix)(uint8_t *buf, size_t len));
+
+/*
+ * Every format here is checksummed, which a mutation almost always
+ * breaks: a fuzzer that only ever sees the checksum refused goes no
+ * further.  So in a copy of the input, a checksum field that is zero
+ * stands for the right value, and is filled in (a vmstate's zero payload
+ * CRC also stands for the right payload length).  mkseeds writes each
+ * seed both ways, so the checks themselves stay fuzzed too.
+ */
+void fuzz__fix_vmstate(uint8_t *buf, size_t len);
+void fuzz__fix_layers(uint8_t *buf, size_t len);
+void fuzz__fix_trailer(uint8_t *buf, size_t len);
+/* The zeroing that mkseeds does, for each of them. */
+void fuzz__zero_vmstate(uint8_t *buf, size_t len);
+void fuzz__zero_layers(uint8_t *buf, size_t len);
+void fuzz__zero_trailer(uint8_t *buf, size_t len);
 
 /*
  * A property of the code under test does not hold: report it as a crash,

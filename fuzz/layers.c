@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct layers l;
 	int fd;
 
-	fd = fuzz__memfd(data, size, path);
+	fd = fuzz__memfd(data, size, path, fuzz__fix_layers);
 	if (fd < 0)
 		return 0;
 	/* As snapinfo opens it: the file's own memory size. */

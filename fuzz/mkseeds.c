@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bitmap.h"
+#include "fuzz_util.h"
 #include "layers.h"
 #include "seeds.h"
 #include "vmstate.h"
@@ -27,6 +28,30 @@ static void die(const char *what, const char *why)
 {
 	fprintf(stderr, "mkseeds: %s: %s\n", what, why);
 	exit(1);
+}
+
+/* @path again as @path.zcrc, its checksums zeroed (fuzz_util.h). */
+static void zcrc_variant(const char *path,
+			 void (*zero)(uint8_t *buf, size_t len))
+{
+	char zpath[4200];
+	struct stat st;
+	uint8_t *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		die(path, strerror(errno));
+	buf = malloc(st.st_size);
+	if (!buf || read(fd, buf, st.st_size) != st.st_size)
+		die(path, "cannot read it back");
+	close(fd);
+	zero(buf, st.st_size);
+	snprintf(zpath, sizeof(zpath), "%s.zcrc", path);
+	fd = open(zpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, buf, st.st_size) != st.st_size || close(fd))
+		die(zpath, strerror(errno));
+	free(buf);
 }
 
 static void path_of(char *path, const char *sub, const char *name)
@@ -100,6 +125,7 @@ static void write_vmstate(const char *sub, const char *name,
 	if (vstate__write_file(path, &b, err, sizeof(err)))
 		die(path, err);
 	vsbuf__free(&b);
+	zcrc_variant(path, fuzz__zero_vmstate);
 }
 
 static void write_memfile(const char *name, uint64_t pages, uint8_t idbyte)
@@ -115,6 +141,7 @@ static void write_memfile(const char *name, uint64_t pages, uint8_t idbyte)
 	    memfile__write_trailer(fd, pages * VMSTATE_PAGE_SIZE, id) ||
 	    close(fd))
 		die(path, strerror(errno));
+	zcrc_variant(path, fuzz__zero_trailer);
 }
 
 static void write_layers(const char *name, const uint16_t *first_seen)
@@ -142,6 +169,7 @@ static void write_layers(const char *name, const uint16_t *first_seen)
 			  0x12345678, err, sizeof(err)))
 		die(path, err);
 	close(fd);
+	zcrc_variant(path, fuzz__zero_layers);
 }
 
 int main(int argc, char **argv)

@@ -67,10 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[FUZZ_PATH_MAX];
 	int fd;
 
-	fd = fuzz__memfd(data, size, path);
+	fd = fuzz__memfd(data, size, path, fuzz__fix_vmstate);
 	if (fd < 0)
 		return 0;
 	try_diff(path);
+	close(fd);
+	fd = fuzz__memfd(data, size, path, fuzz__fix_trailer);
+	if (fd < 0)
+		return 0;
 	try_memfile(fd, path, size);
 	close(fd);
 	return 0;

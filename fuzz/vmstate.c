@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vstate vs;
 	int fd;
 
-	fd = fuzz__memfd(data, size, path);
+	fd = fuzz__memfd(data, size, path, fuzz__fix_vmstate);
 	if (fd < 0)
 		return 0;
 	if (vstate__read_file(path, &vs, err, sizeof(err)))

@@ -34,6 +34,11 @@ static void *vsbuf__grow(struct vsbuf *b, size_t len)
 
 	if (b->error)
 		return NULL;
+	/* Only the last section may leave the next one misaligned. */
+	if (b->len % VMSTATE_SECTION_ALIGN) {
+		b->error = -EINVAL;
+		return NULL;
+	}
 	if (need > b->cap) {
 		size_t cap = b->cap ? b->cap : 16384;
 		uint8_t *d;
@@ -618,6 +623,12 @@ static int vstate__check(const uint8_t *file, size_t size, char *err,
 	while (p < end) {
 		const struct vmstate_section *s = (const void *)p;
 
+		if ((p - file) % VMSTATE_SECTION_ALIGN) {
+			snprintf(err, errlen, "vmstate section at byte %zu is "
+				 "not %u-byte aligned", (size_t)(p - file),
+				 VMSTATE_SECTION_ALIGN);
+			return -EINVAL;
+		}
 		if ((size_t)(end - p) < sizeof(*s) ||
 		    s->len > (size_t)(end - p) - sizeof(*s)) {
 			snprintf(err, errlen, "vmstate section overruns the "
@@ -714,6 +725,13 @@ int vstate__layout(const struct vstate *vs, const struct vs_vm **vmp,
 	mem = vstate__find(vs, VS_MEMORY, 0, &len);
 	if (!mem) {
 		snprintf(err, errlen, "vmstate has no memory section");
+		return -EINVAL;
+	}
+	/* What each reader takes is the first: there must be no other. */
+	if (vstate__find(vs, VS_VM, 1, &want) ||
+	    vstate__find(vs, VS_MEMORY, 1, &want)) {
+		snprintf(err, errlen, "vmstate has two %s sections",
+			 vstate__find(vs, VS_VM, 1, &want) ? "VM" : "memory");
 		return -EINVAL;
 	}
 	if (len < sizeof(*mem)) {
@@ -835,7 +853,8 @@ int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
 			memcpy(&vm, s + 1, sizeof(vm));
 			memset(vm.parent_id, 0, sizeof(vm.parent_id));
 			vsbuf__add(out, VS_VM, &vm, sizeof(vm));
-		} else if (s->type == VS_MEMORY) {
+		} else if (s->type == VS_MEMORY &&
+			   s->len >= sizeof(struct vs_memory)) {
 			const struct vs_memory *old = (const void *)(s + 1);
 			struct vs_memory *mem;
 

@@ -49,6 +49,14 @@ struct vmstate_section {
 	uint64_t len;
 };
 
+/*
+ * Sections are read in place, as the structures they hold: each starts
+ * 8-byte aligned in the file (the header is 32 bytes), so every section
+ * but the last is a multiple of 8 bytes long.  The writer refuses to
+ * append after one that is not (vs_serial's 76 bytes is last).
+ */
+#define VMSTATE_SECTION_ALIGN	8U
+
 #define VS_ID_BYTES	16
 
 /*

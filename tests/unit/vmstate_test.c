@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bitmap.h"
+#include "crc32.h"
 #include "layers.h"
 #include "vmstate.h"
 
@@ -505,6 +506,92 @@ static void test_keep_previous_layers(void **state)
 	free(mem);
 }
 
+/* @payload as a vmstate file with a sound header, not through vsbuf. */
+static void write_raw(struct fixture *f, const void *payload, size_t len)
+{
+	struct vmstate_header h = { .magic = VMSTATE_MAGIC };
+	FILE *fp = fopen(f->path, "w");
+
+	assert_non_null(fp);
+	h.version = VMSTATE_VERSION;
+	h.header_size = sizeof(h);
+	h.payload_len = len;
+	h.payload_crc = crc32__update(0, payload, len);
+	h.header_crc = crc32__update(0, &h, offsetof(struct vmstate_header,
+						     header_crc));
+	assert_int_equal(fwrite(&h, sizeof(h), 1, fp), 1);
+	assert_int_equal(fwrite(payload, len, 1, fp), 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/*
+ * Sections are read in place as the structures they hold: one that
+ * starts misaligned, after a section not a multiple of 8 bytes long, is
+ * refused (fuzz/vmstate.c found the misaligned reads), and not written.
+ */
+static void test_misaligned_section(void **state)
+{
+	struct fixture *f = *state;
+	struct vs_vm vm = { .mem_size = SMALL_MEM, .nr_vcpus = 1 };
+	struct vmstate_section first = { .type = VS_SERIAL, .len = 4 };
+	struct vmstate_section second = { .type = VS_VM, .len = sizeof(vm) };
+	uint8_t payload[sizeof(first) + 4 + sizeof(second) + sizeof(vm)];
+	size_t tail = sizeof(second) + sizeof(vm);
+	struct vstate vs;
+	struct vsbuf b;
+	char err[256];
+
+	memset(payload, 0, sizeof(payload));
+	memcpy(payload, &first, sizeof(first));
+	memcpy(payload + sizeof(first) + 4, &second, sizeof(second));
+	memcpy(payload + sizeof(payload) - sizeof(vm), &vm, sizeof(vm));
+	write_raw(f, payload, sizeof(payload));
+	assert_int_equal(vstate__read_file(f->path, &vs, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not 8-byte aligned"));
+	/* The second section alone, aligned, reads. */
+	write_raw(f, payload + sizeof(payload) - tail, tail);
+	assert_int_equal(vstate__read_file(f->path, &vs, err, sizeof(err)), 0);
+	vstate__free(&vs);
+
+	vsbuf__init(&b);
+	assert_int_equal(vsbuf__add(&b, VS_SERIAL, payload, 4), 0);
+	assert_int_equal(vsbuf__add(&b, VS_VM, &vm, sizeof(vm)), -EINVAL);
+	vsbuf__free(&b);
+}
+
+/*
+ * A second VM or memory section is refused: the layout checks the
+ * first, and vstate__as_full() read a second memory section's header
+ * whatever its size, past the end of a short one at the file's end.
+ */
+static void test_second_layout_section(void **state)
+{
+	struct fixture *f = *state;
+	struct vs_vm vm = { .mem_size = SMALL_MEM, .nr_vcpus = 1 };
+	struct vsbuf b, full;
+	struct vstate vs;
+	char err[256];
+
+	vsbuf__init(&b);
+	assert_int_equal(vsbuf__add_layout(&b, &vm, NULL), 0);
+	assert_int_equal(vsbuf__add(&b, VS_MEMORY, &vm, 0), 0);
+	assert_int_equal(vstate__write_file(f->path, &b, err, sizeof(err)), 0);
+	vsbuf__free(&b);
+	assert_int_equal(vstate__read_file(f->path, &vs, err, sizeof(err)), 0);
+	vstate__as_full(&vs, &full);
+	vsbuf__free(&full);
+	vstate__free(&vs);
+	expect_refused(f, "two memory sections");
+
+	vsbuf__init(&b);
+	assert_int_equal(vsbuf__add_layout(&b, &vm, NULL), 0);
+	assert_int_equal(vsbuf__add(&b, VS_VM, &vm, sizeof(vm)), 0);
+	assert_int_equal(vstate__write_file(f->path, &b, err, sizeof(err)), 0);
+	vsbuf__free(&b);
+	expect_refused(f, "two VM sections");
+}
+
 /* A merged chain is the last Diff made whole: its id, no parent. */
 static void test_as_full_keeps_id(void **state)
 {
@@ -559,6 +646,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_previous_memfile,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_previous_layers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misaligned_section, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_second_layout_section,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_as_full_keeps_id, setup,
 						teardown),
