@@ -93,20 +93,26 @@ void fuzz__zero_layers(uint8_t *buf, size_t len)
 		h->index_crc = h->data_crc = h->header_crc = 0;
 }
 
+/* The trailer is the last page, at any offset of the input: copied. */
 void fuzz__fix_trailer(uint8_t *buf, size_t len)
 {
-	struct memfile_trailer *t;
+	struct memfile_trailer t;
+	uint8_t *at = buf + len - MEMFILE_TRAILER_SIZE;
 
 	if (len < MEMFILE_TRAILER_SIZE)
 		return;
-	t = (struct memfile_trailer *)(buf + len - MEMFILE_TRAILER_SIZE);
-	if (!t->crc)
-		t->crc = crc_of(t, offsetof(struct memfile_trailer, crc));
+	memcpy(&t, at, sizeof(t));
+	if (!t.crc)
+		t.crc = crc_of(&t, offsetof(struct memfile_trailer, crc));
+	memcpy(at, &t, sizeof(t));
 }
 
 void fuzz__zero_trailer(uint8_t *buf, size_t len)
 {
+	uint32_t zero = 0;
+
 	if (len >= MEMFILE_TRAILER_SIZE)
-		((struct memfile_trailer *)(buf + len -
-					    MEMFILE_TRAILER_SIZE))->crc = 0;
+		memcpy(buf + len - MEMFILE_TRAILER_SIZE +
+		       offsetof(struct memfile_trailer, crc), &zero,
+		       sizeof(zero));
 }

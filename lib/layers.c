@@ -266,6 +266,7 @@ int layers__open(const char *path, uint64_t mem_size, struct layers *l,
 		ret = fail(err, errlen, path, "header checksum mismatch");
 	else if (!ret && (l->h.nr_ranges > LAYERS_MAX_RANGES ||
 			  !l->h.mem_size || l->h.mem_size % LAYERS_PAGE_SIZE ||
+			  l->h.mem_size > LAYERS_MAX_MEM ||
 			  l->h.data_offset % LAYERS_PAGE_SIZE ||
 			  l->h.data_offset < sizeof(l->h) +
 			  (uint64_t)l->h.nr_ranges * sizeof(*l->ranges)))

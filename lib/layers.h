@@ -26,6 +26,11 @@
 #define LAYERS_VERSION		1
 #define LAYERS_PAGE_SIZE	4096ULL
 #define LAYERS_MAX_RANGES	(1U << 24)
+/*
+ * Opening a file takes a bitmap of its memory's pages: 32 MiB at this
+ * size, far past the VMM's largest guest (3 GiB).
+ */
+#define LAYERS_MAX_MEM		(1ULL << 40)
 
 enum layer_class { LAYER_RO = 1, LAYER_DIRTY = 2 };
 

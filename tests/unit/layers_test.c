@@ -243,6 +243,21 @@ static void expect(const char *got, const char *want)
 		fail_msg("got \"%s\", wanted \"%s\"", got, want);
 }
 
+/*
+ * A header's memory size is not trusted to size the page bitmap the
+ * open takes: fuzz/layers.c found a header asking for a 16 TiB one.
+ */
+static void huge_memory(int fd)
+{
+	struct layers_header h;
+
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), sizeof(h));
+	h.mem_size = 1ULL << 60;
+	h.header_crc = crc32__update(0, &h, offsetof(struct layers_header,
+						     header_crc));
+	patch(fd, 0, &h, sizeof(h));
+}
+
 static void test_damage_refused(void **state)
 {
 	(void)state;
@@ -257,6 +272,7 @@ static void test_damage_refused(void **state)
 	expect(open_damaged(outside, 0), "range outside guest memory");
 	expect(open_damaged(bad_class, 0), "bad range class");
 	expect(open_damaged(unknown_flag, 0), "unknown flags");
+	expect(open_damaged(huge_memory, 0), "bad header fields");
 	expect(open_damaged(no_damage, 2 * MEM_SIZE),
 	       "made for a different memory size");
 }
