@@ -71,6 +71,17 @@ tests/guest/rootfs_boot_test.sh "$res/guest" >"$res/guest.tap" 2>&1
 cat "$res/guest.tap"
 count guest "$res/guest.tap"
 
+echo "=== fuzz: each libFuzzer target ${FUZZ_SMOKE_TIME:-10} s from its corpus (host)"
+make --no-print-directory -s fuzz-smoke \
+	${FUZZ_SMOKE_TIME:+FUZZ_SMOKE_TIME=$FUZZ_SMOKE_TIME} >"$res/fuzz.tap" 2>&1
+st=$?
+cat "$res/fuzz.tap"
+# A build that fails runs no target: that must count too.
+if [ $st -ne 0 ] && ! grep -q '^not ok ' "$res/fuzz.tap"; then
+	echo "not ok - make fuzz-smoke exited with status $st" | tee -a "$res/fuzz.tap"
+fi
+count fuzz "$res/fuzz.tap"
+
 # kernel_release KDIR: the release a kernel build tree is for.
 kernel_release() {
 	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \

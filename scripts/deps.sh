@@ -26,6 +26,7 @@ PACKAGES="
 	libnl-genl-3-dev libcap-dev libcmocka-dev
 	libmicrohttpd-dev libjansson-dev
 	perl curl socat e2fsprogs dmsetup gnuplot-nox
+	clang libclang-rt-dev
 "
 
 qemu_suite=$(qemu_suite_default)
