@@ -65,6 +65,7 @@ help:
 	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
+	@echo "make fuzz-kmod  in the test VM: the ioctl fuzzer, FUZZ_KMOD_CALLS calls (100000)"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
 	@echo "           VMTEST_QEMU=stable|backports  which QEMU make deps installs for the test VM"
@@ -383,6 +384,17 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+# The ioctl fuzzer at length in the test VM (make check runs 10^4 calls):
+# make fuzz-kmod FUZZ_KMOD_CALLS=1000000 PT_FUZZ_SEED=N, for instance.
+FUZZ_KMOD_CALLS ?= 100000
+
+.PHONY: fuzz-kmod
+fuzz-kmod: module tests
+	tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
+		env PT_FUZZ_CALLS=$(FUZZ_KMOD_CALLS) VM_TEST_TIMEOUT=2700 \
+		$(if $(PT_FUZZ_SEED),PT_FUZZ_SEED=$(PT_FUZZ_SEED)) \
+		selftests/run_vm_tests.sh $(B)/selftests/pagetrack/ioctl_fuzz_test
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)

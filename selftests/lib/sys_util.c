@@ -100,7 +100,8 @@ int kmsg__open(void)
 static const char *const kmsg_bad[] = {
 	"WARNING:", "BUG:", "Oops", "general protection", "Call Trace:",
 	"UBSAN", "KASAN", "bad pmd", "bad pud", "Bad page", "Bad rss-counter",
-	"page table check",
+	"page table check", "blocked for more than", "detected stall",
+	"soft lockup", "possible circular locking", "inconsistent lock state",
 };
 
 int kmsg__check(int fd)

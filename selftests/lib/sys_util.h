@@ -32,7 +32,8 @@ int kmsg__open(void);
 /*
  * Read the records logged since kmsg__open() (or the last check) and
  * print those that report a kernel bug: a WARN, BUG, oops, bad page
- * table or page state.  Returns how many there were.
+ * table or page state, a lockdep report, an RCU stall, a hung task.
+ * Returns how many there were.
  */
 int kmsg__check(int fd);
 
