@@ -359,7 +359,8 @@ FUZZ_SMOKE_TIME ?= 10
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 
-$(B)/fuzz/%: fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_COMMON) $(wildcard vmm/*.h tools/*.h)
+$(B)/fuzz/%: fuzz/%.c $$(FUZZ_SRCS_$$*) $(FUZZ_COMMON) \
+		$(wildcard vmm/*.h vmm/virtio/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(quiet) "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) \

@@ -8,10 +8,13 @@
  * and the configuration must stay inside the bounds the VMM relies on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "api.h"
+#include "virtio/virtio.h"
 #include "fuzz_util.h"
 
 #define SEPARATOR	"\n%%\n"
@@ -55,6 +58,7 @@ static int fake_start(void *ctx, const struct api_config *cfg)
 	FUZZ_ASSERT(cfg->mem_mib >= 1 && cfg->mem_mib <= API_MAX_MEM_MIB);
 	FUZZ_ASSERT(memchr(cfg->cmdline, 0, sizeof(cfg->cmdline)));
 	FUZZ_ASSERT(cfg->working_set_interval_ms <= API_MAX_WS_INTERVAL_MS);
+	FUZZ_ASSERT(cfg->nr_nets <= API_MAX_NETS);
 	vm->started = true;
 	vm->vcpus = cfg->vcpus;
 	vm->mem_mib = cfg->mem_mib;
@@ -125,6 +129,33 @@ static int fake_snapshot_load(void *ctx, const struct api_load *load,
 	return ret;
 }
 
+static int fake_net_update(void *ctx, const char *iface_id,
+			   const struct rate_limit_config *rx,
+			   const bool rx_given[2],
+			   const struct rate_limit_config *tx,
+			   const bool tx_given[2], char *err, size_t errlen)
+{
+	(void)rx;
+	(void)rx_given;
+	(void)tx;
+	(void)tx_given;
+	FUZZ_ASSERT(((struct fake_vm *)ctx)->started);
+	return fake_fail(iface_id, err, errlen);
+}
+
+/*
+ * The VMM's TAP opener (vmm/virtio/net.c), which PUT /network-interfaces
+ * tries: here names of odd length open, others fail as a missing TAP.
+ */
+int net_tap__open(const char *name, char *err, size_t errlen)
+{
+	FUZZ_ASSERT(name);
+	if (strlen(name) % 2)
+		return open("/dev/null", O_RDWR | O_CLOEXEC);
+	snprintf(err, errlen, "no TAP device %s", name);
+	return -ENODEV;
+}
+
 static const struct api_ops fake_ops = {
 	.started = fake_started,
 	.usable = fake_usable,
@@ -136,6 +167,7 @@ static const struct api_ops fake_ops = {
 	.snapshot_create = fake_snapshot_create,
 	.snapshot_layers = fake_snapshot_layers,
 	.snapshot_load = fake_snapshot_load,
+	.net_update = fake_net_update,
 };
 
 static void check_reply(unsigned int status, char *json)

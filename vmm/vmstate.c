@@ -34,11 +34,6 @@ static void *vsbuf__grow(struct vsbuf *b, size_t len)
 
 	if (b->error)
 		return NULL;
-	/* Only the last section may leave the next one misaligned. */
-	if (b->len % VMSTATE_SECTION_ALIGN) {
-		b->error = -EINVAL;
-		return NULL;
-	}
 	if (need > b->cap) {
 		size_t cap = b->cap ? b->cap : 16384;
 		uint8_t *d;
@@ -62,13 +57,14 @@ static void *vsbuf__grow(struct vsbuf *b, size_t len)
 /* Append a section header and return @len zeroed bytes to fill in. */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len)
 {
-	struct vmstate_section *s = vsbuf__grow(b, sizeof(*s) + len);
+	struct vmstate_section s = { .type = type, .len = len };
+	uint8_t *p = vsbuf__grow(b, sizeof(s) + len);
 
-	if (!s)
+	/* After a section of odd length, the header is not aligned. */
+	if (!p)
 		return NULL;
-	s->type = type;
-	s->len = len;
-	return s + 1;
+	memcpy(p, &s, sizeof(s));
+	return p + sizeof(s);
 }
 
 int vsbuf__append(struct vsbuf *b, const void *data, size_t len)
@@ -583,8 +579,17 @@ int memfile__check(int fd, const char *path, uint64_t mem_size,
 	return 0;
 }
 
-static int vstate__check(const uint8_t *file, size_t size, char *err,
-			 size_t errlen)
+/*
+ * A section's length is any number of bytes (vs_serial's is 76), so in
+ * the file the next one may start unaligned.  Sections are read in place
+ * as the structures they hold: in memory each starts 8-byte aligned,
+ * padded after the one before.
+ */
+#define VS_ALIGN(len)	(((len) + 7) & ~(size_t)7)
+
+/* Check @file; the size it takes with its sections aligned, in @aligned_len. */
+static int vstate__check(const uint8_t *file, size_t size,
+			 size_t *aligned_len, char *err, size_t errlen)
 {
 	const struct vmstate_header *h = (const void *)file;
 	const uint8_t *p, *end;
@@ -618,24 +623,26 @@ static int vstate__check(const uint8_t *file, size_t size, char *err,
 		return -EINVAL;
 	}
 	/* Sections must tile the payload exactly. */
+	*aligned_len = sizeof(*h);
 	p = file + sizeof(*h);
 	end = p + h->payload_len;
 	while (p < end) {
-		const struct vmstate_section *s = (const void *)p;
+		struct vmstate_section s;
 
-		if ((p - file) % VMSTATE_SECTION_ALIGN) {
-			snprintf(err, errlen, "vmstate section at byte %zu is "
-				 "not %u-byte aligned", (size_t)(p - file),
-				 VMSTATE_SECTION_ALIGN);
-			return -EINVAL;
-		}
-		if ((size_t)(end - p) < sizeof(*s) ||
-		    s->len > (size_t)(end - p) - sizeof(*s)) {
+		if ((size_t)(end - p) < sizeof(s)) {
 			snprintf(err, errlen, "vmstate section overruns the "
 				 "file");
 			return -EINVAL;
 		}
-		p += sizeof(*s) + s->len;
+		/* In the file a section may start anywhere: copy it out. */
+		memcpy(&s, p, sizeof(s));
+		if (s.len > (size_t)(end - p) - sizeof(s)) {
+			snprintf(err, errlen, "vmstate section overruns the "
+				 "file");
+			return -EINVAL;
+		}
+		p += sizeof(s) + s.len;
+		*aligned_len += sizeof(s) + VS_ALIGN(s.len);
 	}
 	return 0;
 }
@@ -643,6 +650,7 @@ static int vstate__check(const uint8_t *file, size_t size, char *err,
 int vstate__read_file(const char *path, struct vstate *vs, char *err,
 		      size_t errlen)
 {
+	struct vstate parsed;
 	struct stat st;
 	size_t done = 0;
 	int fd, ret;
@@ -673,11 +681,40 @@ int vstate__read_file(const char *path, struct vstate *vs, char *err,
 		done += n;
 	}
 	close(fd);
-	vs->len = done;
-	ret = vstate__check(vs->data, vs->len, err, errlen);
-	if (ret)
-		vstate__free(vs);
+	ret = vstate__parse(vs->data, done, &parsed, err, errlen);
+	vstate__free(vs);
+	*vs = parsed;
 	return ret;
+}
+
+int vstate__parse(const void *file, size_t size, struct vstate *vs,
+		  char *err, size_t errlen)
+{
+	const uint8_t *p = (const uint8_t *)file + sizeof(struct vmstate_header);
+	const uint8_t *end = (const uint8_t *)file + size;
+	size_t aligned_len, at = sizeof(struct vmstate_header);
+	int ret;
+
+	memset(vs, 0, sizeof(*vs));
+	ret = vstate__check(file, size, &aligned_len, err, errlen);
+	if (ret)
+		return ret;
+	vs->data = calloc(1, aligned_len);
+	if (!vs->data) {
+		snprintf(err, errlen, "out of memory reading the vmstate");
+		return -ENOMEM;
+	}
+	vs->len = aligned_len;
+	memcpy(vs->data, file, sizeof(struct vmstate_header));
+	while (p < end) {
+		struct vmstate_section s;
+
+		memcpy(&s, p, sizeof(s));
+		memcpy(vs->data + at, p, sizeof(s) + s.len);
+		p += sizeof(s) + s.len;
+		at += sizeof(s) + VS_ALIGN(s.len);
+	}
+	return 0;
 }
 
 void vstate__free(struct vstate *vs)
@@ -699,7 +736,7 @@ const void *vstate__find(const struct vstate *vs, uint32_t type,
 			*len = s->len;
 			return s + 1;
 		}
-		p += sizeof(*s) + s->len;
+		p += sizeof(*s) + VS_ALIGN(s->len);
 	}
 	return NULL;
 }
@@ -869,7 +906,7 @@ int vstate__as_full(const struct vstate *vs, struct vsbuf *out)
 			if (d)
 				memcpy(d, s + 1, s->len);
 		}
-		p += sizeof(*s) + s->len;
+		p += sizeof(*s) + VS_ALIGN(s->len);
 	}
 	return out->error;
 }

@@ -49,14 +49,6 @@ struct vmstate_section {
 	uint64_t len;
 };
 
-/*
- * Sections are read in place, as the structures they hold: each starts
- * 8-byte aligned in the file (the header is 32 bytes), so every section
- * but the last is a multiple of 8 bytes long.  The writer refuses to
- * append after one that is not (vs_serial's 76 bytes is last).
- */
-#define VMSTATE_SECTION_ALIGN	8U
-
 #define VS_ID_BYTES	16
 
 /*
@@ -161,7 +153,9 @@ void vsbuf__free(struct vsbuf *b);
 /*
  * Append a section of @len zeroed bytes and return them to fill in.  The
  * buffer grows by realloc(), so the pointer is good only until the next
- * section is appended: fill it before then, or use vsbuf__add().
+ * section is appended: fill it before then, or use vsbuf__add().  It is
+ * 8-byte aligned only if every section before is a multiple of 8 bytes
+ * long (vs_serial is not): after such a one, fill it with memcpy().
  */
 void *vsbuf__section(struct vsbuf *b, uint32_t type, size_t len);
 /* Append @len raw bytes, no section header (a device's own state). */
@@ -236,11 +230,19 @@ struct layers;
 int vstate__open_layers(const char *path, uint64_t mem_size, uint32_t crc,
 			struct layers *l, char *used, char *err, size_t errlen);
 
-/* Reading: the whole file checked, then sections looked up by type. */
+/*
+ * Reading: the whole file checked, then sections looked up by type.  In
+ * @data, the header, then each section 8-byte aligned (in the file they
+ * are packed), so the structures they hold are read in place.
+ */
 struct vstate {
 	uint8_t *data;
 	size_t len;
 };
+
+/* vstate__read_file() of the @size bytes of a file at @file. */
+int vstate__parse(const void *file, size_t size, struct vstate *vs,
+		  char *err, size_t errlen);
 
 int vstate__read_file(const char *path, struct vstate *vs, char *err,
 		      size_t errlen);
