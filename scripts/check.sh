@@ -78,7 +78,8 @@ st=$?
 cat "$res/fuzz.tap"
 # A build that fails runs no target: that must count too.
 if [ $st -ne 0 ] && ! grep -q '^not ok ' "$res/fuzz.tap"; then
-	echo "not ok - make fuzz-smoke exited with status $st" | tee -a "$res/fuzz.tap"
+	echo "not ok - make fuzz-smoke exited with status $st" |
+		tee -a "$res/fuzz.tap"
 fi
 count fuzz "$res/fuzz.tap"
 

@@ -48,7 +48,7 @@ for t in "$@"; do
 		"$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$crashes" "$took"
 	if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
 		failed=$((failed + 1))
-		grep -E 'ERROR: |SUMMARY: |does not hold|^artifact_prefix|Test unit written' \
+		grep -E 'ERROR: |SUMMARY: |does not hold|Test unit written' \
 			"$log" | head -n 8 | sed 's/^/#   /'
 		echo "#   log: $log"
 		echo "not ok $n - fuzz $t"

@@ -690,8 +690,9 @@ int vstate__read_file(const char *path, struct vstate *vs, char *err,
 int vstate__parse(const void *file, size_t size, struct vstate *vs,
 		  char *err, size_t errlen)
 {
-	const uint8_t *p = (const uint8_t *)file + sizeof(struct vmstate_header);
 	const uint8_t *end = (const uint8_t *)file + size;
+	const uint8_t *p = (const uint8_t *)file +
+			   sizeof(struct vmstate_header);
 	size_t aligned_len, at = sizeof(struct vmstate_header);
 	int ret;
 

@@ -498,7 +498,7 @@ static void *forker(void *arg)
 			int zero = open("/dev/zero", O_RDONLY);
 			unsigned int i;
 
-			/* Written by the kernel: a page not mapped is EFAULT. */
+			/* By the kernel: a page not mapped is EFAULT. */
 			for (i = 0; i < REGION_PAGES; i += 5)
 				if (read(zero, f->region + i * PT_PAGE, 1) < 0)
 					continue;	/* unmapped by now */
