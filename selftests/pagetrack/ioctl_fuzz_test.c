@@ -583,6 +583,8 @@ TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 3600)
 	printf("# seed %llu (PT_FUZZ_SEED=%llu replays it), %ld calls\n",
 	       (unsigned long long)f.seed, (unsigned long long)f.seed,
 	       f.calls_max);
+	/* The harness ends a test with _exit(): what is buffered is lost. */
+	fflush(stdout);
 
 	/* Before this test holds any reference of its own. */
 	pt_base = pt_module_refcount();
@@ -638,6 +640,7 @@ TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 3600)
 			printf(", %ld %s", atomic_load(&f.errnos[i]),
 			       strerrorname_np(i) ? strerrorname_np(i) : "?");
 	printf("\n");
+	fflush(stdout);
 	EXPECT_EQ(0, atomic_load(&f.unexpected));
 	/* Some of each kind got through the checks to the real work. */
 	EXPECT_LT(0, atomic_load(&f.ok_attach));
