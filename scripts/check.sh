@@ -98,7 +98,7 @@ declare -a vm_lines=()
 vm_suite() {
 	local name=$1 dir=$2 boots reruns
 	shift 2
-	VM_SUITE_BUDGET=${VM_SUITE_BUDGET:-900} scripts/vm-suite.sh "$dir" "$@"
+	VM_SUITE_BUDGET=${VM_SUITE_BUDGET:-2400} scripts/vm-suite.sh "$dir" "$@"
 	cp "$dir/vm.tap" "$dir.tap"
 	count "$name" "$dir.tap"
 	boots=$(wc -l <"$dir/boots.txt")
