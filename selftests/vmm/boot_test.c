@@ -159,6 +159,30 @@ TEST_F_TIMEOUT(guest, memory_above_4g, BOOT_TIMEOUT_S + 60)
 	EXPECT_LT(mem_kb, 3584UL * 1024);
 }
 
+/* 16 GiB, nearly all of it never touched: host memory is lazy. */
+TEST_F_TIMEOUT(guest, memory_16g, BOOT_TIMEOUT_S + 120)
+{
+	static struct run r;
+	char *argv[] = {
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
+		GUEST_INITRD, "--mem", "16G", "--cmdline",
+		"console=ttyS0 reboot=k panic=1 pci=off guest.poweroff", NULL,
+	};
+	unsigned long mem_kb = 0;
+	const char *p;
+
+	run_vmm(&r, argv, NULL, NULL);
+	ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+		show_tail(&r);
+	EXPECT_NE(NULL, strstr(r.out, "[mem 0x0000000100000000-"
+			       "0x000000043fffffff] usable")) show_tail(&r);
+	p = strstr(r.out, "mem_kb=");
+	ASSERT_NE(NULL, p);
+	mem_kb = strtoul(p + 7, NULL, 10);
+	EXPECT_GT(mem_kb, 15UL << 20);
+	EXPECT_NE(NULL, strstr(r.out, "GUEST-POWEROFF"));
+}
+
 /* poweroff ends the VM through ACPI S5; the console goes to the file. */
 TEST_F_TIMEOUT(guest, poweroff_console_to_file, BOOT_TIMEOUT_S + 60)
 {
