@@ -239,6 +239,14 @@ $(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/vmstate.c \
 		$(LIB_SRCS) -lcmocka
 
+# snapmerge_test runs build/snapmerge on chains it writes with vmstate.c.
+$(B)/unit/snapmerge_test: tests/unit/snapmerge_test.c vmm/vmstate.c \
+			  vmm/vmstate.h $(B)/snapmerge $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/vmstate.c \
+		$(LIB_SRCS) -lcmocka
+
 # A test foo_test.c may come with a guest payload foo_guest.S.
 .SECONDEXPANSION:
 $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*).S) \
