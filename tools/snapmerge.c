@@ -102,7 +102,8 @@ static int copy_range(int in, int out, uint64_t off, uint64_t len,
 
 			if (holes && is_zero(buf + i, page))
 				continue;
-			if (pwrite(out, buf + i, page, off + i) != (ssize_t)page)
+			if (pwrite(out, buf + i, page, off + i) !=
+			    (ssize_t)page)
 				return errno ? errno : EIO;
 		}
 		off += got;

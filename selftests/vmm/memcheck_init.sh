@@ -4,4 +4,7 @@
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 echo "GUEST-BOOTED"
+# MEMCHECK_TSCWARP=1 on the kernel command line: also measure, every
+# second, how far the CPUs' TSCs disagree (snapshot_size_test).
+[ -n "$MEMCHECK_TSCWARP" ] && /bin/tscwarp &
 exec /bin/memcheck
