@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest program: how far the TSCs of CPU 0 and CPU 1 disagree, measured
- * as the kernel's TSC sync check does.  Two threads, one on each CPU,
- * take turns through a shared word: each reads its TSC once it has the
- * turn, after the other stored its own reading.  The turn is handed over
- * with release and acquire, so each reading happens after the one before
- * it; a TSC that reads less than the other CPU's earlier reading is
- * behind it by at least the difference.  Every second it prints
- *	TSCWARP <round> 0<1=<ticks> 1<0=<ticks> turns=<n>
- * the most by which CPU 0's TSC was seen behind CPU 1's and the reverse
- * (0 when never behind), over that round's turns.
+ * Guest program: how far CPU 1's TSC is from CPU 0's, against the
+ * guest's own clock.  Each vCPU's kvmclock is built by KVM from that
+ * vCPU's TSC and offset, so CLOCK_MONOTONIC_RAW reads one time on every
+ * CPU whatever their TSCs do; a TSC minus that time, scaled, is the
+ * same on every CPU exactly when their TSCs agree.  One thread moves
+ * from CPU 0 to CPU 1 and back, reading the TSC and the clock on each:
+ * CPU 0's two readings give the TSC rate and, for the instant of CPU
+ * 1's, what CPU 0's TSC read then.  A handover of a token between two
+ * spinning CPUs, as the kernel's TSC sync check does, would measure the
+ * same, but under nested emulation one vCPU may see the other's store
+ * tens of milliseconds late, which hides a disagreement that small.
+ * Every second it prints
+ *	TSCWARP <round> skew=<ns>
+ * CPU 1's TSC minus CPU 0's at one instant, in nanoseconds of CPU 0's
+ * TSC rate.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,13 +24,12 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#define TURNS		2000
-#define SPIN_LIMIT	(1ULL << 28)	/* a lost turn ends the round */
+#define TRIES	64	/* readings per CPU; the quickest one counts */
 
-static uint64_t last;		/* the previous reading */
-static int turn;		/* the CPU whose turn it is */
-static uint64_t behind[2];	/* most CPU i was behind the other */
-static int turns_done[2];
+struct reading {
+	uint64_t tsc;
+	uint64_t ns;
+};
 
 static uint64_t tsc(void)
 {
@@ -34,30 +37,33 @@ static uint64_t tsc(void)
 	return __rdtsc();
 }
 
-static void *taker(void *arg)
+/*
+ * On @cpu: the TSC and the clock, read TRIES times; the reading whose
+ * two TSC reads, on either side of the clock's, are closest.
+ */
+static int read_on(int cpu, struct reading *r)
 {
-	int cpu = (int)(intptr_t)arg, i;
+	uint64_t best = UINT64_MAX;
+	struct timespec ts;
 	cpu_set_t set;
+	int i;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
-		return NULL;
-	for (i = 0; i < TURNS; i++) {
-		uint64_t spins = 0, now, prev;
+		return -1;
+	for (i = 0; i < TRIES; i++) {
+		uint64_t t1 = tsc(), t2;
 
-		while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) != cpu)
-			if (++spins > SPIN_LIMIT)
-				return NULL;
-		now = tsc();
-		prev = last;
-		if (prev && now < prev && prev - now > behind[cpu])
-			behind[cpu] = prev - now;
-		last = now;
-		turns_done[cpu]++;
-		__atomic_store_n(&turn, !cpu, __ATOMIC_RELEASE);
+		clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+		t2 = tsc();
+		if (t2 - t1 < best) {
+			best = t2 - t1;
+			r->tsc = t1 + (t2 - t1) / 2;
+			r->ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+		}
 	}
-	return NULL;
+	return 0;
 }
 
 int main(void)
@@ -65,23 +71,19 @@ int main(void)
 	unsigned long round;
 
 	for (round = 1;; round++) {
-		pthread_t t[2];
-		int i;
+		struct reading a, b, c;
+		double rate, skew;
 
-		behind[0] = behind[1] = 0;
-		turns_done[0] = turns_done[1] = 0;
-		last = 0;
-		turn = 0;
-		for (i = 0; i < 2; i++)
-			if (pthread_create(&t[i], NULL, taker,
-					   (void *)(intptr_t)i))
-				return 1;
-		for (i = 0; i < 2; i++)
-			pthread_join(t[i], NULL);
-		printf("TSCWARP %lu 0<1=%llu 1<0=%llu turns=%d\n", round,
-		       (unsigned long long)behind[0],
-		       (unsigned long long)behind[1],
-		       turns_done[0] + turns_done[1]);
+		if (read_on(0, &a) || read_on(1, &b) || read_on(0, &c) ||
+		    c.ns <= a.ns) {
+			printf("TSCWARP %lu failed\n", round);
+		} else {
+			/* TSC ticks per nanosecond, from CPU 0's two. */
+			rate = (double)(c.tsc - a.tsc) / (c.ns - a.ns);
+			skew = ((double)b.tsc - a.tsc) / rate -
+			       ((double)b.ns - a.ns);
+			printf("TSCWARP %lu skew=%.0f\n", round, skew);
+		}
 		fflush(stdout);
 		sleep(1);
 	}
