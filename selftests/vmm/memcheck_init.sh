@@ -4,7 +4,16 @@
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 echo "GUEST-BOOTED"
-# MEMCHECK_TSCWARP=1 on the kernel command line: also measure, every
-# second, how far the CPUs' TSCs disagree (snapshot_size_test).
-[ -n "$MEMCHECK_TSCWARP" ] && /bin/tscwarp &
+# MEMCHECK_* settings come from the kernel command line, read here rather
+# than trusted to reach init's environment.
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	MEMCHECK_*=*) export "$arg" ;;
+	esac
+done
+# MEMCHECK_TSCWARP=1: also measure, every second, how far the CPUs' TSCs
+# disagree (snapshot_size_test).
+if [ "$MEMCHECK_TSCWARP" = 1 ]; then
+	/bin/tscwarp &
+fi
 exec /bin/memcheck

@@ -156,6 +156,12 @@ static bool boot(FIXTURE_DATA(size) *self, unsigned int mib)
 	    !vmm_proc__boot(&self->a, "MEMCHECK ready", line, sizeof(line),
 			    600))
 		return false;
+	/* Its 2048 pages spread over half of memory, as asked. */
+	if (!strstr(line, " pages=2048 ") ||
+	    atol(strstr(line, "stride=") + 7) != mib / 2 * 256 / 2048) {
+		fprintf(stderr, "# memcheck did not spread: %s", line);
+		return false;
+	}
 	for (i = 0; i < 120; i++) {
 		if (vmm_proc__find_line(&self->a, "VERIFY 10 ", line,
 					sizeof(line)))

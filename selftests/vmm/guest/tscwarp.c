@@ -70,6 +70,8 @@ int main(void)
 {
 	unsigned long round;
 
+	printf("tscwarp: started\n");
+	fflush(stdout);
 	for (round = 1;; round++) {
 		struct reading a, b, c;
 		double rate, skew;
