@@ -173,7 +173,7 @@ $(B)/guest/bin/%: selftests/vmm/guest/%.c
 	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(B)/guest/bin/fn $(B)/guest/bin/fnd: selftests/vmm/guest/fn.h
-$(B)/guest/memcheck.cpio.gz: $(B)/guest/bin/memcheck $(B)/guest/bin/tscwarp
+$(B)/guest/memcheck.cpio.gz: $(B)/guest/bin/memcheck
 $(B)/guest/fn.cpio.gz: $(B)/guest/bin/fn
 
 # The rootfs guest: an ext4 root on virtio-blk, whose init serves fn on

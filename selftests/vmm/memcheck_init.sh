@@ -11,9 +11,4 @@ for arg in $(cat /proc/cmdline); do
 	MEMCHECK_*=*) export "$arg" ;;
 	esac
 done
-# MEMCHECK_TSCWARP=1: also measure, every second, how far the CPUs' TSCs
-# disagree (snapshot_size_test).
-if [ "$MEMCHECK_TSCWARP" = 1 ]; then
-	/bin/tscwarp &
-fi
 exec /bin/memcheck
