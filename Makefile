@@ -62,7 +62,7 @@ help:
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
-	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates"
+	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates; 3 GiB snapshots"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
 	@echo "make fuzz-kmod  in the test VM: the ioctl fuzzer, FUZZ_KMOD_CALLS calls (100000)"
@@ -239,6 +239,14 @@ $(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/vmstate.c \
 		$(LIB_SRCS) -lcmocka
 
+# snapmerge_test runs build/snapmerge on chains it writes with vmstate.c.
+$(B)/unit/snapmerge_test: tests/unit/snapmerge_test.c vmm/vmstate.c \
+			  vmm/vmstate.h $(B)/snapmerge $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/vmstate.c \
+		$(LIB_SRCS) -lcmocka
+
 # A test foo_test.c may come with a guest payload foo_guest.S.
 .SECONDEXPANSION:
 $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*).S) \
@@ -292,15 +300,18 @@ bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
 
 # make stress-restore N=100: N restores per backend, each in a new VMM,
 # the function invoked and its checksum checked; make check runs N=5.
+# Also 20 killed creates, and the 256 MiB and 3 GiB snapshots of
+# snapshot_size_test (make check: 1 GiB).
 STRESS_N = $(or $(N),100)
 
 stress-restore: module vmm tools tests
 	tools/vmtest --insmod $(PT_KO) \
-		--timeout $$((900 + 60 * $(STRESS_N))) -- \
+		--timeout $$((3300 + 60 * $(STRESS_N))) -- \
 		env RESTORE_STRESS_N=$(STRESS_N) CRASH_CREATE_TRIALS=20 \
-		VM_TEST_TIMEOUT=$$((600 + 60 * $(STRESS_N))) \
+		SNAPSHOT_SIZES="256 3072" VM_TEST_TIMEOUT=$$((2400 + 60 * $(STRESS_N))) \
 		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test \
-		$(B)/selftests/vmm/crash_create_test
+		$(B)/selftests/vmm/crash_create_test \
+		$(B)/selftests/vmm/snapshot_size_test
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \

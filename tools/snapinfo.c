@@ -78,6 +78,52 @@ static void mib(const char *what, uint64_t pages)
 	       pages * LAYERS_PAGE_SIZE / 1048576.0);
 }
 
+#define MSR_IA32_TSC		0x10
+#define MSR_MTRR_FIRST		0x200
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
+
+/*
+ * Per vCPU: how many MSRs were saved, how many of them MTRRs (which KVM's
+ * MSR list leaves out), and the TSC; where the guest has its kvmclock
+ * wall clock (selftests/vmm/snapshot_size_test.c reads all of these).
+ */
+static void print_vcpus(const struct vstate *vs, unsigned int nr_vcpus)
+{
+	const struct kvm_msr_entry *msr;
+	const struct vs_vcpu *vcpu;
+	unsigned long long tsc;
+	unsigned int i, k, mtrrs;
+	size_t len;
+
+	for (i = 0; i < nr_vcpus; i++) {
+		vcpu = vstate__find(vs, VS_VCPU, i, &len);
+		if (!vcpu || len < sizeof(*vcpu) + (size_t)vcpu->nr_msrs *
+						    sizeof(*msr))
+			continue;
+		msr = (const struct kvm_msr_entry *)(vcpu + 1);
+		tsc = 0;
+		mtrrs = 0;
+		for (k = 0; k < vcpu->nr_msrs; k++) {
+			if (msr[k].index == MSR_IA32_TSC)
+				tsc = msr[k].data;
+			/*
+			 * KVM writes the wall clock there as the MSR is
+			 * restored: the one page a restore changes.
+			 */
+			if (!i && msr[k].index == MSR_KVM_WALL_CLOCK_NEW &&
+			    msr[k].data)
+				printf("  wall clock   at %#llx (kvmclock)\n",
+				       (unsigned long long)msr[k].data);
+			if (msr[k].index >= MSR_MTRR_FIRST &&
+			    msr[k].index <= MSR_MTRR_DEF_TYPE)
+				mtrrs++;
+		}
+		printf("  vCPU %-3u     MSRs %u (%u MTRRs) TSC %llu\n", i,
+		       vcpu->nr_msrs, mtrrs, tsc);
+	}
+}
+
 static int show_vmstate(const char *path, const struct opts *o)
 {
 	const struct vmstate_header *h;
@@ -116,6 +162,7 @@ static int show_vmstate(const char *path, const struct opts *o)
 	vcpu = vstate__find(&vs, VS_VCPU, 0, &len);
 	if (vcpu && len >= sizeof(*vcpu))
 		printf("  TSC          %10u kHz\n", vcpu->tsc_khz);
+	print_vcpus(&vs, vm->nr_vcpus);
 	if (mem->type == VS_MEM_DIFF)
 		printf("  memory file  Diff, %llu pages\n",
 		       (unsigned long long)bitmap__weight(

@@ -6,13 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bitmap.h"
 #include "diff-chain.h"
 #include "vmstate.h"
 
@@ -32,8 +33,11 @@ static void usage(FILE *f)
 "	copies BASE_MEM (the memory file of the Full snapshot the chain\n"
 "	starts from), applies each Diff's pages in the order given, and\n"
 "	writes OUT_MEM with the last Diff's vmstate, marked Full, as\n"
-"	OUT_VMSTATE.  Both outputs are written to temporary files and\n"
-"	renamed into place; inputs are never modified.\n"
+"	OUT_VMSTATE.  Both outputs are written to temporary files,\n"
+"	synced and renamed into place, the vmstate last, so a merge that\n"
+"	fails or is killed leaves what was at the output paths; the next\n"
+"	merge removes its temporaries.  Inputs are never modified.  The\n"
+"	merged memory file is sparse where the guest's memory is zero.\n"
 "\n"
 "	Every memory file names its snapshot in a trailer, and every\n"
 "	Diff names the snapshot it is a diff of.  The first Diff must be a\n"
@@ -54,28 +58,86 @@ static int die(const char *fmt, const char *arg, const char *why)
 	return 1;
 }
 
-/* Map @size bytes of memory file @path, which must be snapshot @id's. */
-static uint8_t *map_memory(const char *path, uint64_t size, const uint8_t *id,
-			   char *err, size_t errlen)
+/* Open memory file @path of @size bytes, which must be snapshot @id's. */
+static int open_memory(const char *path, uint64_t size, const uint8_t *id,
+		       char *err, size_t errlen)
 {
-	uint8_t *p;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s", strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (memfile__check(fd, path, size, id, err, errlen)) {
 		close(fd);
-		return NULL;
+		return -1;
 	}
-	p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "mmap: %s", strerror(errno));
-		return NULL;
+	return fd;
+}
+
+#define COPY_CHUNK	(1 << 20)
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
+/*
+ * Bytes [@off, @off + @len) of @in to the same offsets of @out, through
+ * @buf of COPY_CHUNK bytes.  With @holes, all-zero pages are skipped, so
+ * that they stay holes in a fresh @out.  0 or an errno.
+ */
+static int copy_range(int in, int out, uint64_t off, uint64_t len,
+		      uint8_t *buf, bool holes)
+{
+	while (len) {
+		size_t n = len < COPY_CHUNK ? len : COPY_CHUNK, i;
+		ssize_t got = pread(in, buf, n, off);
+
+		if (got <= 0)
+			return got < 0 ? errno : EIO;
+		for (i = 0; i < (size_t)got; i += VMSTATE_PAGE_SIZE) {
+			size_t page = got - i < VMSTATE_PAGE_SIZE ?
+				      got - i : VMSTATE_PAGE_SIZE;
+
+			if (holes && is_zero(buf + i, page))
+				continue;
+			if (pwrite(out, buf + i, page, off + i) !=
+			    (ssize_t)page)
+				return errno ? errno : EIO;
+		}
+		off += got;
+		len -= got;
 	}
-	return p;
+	return 0;
+}
+
+/*
+ * The base's data, extent by extent (SEEK_DATA): a sparse base of a
+ * 3 GiB guest is read in what it holds, not in 3 GiB.
+ */
+static int copy_base(int in, int out, uint64_t size, uint8_t *buf)
+{
+	off_t data = 0, hole;
+	int ret;
+
+	while ((uint64_t)data < size) {
+		data = lseek(in, data, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : errno;
+		if ((uint64_t)data >= size)
+			return 0;
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return errno;
+		if ((uint64_t)hole > size)
+			hole = size;
+		ret = copy_range(in, out, data, hole - data, buf, true);
+		if (ret)
+			return ret;
+		data = hole;
+	}
+	return 0;
 }
 
 /* The identity and size the base memory file's trailer gives. */
@@ -97,19 +159,109 @@ static int base_identity(const char *path, uint8_t *id, uint64_t *mem_size)
 	return 0;
 }
 
+struct diff {
+	struct vstate vs;
+	const struct vs_memory *mem;
+	int fd;
+};
+
 /*
- * Everything is checked, and merged in memory, before anything is
- * written: a chain that does not hold together changes no file.
+ * The Diff of vmstate @vs_path and memory @mem_path must be a diff of
+ * snapshot @chain_id, which @prev holds (diff_chain__check()); on
+ * success @chain_id becomes its own id.
+ */
+static int check_diff(struct diff *d, const char *vs_path,
+		      const char *mem_path, const char *prev, uint64_t mem_size,
+		      uint8_t *chain_id)
+{
+	struct diff_chain chain = { .mem_size = mem_size };
+	const struct vs_vm *vm;
+	char err[512];
+	int ret;
+
+	if (vstate__read_file(vs_path, &d->vs, err, sizeof(err)))
+		return die("%s", vs_path, err);
+	/* Each Diff must be a diff of what the chain holds so far. */
+	memcpy(chain.id, chain_id, VS_ID_BYTES);
+	ret = diff_chain__check(&chain, &d->vs, &vm, &d->mem, err,
+				sizeof(err));
+	if (ret == -ESTALE) {
+		fprintf(stderr, "snapmerge: %s %s (the file before it is "
+			"%s)\n", vs_path, err, prev);
+		return 1;
+	}
+	if (ret)
+		return die("%s", vs_path, err);
+	d->fd = open_memory(mem_path, mem_size, vm->id, err, sizeof(err));
+	if (d->fd < 0)
+		return die("%s", mem_path, err);
+	memcpy(chain_id, vm->id, VS_ID_BYTES);
+	return 0;
+}
+
+/*
+ * The base's data, then each Diff's pages over it, then the trailer, into
+ * the synced temporary @tmp next to @out_mem.  Memory use is one chunk,
+ * whatever the guest's size.
+ */
+static int write_merged(const char *out_mem, char *tmp, int base_fd,
+			const struct diff *d, int nr, uint64_t mem_size,
+			const uint8_t *id)
+{
+	uint64_t pages = mem_size / VMSTATE_PAGE_SIZE, s, e, from;
+	uint8_t *buf = malloc(COPY_CHUNK);
+	char err[512];
+	int fd, i, ret;
+
+	if (!buf)
+		return die("%s", out_mem, strerror(ENOMEM));
+	fd = file__create_temp(out_mem, tmp, err, sizeof(err));
+	if (fd < 0) {
+		free(buf);
+		return die("%s", out_mem, err);
+	}
+	ret = ftruncate(fd, mem_size) ? errno : 0;
+	if (!ret)
+		ret = copy_base(base_fd, fd, mem_size, buf);
+	for (i = 0; !ret && i < nr; i++) {
+		const uint64_t *bm = (const uint64_t *)(d[i].mem + 1);
+
+		from = 0;
+		while (!ret && bitmap__next_run(bm, pages, from, &s, &e)) {
+			ret = copy_range(d[i].fd, fd, s * VMSTATE_PAGE_SIZE,
+					 (e - s) * VMSTATE_PAGE_SIZE, buf,
+					 false);
+			from = e;
+		}
+	}
+	if (!ret)
+		ret = -memfile__write_trailer(fd, mem_size, id);
+	free(buf);
+	if (ret) {
+		close(fd);
+		unlink(tmp);
+		return die("writing %s", tmp, strerror(ret));
+	}
+	if (file__sync_temp(fd, tmp, err, sizeof(err)))
+		return die("%s", out_mem, err);
+	return 0;
+}
+
+/*
+ * Everything is checked before anything is written, and the outputs are
+ * written under temporary names, synced, and renamed into place, the
+ * vmstate last: a chain that does not hold together, or a merge that
+ * fails or is killed half way, changes no file at the output paths.
  */
 int main(int argc, char **argv)
 {
 	const char *out_vmstate = NULL, *out_mem, *base;
-	char err[512], mem_tmp[4200], vs_tmp[4200];
-	struct diff_chain chain = { 0 };
+	char err[512], mem_tmp[4200] = "", vs_tmp[4200] = "";
+	uint8_t chain_id[VS_ID_BYTES];
+	struct diff *d = NULL;
 	struct vsbuf full;
-	struct vstate vs = { 0 };
 	uint64_t mem_size = 0;
-	int c, i, ret;
+	int c, i, nr = 0, nr_diffs, base_fd = -1, ret = 1;
 
 	while ((c = getopt(argc, argv, "o:h")) != -1) {
 		if (c == 'o') {
@@ -125,68 +277,71 @@ int main(int argc, char **argv)
 	}
 	out_mem = argv[optind++];
 	base = argv[optind++];
-	if (base_identity(base, chain.id, &mem_size))
+	if (base_identity(base, chain_id, &mem_size))
 		return 1;
-	chain.mem_size = mem_size;
+	base_fd = open_memory(base, mem_size, chain_id, err, sizeof(err));
+	if (base_fd < 0)
+		return die("%s", base, err);
 
-	for (i = optind; i < argc; i += 2) {
-		const struct vs_memory *mem;
-		const struct vs_vm *vm;
-		const uint8_t *diff;
-
-		vstate__free(&vs);
-		if (vstate__read_file(argv[i], &vs, err, sizeof(err)))
-			return die("%s", argv[i], err);
-		/* Each Diff must be a diff of what the chain holds so far. */
-		ret = diff_chain__check(&chain, &vs, &vm, &mem, err,
-					sizeof(err));
-		if (ret == -ESTALE) {
-			fprintf(stderr, "snapmerge: %s %s (the file before it "
-				"is %s)\n", argv[i], err,
-				i == optind ? base : argv[i - 2]);
-			return 1;
-		}
-		if (ret)
-			return die("%s", argv[i], err);
-		if (i == optind) {
-			chain.merged = malloc(mem_size);
-			if (!chain.merged)
-				return die("%s", "out of memory", NULL);
-			diff = map_memory(base, mem_size, chain.id, err,
-					  sizeof(err));
-			if (!diff)
-				return die("%s", base, err);
-			memcpy(chain.merged, diff, mem_size);
-			munmap((void *)diff, mem_size);
-		}
-		diff = map_memory(argv[i + 1], mem_size, vm->id, err,
-				  sizeof(err));
-		if (!diff)
-			return die("%s", argv[i + 1], err);
-		diff_chain__apply(&chain, vm, mem, diff);
-		munmap((void *)diff, mem_size);
+	nr_diffs = (argc - optind) / 2;
+	d = calloc(nr_diffs, sizeof(*d));
+	if (!d)
+		return die("%s", "out of memory", NULL);
+	for (i = 0; i < nr_diffs; i++)
+		d[i].fd = -1;
+	for (i = optind; i < argc; i += 2, nr++) {
+		if (check_diff(&d[nr], argv[i], argv[i + 1],
+			       i == optind ? base : argv[i - 2], mem_size,
+			       chain_id))
+			goto out;
 	}
 
 	/* The result is the last Diff's snapshot, whole: it keeps its id. */
 	file__remove_stale_temps(out_mem);
 	file__remove_stale_temps(out_vmstate);
-	if (vstate__as_full(&vs, &full))
-		return die("%s", out_vmstate, strerror(-full.error));
-	if (memfile__write_temp(out_mem, chain.merged, mem_size, NULL, chain.id,
-				mem_tmp, err, sizeof(err)))
-		return die("%s", out_mem, err);
+	if (vstate__as_full(&d[nr - 1].vs, &full)) {
+		die("%s", out_vmstate, strerror(-full.error));
+		goto out;
+	}
+	if (write_merged(out_mem, mem_tmp, base_fd, d, nr, mem_size,
+			 chain_id)) {
+		mem_tmp[0] = 0;
+		goto out_full;
+	}
 	if (vstate__write_temp(out_vmstate, &full, vs_tmp, err, sizeof(err))) {
-		unlink(mem_tmp);
-		return die("%s", out_vmstate, err);
+		vs_tmp[0] = 0;
+		die("%s", out_vmstate, err);
+		goto out_full;
 	}
 	/* The vmstate last, as the VMM does. */
-	if (file__rename_temp(mem_tmp, out_mem, err, sizeof(err))) {
-		unlink(vs_tmp);
-		return die("%s", out_mem, err);
+	ret = file__rename_temp(mem_tmp, out_mem, err, sizeof(err));
+	mem_tmp[0] = 0;
+	if (ret) {
+		ret = die("%s", out_mem, err);
+		goto out_full;
 	}
-	if (file__rename_temp(vs_tmp, out_vmstate, err, sizeof(err)))
-		return die("%s", out_vmstate, err);
-	printf("snapmerge: %s + %d diff(s) -> %s, %s\n", base,
-	       (argc - optind) / 2, out_vmstate, out_mem);
-	return 0;
+	ret = file__rename_temp(vs_tmp, out_vmstate, err, sizeof(err));
+	vs_tmp[0] = 0;
+	if (ret) {
+		ret = die("%s", out_vmstate, err);
+		goto out_full;
+	}
+	printf("snapmerge: %s + %d diff(s) -> %s, %s\n", base, nr,
+	       out_vmstate, out_mem);
+	ret = 0;
+out_full:
+	vsbuf__free(&full);
+	if (mem_tmp[0])
+		unlink(mem_tmp);
+	if (vs_tmp[0])
+		unlink(vs_tmp);
+out:
+	for (i = 0; i < nr_diffs; i++) {
+		if (d[i].fd >= 0)
+			close(d[i].fd);
+		vstate__free(&d[i].vs);
+	}
+	free(d);
+	close(base_fd);
+	return ret;
 }

@@ -400,10 +400,42 @@ static int write_run(int fd, const uint8_t *mem, uint64_t start,
 	return 0;
 }
 
+static bool page_is_zero(const uint8_t *page)
+{
+	static const uint8_t zero[VMSTATE_PAGE_SIZE];
+
+	return !memcmp(page, zero, VMSTATE_PAGE_SIZE);
+}
+
+/*
+ * Pages [0, @npages) of @mem, leaving holes where a page is all zero: a
+ * guest of 3 GiB touches a fraction of its memory, and a memory file as
+ * large as the guest does not fit on a tmpfs beside it.  Holes read as
+ * zero, so the file's content is the same as a dense one's.
+ */
+static int write_nonzero(int fd, const uint8_t *mem, uint64_t npages)
+{
+	uint64_t start = 0, i;
+	int ret;
+
+	for (i = 0; i <= npages; i++) {
+		if (i < npages && !page_is_zero(mem + i * VMSTATE_PAGE_SIZE))
+			continue;
+		if (i > start) {
+			ret = write_run(fd, mem, start, i);
+			if (ret)
+				return ret;
+		}
+		start = i + 1;
+	}
+	return 0;
+}
+
 /*
  * Guest memory @mem into a synced temporary file next to @path, then the
  * trailer naming snapshot @id.  With @bitmap (a Diff) only the pages set
- * in it are written, each at its own offset in a sparse file.
+ * in it are written, each at its own offset in a sparse file; without
+ * (a Full) every page but the all-zero ones, which stay holes.
  */
 int memfile__write_temp(const char *path, const uint8_t *mem,
 			uint64_t mem_size, const uint64_t *bitmap,
@@ -418,7 +450,7 @@ int memfile__write_temp(const char *path, const uint8_t *mem,
 		return fd;
 	ret = ftruncate(fd, mem_size) ? errno : 0;
 	if (!ret && !bitmap)
-		ret = write_run(fd, mem, 0, npages);
+		ret = write_nonzero(fd, mem, npages);
 	while (!ret && bitmap &&
 	       bitmap__next_run(bitmap, npages, from, &start, &end)) {
 		ret = write_run(fd, mem, start, end);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -547,6 +548,35 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 }
 
 /*
+ * Fill the file system at @dir with a file "filler" until less than half
+ * of what memory file @mem occupies is free: a second snapshot like it
+ * cannot be written.  (Memory files are sparse where guest memory is
+ * zero, so their size says little of the space they take.)
+ */
+static int fill_up(const char *dir, const char *mem)
+{
+	unsigned long long avail, need;
+	struct statvfs sv;
+	struct stat st;
+	char p[256];
+	int fd, ret;
+
+	if (stat(mem, &st) || statvfs(dir, &sv))
+		return -1;
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	need = (unsigned long long)st.st_blocks * 512;
+	if (avail <= need / 2)
+		return 0;
+	snprintf(p, sizeof(p), "%s/filler", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	ret = posix_fallocate(fd, 0, avail - need / 2);
+	close(fd);
+	return ret ? -1 : 0;
+}
+
+/*
  * A snapshot that fails half way (the disk fills up) leaves the previous
  * snapshot at the same paths intact and loadable.
  */
@@ -569,7 +599,9 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
 	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 3, 60));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
-	/* 256 MiB more does not fit in the 300 MiB file system. */
+	/* Another memory file as large as the first one does not fit. */
+	snprintf(cmd, sizeof(cmd), "%s/full.mem", self->dir);
+	ASSERT_EQ(0, fill_up(self->dir, cmd));
 	EXPECT_EQ(400, create(self, &self->a, "Full", "full"));
 	EXPECT_NE(NULL, strstr(self->out, "No space left"));
 
@@ -579,6 +611,9 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 	EXPECT_EQ(0, system(cmd)) TH_LOG("the previous snapshot changed");
 	snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp", self->dir);
 	EXPECT_NE(0, system(cmd)) TH_LOG("temporary files left behind");
+	/* Room again: the File backend's page cache is the tmpfs too. */
+	snprintf(cmd, sizeof(cmd), "%s/filler", self->dir);
+	unlink(cmd);
 
 	/* The VM is still there; the old snapshot still loads. */
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
