@@ -560,6 +560,27 @@ static struct reply get_machine_config(struct api *api, json_t *body)
 	return reply_json(machine_config_json(api));
 }
 
+/* Firecracker's BlockDeviceConfig as v1.10 serializes it. */
+static json_t *drives_json(const struct api_config *c)
+{
+	const struct virtio_drive_config *d;
+	json_t *list = json_array();
+	unsigned int i;
+
+	for (i = 0; i < c->nr_drives; i++) {
+		d = &c->drives[i];
+		json_array_append_new(list, json_pack(
+			"{s:s, s:o, s:b, s:s, s:b, s:s, s:n, s:s, s:n}",
+			"drive_id", d->drive_id, "partuuid",
+			d->partuuid[0] ? json_string(d->partuuid) : json_null(),
+			"is_root_device", d->root, "cache_type",
+			d->writeback ? "Writeback" : "Unsafe",
+			"is_read_only", d->read_only, "path_on_host", d->path,
+			"rate_limiter", "io_engine", "Sync", "socket"));
+	}
+	return list;
+}
+
 /*
  * Firecracker's FullVmConfiguration: every member v1.10 gives, null or
  * empty for what this VMM does not have.  After a snapshot load the
@@ -588,9 +609,10 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 				  c->vsock.uds_path);
 	else
 		vsock = json_null();
-	return reply_json(json_pack("{s:n, s:[], s:o, s:n, s:n, s:o, s:n, s:n, "
+	return reply_json(json_pack("{s:n, s:o, s:o, s:n, s:n, s:o, s:n, s:n, "
 				    "s:o, s:o, s:o}",
-				    "balloon", "drives", "boot-source", boot,
+				    "balloon", "drives", drives_json(c),
+				    "boot-source", boot,
 				    "cpu-config", "logger", "machine-config",
 				    machine_config_json(api), "metrics",
 				    "mmds-config", "network-interfaces",
@@ -960,6 +982,237 @@ static struct reply put_entropy(struct api *api, json_t *body)
 	return reply_ok();
 }
 
+#define BEFORE_START	"The requested operation is not supported before " \
+			"starting the microVM."
+
+/* Firecracker's checked_id: not empty, only letters, digits and '_'. */
+static bool bad_id(const char *id, struct reply *r)
+{
+	const char *p;
+
+	if (!*id) {
+		*r = reply_fault("the id must not be empty");
+		return true;
+	}
+	for (p = id; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_')
+			continue;
+		*r = reply_fault("invalid id '%s': only letters, digits and "
+				 "'_' are allowed", id);
+		return true;
+	}
+	if (strlen(id) >= VIRTIO_BLK_ID_LEN) {
+		*r = reply_fault("id '%s' is longer than %d characters", id,
+				 VIRTIO_BLK_ID_LEN - 1);
+		return true;
+	}
+	return false;
+}
+
+/* An optional member, null meaning not given: a string, or a fault. */
+static bool bad_opt_string(json_t *v, const char *what, const char **out,
+			   struct reply *r)
+{
+	if (!v || json_is_null(v))
+		return false;
+	if (!json_is_string(v)) {
+		*r = reply_fault("drives: %s must be a string", what);
+		return true;
+	}
+	*out = json_string_value(v);
+	return false;
+}
+
+static bool bad_opt_bool(json_t *v, const char *what, bool *out,
+			 struct reply *r)
+{
+	if (!v || json_is_null(v))
+		return false;
+	if (!json_is_boolean(v)) {
+		*r = reply_fault("drives: %s must be true or false", what);
+		return true;
+	}
+	*out = json_is_true(v);
+	return false;
+}
+
+static int drive_index(const struct api_config *c, const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_drives; i++)
+		if (!strcmp(c->drives[i].drive_id, id))
+			return i;
+	return -1;
+}
+
+/*
+ * The members of Firecracker v1.10's Drive other than drive_id and
+ * is_root_device, all optional (null is not given): @d filled in, or a
+ * fault.
+ */
+static bool bad_drive_options(json_t *body, struct virtio_drive_config *d,
+			      const char **path, struct reply *r)
+{
+	const char *cache = "Unsafe", *engine = "Sync", *part = NULL;
+	json_t *v;
+
+	if (bad_opt_string(json_object_get(body, "path_on_host"),
+			   "path_on_host", path, r) ||
+	    bad_opt_string(json_object_get(body, "partuuid"), "partuuid",
+			   &part, r) ||
+	    bad_opt_string(json_object_get(body, "cache_type"), "cache_type",
+			   &cache, r) ||
+	    bad_opt_string(json_object_get(body, "io_engine"), "io_engine",
+			   &engine, r) ||
+	    bad_opt_bool(json_object_get(body, "is_read_only"),
+			 "is_read_only", &d->read_only, r))
+		return true;
+	v = json_object_get(body, "socket");
+	if (v && !json_is_null(v)) {
+		*r = reply_fault("drives: vhost-user drives (socket) are not "
+				 "supported; give path_on_host");
+		return true;
+	}
+	v = json_object_get(body, "rate_limiter");
+	if (v && !json_is_null(v)) {
+		*r = reply_fault("drives: rate_limiter is not supported yet; "
+				 "leave it out");
+		return true;
+	}
+	if (!strcmp(engine, "Async")) {
+		*r = reply_fault("drives: io_engine Async (io_uring) is not "
+				 "supported yet; give Sync or leave it out");
+		return true;
+	}
+	if (strcmp(engine, "Sync")) {
+		*r = reply_fault("drives: io_engine must be Sync or Async, not "
+				 "'%s'", engine);
+		return true;
+	}
+	if (strcmp(cache, "Unsafe") && strcmp(cache, "Writeback")) {
+		*r = reply_fault("drives: cache_type must be Unsafe or "
+				 "Writeback, not '%s'", cache);
+		return true;
+	}
+	d->writeback = !strcmp(cache, "Writeback");
+	if (!*path) {
+		*r = reply_fault("drives: path_on_host is required");
+		return true;
+	}
+	if (strlen(*path) >= sizeof(d->path) ||
+	    (part && strlen(part) >= sizeof(d->partuuid))) {
+		*r = reply_fault("drives: path_on_host or partuuid is too "
+				 "long");
+		return true;
+	}
+	strcpy(d->path, *path);
+	strcpy(d->partuuid, part ? part : "");
+	return false;
+}
+
+/*
+ * PUT /drives/{drive_id}: Firecracker's BlockDeviceConfig, before
+ * InstanceStart.  A PUT of a configured id replaces that drive, as in
+ * Firecracker; the root drive is kept first, so that it is /dev/vda, and
+ * there is at most one.  The file must open as the drive would use it.
+ */
+static struct reply put_drive(struct api *api, const char *id, json_t *body)
+{
+	struct api_config *c = &api->cfg;
+	struct virtio_drive_config d;
+	const char *drive_id, *path = NULL;
+	json_t *v1, *v2, *v3, *v4, *v5, *v6, *v7;
+	json_error_t jerr;
+	char err[512];
+	uint64_t size;
+	struct reply r;
+	int root, i, fd;
+
+	if (bad_id(id, &r))
+		return r;
+	if (json_unpack_ex(body, &jerr, JSON_STRICT,
+			   "{s:s, s:b, s?o, s?o, s?o, s?o, s?o, s?o, s?o}",
+			   "drive_id", &drive_id, "is_root_device", &root,
+			   "path_on_host", &v1, "partuuid", &v2,
+			   "cache_type", &v3, "is_read_only", &v4,
+			   "rate_limiter", &v5, "io_engine", &v6,
+			   "socket", &v7))
+		return reply_fault("drives: %s", jerr.text);
+	if (strcmp(drive_id, id))
+		return reply_fault("The id from the path [%s] does not match "
+				   "the id from the body [%s]!", id, drive_id);
+	if (api->ops->started(api->ctx))
+		return reply_fault("drives: " AFTER_START);
+	memset(&d, 0, sizeof(d));
+	strcpy(d.drive_id, id);
+	d.root = root;
+	path = "";
+	if (bad_drive_options(body, &d, &path, &r))
+		return r;
+	i = drive_index(c, id);
+	if (d.root && c->nr_drives && c->drives[0].root && i != 0)
+		return reply_fault("drives: A root block device already "
+				   "exists! (%s)", c->drives[0].drive_id);
+	if (i < 0 && c->nr_drives == VIRTIO_BLK_MAX_DRIVES)
+		return reply_fault("drives: at most %d drives",
+				   VIRTIO_BLK_MAX_DRIVES);
+	fd = virtio_blk__open(d.path, d.read_only, &size, err, sizeof(err));
+	if (fd < 0)
+		return reply_fault("drives: %s", err);
+	close(fd);
+
+	if (i < 0)
+		i = c->nr_drives++;
+	c->drives[i] = d;
+	if (d.root && i) {
+		memmove(&c->drives[1], &c->drives[0], i * sizeof(d));
+		c->drives[0] = d;
+	}
+	api->configured = true;
+	return reply_ok();
+}
+
+/*
+ * PATCH /drives/{drive_id}: Firecracker's PartialDrive, after
+ * InstanceStart: a new path_on_host, whose file and size the guest sees
+ * from then on.
+ */
+static struct reply patch_drive(struct api *api, const char *id,
+				json_t *body)
+{
+	const char *drive_id, *path = NULL;
+	json_t *limiter = NULL;
+	json_error_t jerr;
+	char err[512];
+	struct reply r;
+	int i;
+
+	if (bad_id(id, &r))
+		return r;
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s, s?s, s?o}",
+			   "drive_id", &drive_id, "path_on_host", &path,
+			   "rate_limiter", &limiter))
+		return reply_fault("drives: %s", jerr.text);
+	if (strcmp(drive_id, id))
+		return reply_fault("The id from the path [%s] does not match "
+				   "the id from the body [%s]!", id, drive_id);
+	if (limiter && !json_is_null(limiter))
+		return reply_fault("drives: rate_limiter is not supported yet; "
+				   "leave it out");
+	if (!api->ops->started(api->ctx))
+		return reply_fault("drives: " BEFORE_START);
+	if (path && strlen(path) >= VIRTIO_BLK_PATH_LEN)
+		return reply_fault("drives: path_on_host is too long");
+	if (api->ops->drive_update(api->ctx, id, path, err, sizeof(err)))
+		return reply_fault("drives: %s", err);
+	i = drive_index(&api->cfg, id);
+	if (path && i >= 0)
+		strcpy(api->cfg.drives[i].path, path);
+	return reply_ok();
+}
+
 /*
  * PUT /vsock: Firecracker's VsockDeviceConfig.  A second PUT replaces the
  * first, as there.  vsock_id, deprecated in Firecracker, is taken and
@@ -1023,6 +1276,8 @@ static const struct route routes[] = {
 	{ "PUT", "/snapshot/layers", put_snapshot_layers, NULL },
 	{ "PUT", "/vsock", put_vsock, NULL },
 	{ "PUT", "/entropy", put_entropy, NULL },
+	{ "PUT", "/drives/", NULL, put_drive },
+	{ "PATCH", "/drives/", NULL, patch_drive },
 	{ "PUT", "/network-interfaces/", NULL, put_net },
 	{ "PATCH", "/network-interfaces/", NULL, patch_net },
 };

@@ -37,7 +37,12 @@ struct api_config {
 	bool track_dirty_pages;
 	bool track_working_set;
 	unsigned int working_set_interval_ms;
-	/* Devices, created at InstanceStart in Firecracker's order. */
+	/*
+	 * Devices, created at InstanceStart in Firecracker's order; the
+	 * root drive, if any, is drives[0].
+	 */
+	struct virtio_drive_config drives[VIRTIO_BLK_MAX_DRIVES];
+	unsigned int nr_drives;
 	unsigned int nr_nets;
 	struct net_iface_config nets[API_MAX_NETS];
 	struct virtio_vsock_params vsock;
@@ -81,6 +86,12 @@ struct api_ops {
 			  const bool rx_given[2],
 			  const struct rate_limit_config *tx,
 			  const bool tx_given[2], char *err, size_t errlen);
+	/*
+	 * PATCH /drives: back the started VM's drive @id by @path (NULL:
+	 * only check that it exists).
+	 */
+	int (*drive_update)(void *ctx, const char *id, const char *path,
+			    char *err, size_t errlen);
 };
 
 struct api {

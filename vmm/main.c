@@ -172,12 +172,15 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o)
  */
 static int vmm__create_devices(struct vm *vm, const struct api_config *cfg)
 {
+	char err[768];
 	unsigned int i;
-	char err[256];
 	int ret = 0;
 
 	if (!cfg)
 		return 0;
+	for (i = 0; i < cfg->nr_drives && !ret; i++)
+		ret = virtio_blk__create(vm, &cfg->drives[i], err,
+					 sizeof(err));
 	for (i = 0; i < cfg->nr_nets && !ret; i++)
 		ret = virtio_net__create(vm, &cfg->nets[i], err, sizeof(err));
 	if (!ret)
@@ -326,6 +329,12 @@ static int api_net_update(void *ctx, const char *iface_id,
 				  err, errlen);
 }
 
+static int api_drive_update(void *ctx, const char *id, const char *path,
+			    char *err, size_t errlen)
+{
+	return virtio_blk__update(ctx, id, path, err, errlen);
+}
+
 static bool api_usable(void *ctx)
 {
 	return !vm__half_built(ctx);
@@ -343,6 +352,7 @@ static const struct api_ops vmm_api_ops = {
 	.snapshot_load = api_snapshot_load,
 	.snapshot_layers = api_snapshot_layers,
 	.net_update = api_net_update,
+	.drive_update = api_drive_update,
 };
 
 /* SIGINT and SIGTERM end the VM in an orderly way, from this thread. */

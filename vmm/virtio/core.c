@@ -24,6 +24,7 @@ static const struct {
 	uint32_t device_id;
 	virtio_restore_fn restore;
 } virtio_types[] = {
+	{ VIRTIO_ID_BLOCK, virtio_blk__restore },
 	{ VIRTIO_ID_NET, virtio_net__restore },
 	{ VIRTIO_ID_VSOCK, virtio_vsock__restore },
 	{ VIRTIO_ID_RNG, virtio_rng__restore },

@@ -296,6 +296,37 @@ typedef int (*virtio_restore_fn)(struct vm *vm, const char *id,
 				 uint32_t version, const void *state,
 				 size_t len, char *err, size_t errlen);
 
+/* blk.c */
+#define VIRTIO_BLK_MAX_DRIVES	8
+#define VIRTIO_BLK_ID_LEN	64	/* drive_id, with its NUL */
+#define VIRTIO_BLK_PATH_LEN	4096
+#define VIRTIO_BLK_PARTUUID_LEN	64
+
+/* One drive as PUT /drives/{drive_id} configured it. */
+struct virtio_drive_config {
+	char drive_id[VIRTIO_BLK_ID_LEN];
+	char path[VIRTIO_BLK_PATH_LEN];
+	char partuuid[VIRTIO_BLK_PARTUUID_LEN];	/* "" when none */
+	bool root;
+	bool read_only;
+	bool writeback;		/* cache_type Writeback, else Unsafe */
+};
+
+/*
+ * Open @path as a drive would (read-only or read-write): the fd, its
+ * size in bytes in @size; or -errno with a reason in @err.
+ */
+int virtio_blk__open(const char *path, bool read_only, uint64_t *size,
+		     char *err, size_t errlen);
+int virtio_blk__create(struct vm *vm, const struct virtio_drive_config *cfg,
+		       char *err, size_t errlen);
+/* PATCH /drives/{drive_id}: back drive @id by @path from now on. */
+int virtio_blk__update(struct vm *vm, const char *id, const char *path,
+		       char *err, size_t errlen);
+int virtio_blk__restore(struct vm *vm, const char *id, uint32_t version,
+			const void *state, size_t len, char *err,
+			size_t errlen);
+
 int virtio_net__restore(struct vm *vm, const char *id, uint32_t version,
 			const void *state, size_t len, char *err,
 			size_t errlen);
