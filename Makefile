@@ -148,7 +148,8 @@ $(B)/ptctl: $(PTCTL_SRCS) tools/ptctl/ptctl.h $(LIB_SRCS) $(LIB_HDRS)
 GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
 		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz \
-		$(B)/guest/vsock.cpio.gz $(B)/guest/net.cpio.gz
+		$(B)/guest/vsock.cpio.gz $(B)/guest/net.cpio.gz \
+		$(B)/guest/blk.cpio.gz
 
 # Helper programs the selftests run: built as tools are, no sanitizers.
 SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
@@ -209,6 +210,13 @@ $(B)/guest/net.cpio.gz: selftests/vmm/net_init.sh scripts/mkguest.sh \
 	@mkdir -p $(dir $@)
 	$(quiet) "  GUEST   $@"
 	$(Q)GUEST_KMODS="virtio_mmio virtio_net" scripts/mkguest.sh $< $@
+
+# The block test's guest: busybox and the virtio-blk modules, no root.
+$(B)/guest/blk.cpio.gz: selftests/vmm/blk_init.sh scripts/mkinitrd.sh \
+			$(GUEST_KMODS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  INITRD  $@"
+	$(Q)scripts/mkinitrd.sh $< $@
 
 $(KSRC)/.stamp: scripts/extract-ksrc.sh
 	scripts/extract-ksrc.sh $(KSRC_TAR) $(KSRC)
