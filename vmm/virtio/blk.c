@@ -288,6 +288,8 @@ static int blk__cmdline(struct virtio_dev *vdev, char *buf, size_t size)
 
 	if (!blk->cfg.root)
 		return 0;
+	if (len >= size)
+		return -E2BIG;
 	if (blk->cfg.partuuid[0])
 		n = snprintf(buf + len, size - len, " root=PARTUUID=%s %s",
 			     blk->cfg.partuuid, blk->cfg.read_only ? "ro" : "rw");
