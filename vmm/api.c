@@ -1097,7 +1097,7 @@ static bool bad_drive_options(json_t *body, struct virtio_drive_config *d,
 		return true;
 	}
 	d->writeback = !strcmp(cache, "Writeback");
-	if (!*path) {
+	if (!**path) {
 		*r = reply_fault("drives: path_on_host is required");
 		return true;
 	}
