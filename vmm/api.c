@@ -756,6 +756,9 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	load.resume_vm = resume;
 	if (api->ops->snapshot_load(api->ctx, &load, err, sizeof(err)))
 		return reply_fault("snapshot/load: %s", err);
+	/* As Firecracker's resources, from the restored devices. */
+	api->cfg.nr_drives = api->ops->drives(api->ctx, api->cfg.drives,
+					      VIRTIO_BLK_MAX_DRIVES);
 	api->cfg.track_dirty_pages = diff;
 	api->cfg.track_working_set = track_ws;
 	api->cfg.working_set_interval_ms = interval;

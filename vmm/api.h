@@ -92,6 +92,9 @@ struct api_ops {
 	 */
 	int (*drive_update)(void *ctx, const char *id, const char *path,
 			    char *err, size_t errlen);
+	/* The loaded VM's drives, at most @max, for GET /vm/config. */
+	unsigned int (*drives)(void *ctx, struct virtio_drive_config *out,
+			       unsigned int max);
 };
 
 struct api {

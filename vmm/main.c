@@ -335,6 +335,12 @@ static int api_drive_update(void *ctx, const char *id, const char *path,
 	return virtio_blk__update(ctx, id, path, err, errlen);
 }
 
+static unsigned int api_drives(void *ctx, struct virtio_drive_config *out,
+			       unsigned int max)
+{
+	return virtio_blk__configs(ctx, out, max);
+}
+
 static bool api_usable(void *ctx)
 {
 	return !vm__half_built(ctx);
@@ -353,6 +359,7 @@ static const struct api_ops vmm_api_ops = {
 	.snapshot_layers = api_snapshot_layers,
 	.net_update = api_net_update,
 	.drive_update = api_drive_update,
+	.drives = api_drives,
 };
 
 /* SIGINT and SIGTERM end the VM in an orderly way, from this thread. */

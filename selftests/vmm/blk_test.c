@@ -317,6 +317,11 @@ TEST_F_TIMEOUT(blk, write_snapshot_restore, 600)
 	/* Restored, the guest reads what it wrote, through the device. */
 	vmm_proc__start(&self->b, self->dir, "b");
 	ASSERT_EQ(204, load(self, &self->b, "snap")) TH_LOG("%s", self->out);
+	/* GET /vm/config shows the restored drive, as Firecracker does. */
+	EXPECT_EQ(200, vmm_proc__api(&self->b, "GET", "/vm/config", NULL,
+				     self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "\"drive_id\":\"rw\""));
+	EXPECT_NE(NULL, strstr(self->out, "\"cache_type\":\"Writeback\""));
 	ASSERT_TRUE(guest_cmd(&self->b, "sum", "s1", "vda direct", reply,
 			      sizeof(reply)));
 	file_md5(file, 0, 0, md5);

@@ -386,6 +386,23 @@ static struct virtio_dev *blk__find(struct vm *vm, const char *id)
 	return NULL;
 }
 
+unsigned int virtio_blk__configs(struct vm *vm, struct virtio_drive_config *out,
+				 unsigned int max)
+{
+	struct blk *blk;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < vm->nr_virtio && n < max; i++) {
+		if (vm->virtio[i]->ops != &blk_ops)
+			continue;
+		blk = vm->virtio[i]->priv;
+		pthread_mutex_lock(&vm->virtio[i]->work);
+		out[n++] = blk->cfg;
+		pthread_mutex_unlock(&vm->virtio[i]->work);
+	}
+	return n;
+}
+
 /*
  * Firecracker's PATCH: the drive is backed by @path from now on, its
  * capacity is the new file's, and the driver is told through a

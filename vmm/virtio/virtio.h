@@ -320,6 +320,9 @@ int virtio_blk__open(const char *path, bool read_only, uint64_t *size,
 		     char *err, size_t errlen);
 int virtio_blk__create(struct vm *vm, const struct virtio_drive_config *cfg,
 		       char *err, size_t errlen);
+/* The configuration of @vm's drives, at most @max, in slot order. */
+unsigned int virtio_blk__configs(struct vm *vm, struct virtio_drive_config *out,
+				 unsigned int max);
 /* PATCH /drives/{drive_id}: back drive @id by @path from now on. */
 int virtio_blk__update(struct vm *vm, const char *id, const char *path,
 		       char *err, size_t errlen);
