@@ -12,7 +12,8 @@
  * range beyond the capacity, a length not a whole number of sectors, a
  * write to a read-only drive) gets VIRTIO_BLK_S_IOERR, as Firecracker
  * answers them; a chain with no whole header or no byte for the status
- * cannot be answered, and marks the device as needing a reset.
+ * cannot be answered, and marks the device as needing a reset; so does
+ * one whose buffers add up to 4 GiB or more.
  */
 #include <endian.h>
 #include <errno.h>
@@ -171,7 +172,12 @@ static int blk__request(struct blk *blk, const struct virtq_chain *c)
 	unsigned int n;
 	size_t len;
 
-	if (c->out_len < sizeof(hdr) || !c->in_len)
+	/*
+	 * Buffers may overlap, so a chain can add up to more than the used
+	 * ring's 32-bit length can report (or mark dirty): malformed.
+	 */
+	if (c->out_len < sizeof(hdr) || !c->in_len ||
+	    c->in_len > UINT32_MAX || c->out_len > UINT32_MAX)
 		return -EINVAL;
 	virtq__read(c, 0, &hdr, sizeof(hdr));
 	sector = le64toh(hdr.sector);
