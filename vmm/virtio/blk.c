@@ -229,8 +229,9 @@ static void blk__queue_notify(struct virtio_dev *vdev, unsigned int q)
 	while (virtq__pop(vdev, vq, &c) > 0) {
 		ret = blk__request(vdev->priv, &c);
 		if (ret < 0) {
-			virtio_dev__needs_reset(vdev, "block request without "
-						"a header or a status byte");
+			virtio_dev__needs_reset(vdev, "malformed block request "
+						"(no whole header, no status "
+						"byte, or 4 GiB or more)");
 			break;
 		}
 		status = ret;
