@@ -257,12 +257,13 @@ $(B)/unit/snapmerge_test: tests/unit/snapmerge_test.c vmm/vmstate.c \
 
 # virtio-blk's requests on fake chains: blk.c with the real virtq.c.
 $(B)/unit/virtio_blk_test: tests/unit/virtio_blk_test.c vmm/virtio/blk.c \
-			   vmm/virtio/virtq.c vmm/vmstate.c $(VMM_HDRS) \
-			   $(LIB_SRCS) $(LIB_HDRS)
+			   vmm/virtio/virtq.c vmm/virtio/limiter.c vmm/vmstate.c \
+			   $(VMM_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< \
-		vmm/virtio/virtq.c vmm/vmstate.c $(LIB_SRCS) -lcmocka -lpthread
+		vmm/virtio/virtq.c vmm/virtio/limiter.c vmm/vmstate.c \
+		$(LIB_SRCS) -lcmocka -lpthread
 
 # A test foo_test.c may come with a guest payload foo_guest.S.
 .SECONDEXPANSION:

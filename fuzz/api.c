@@ -158,6 +158,43 @@ int net_tap__open(const char *name, char *err, size_t errlen)
 	return -ENODEV;
 }
 
+static int fake_drive_update(void *ctx, const char *id, const char *path,
+			     const struct rate_limit_config *limit,
+			     const bool given[2], char *err, size_t errlen)
+{
+	(void)path;
+	(void)limit;
+	(void)given;
+	FUZZ_ASSERT(((struct fake_vm *)ctx)->started);
+	return fake_fail(id, err, errlen);
+}
+
+/* The loaded VM's drives: none, as a load here restores no device. */
+static unsigned int fake_drives(void *ctx, struct virtio_drive_config *out,
+				unsigned int max)
+{
+	(void)ctx;
+	(void)out;
+	(void)max;
+	return 0;
+}
+
+/*
+ * A drive's backing file: the real one opens the path, which a fuzzer
+ * must not do with names it made up.
+ */
+int virtio_blk__open(const char *path, bool read_only, uint64_t *size,
+		     char *err, size_t errlen)
+{
+	(void)read_only;
+	FUZZ_ASSERT(path);
+	*size = 1 << 20;
+	if (strlen(path) % 2)
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	snprintf(err, errlen, "cannot open '%s'", path);
+	return -ENOENT;
+}
+
 /*
  * The vsock device's check that its uds_path can be bound: the real one
  * binds the path, which a fuzzer must not do with names it made up.
@@ -183,6 +220,8 @@ static const struct api_ops fake_ops = {
 	.snapshot_layers = fake_snapshot_layers,
 	.snapshot_load = fake_snapshot_load,
 	.net_update = fake_net_update,
+	.drive_update = fake_drive_update,
+	.drives = fake_drives,
 };
 
 static void check_reply(unsigned int status, char *json)

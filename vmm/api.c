@@ -844,6 +844,10 @@ static struct reply put_net(struct api *api, const char *id, json_t *body)
 	if (strlen(iface) >= sizeof(cfg.iface_id) || !*iface)
 		return reply_fault("network-interfaces: iface_id must be 1 to "
 				   "%zu bytes", sizeof(cfg.iface_id) - 1);
+	if (strlen(dev) >= sizeof(cfg.host_dev_name) || !*dev)
+		return reply_fault("network-interfaces: host_dev_name must be "
+				   "1 to %zu bytes, an interface name",
+				   sizeof(cfg.host_dev_name) - 1);
 	if (mac && !parse_mac(mac, cfg.mac))
 		return reply_fault("network-interfaces: guest_mac '%s' is not "
 				   "a MAC address (aa:bb:cc:dd:ee:ff)", mac);
@@ -1078,12 +1082,9 @@ static bool bad_drive_options(json_t *body, struct virtio_drive_config *d,
 				 "supported; give path_on_host");
 		return true;
 	}
-	v = json_object_get(body, "rate_limiter");
-	if (v && !json_is_null(v)) {
-		*r = reply_fault("drives: rate_limiter is not supported yet; "
-				 "leave it out");
+	if (bad_rate_limiter(json_object_get(body, "rate_limiter"), &d->limit,
+			     NULL, "drives: rate_limiter", r))
 		return true;
-	}
 	if (!strcmp(engine, "Async")) {
 		*r = reply_fault("drives: io_engine Async (io_uring) is not "
 				 "supported yet; give Sync or leave it out");
@@ -1186,7 +1187,9 @@ static struct reply patch_drive(struct api *api, const char *id,
 				json_t *body)
 {
 	const char *drive_id, *path = NULL;
+	struct rate_limit_config limit;
 	json_t *limiter = NULL;
+	bool given[2];
 	json_error_t jerr;
 	char err[512];
 	struct reply r;
@@ -1201,18 +1204,26 @@ static struct reply patch_drive(struct api *api, const char *id,
 	if (strcmp(drive_id, id))
 		return reply_fault("The id from the path [%s] does not match "
 				   "the id from the body [%s]!", id, drive_id);
-	if (limiter && !json_is_null(limiter))
-		return reply_fault("drives: rate_limiter is not supported yet; "
-				   "leave it out");
+	if (bad_rate_limiter(limiter, &limit, given, "drives: rate_limiter",
+			     &r))
+		return r;
 	if (!api->ops->started(api->ctx))
 		return reply_fault("drives: " BEFORE_START);
 	if (path && strlen(path) >= VIRTIO_BLK_PATH_LEN)
 		return reply_fault("drives: path_on_host is too long");
-	if (api->ops->drive_update(api->ctx, id, path, err, sizeof(err)))
+	if (api->ops->drive_update(api->ctx, id, path,
+				   limiter ? &limit : NULL, given, err,
+				   sizeof(err)))
 		return reply_fault("drives: %s", err);
 	i = drive_index(&api->cfg, id);
 	if (path && i >= 0)
 		strcpy(api->cfg.drives[i].path, path);
+	if (limiter && i >= 0) {
+		if (given[0])
+			api->cfg.drives[i].limit.bandwidth = limit.bandwidth;
+		if (given[1])
+			api->cfg.drives[i].limit.ops = limit.ops;
+	}
 	return reply_ok();
 }
 

@@ -91,7 +91,8 @@ struct api_ops {
 	 * only check that it exists).
 	 */
 	int (*drive_update)(void *ctx, const char *id, const char *path,
-			    char *err, size_t errlen);
+			    const struct rate_limit_config *limit,
+			    const bool given[2], char *err, size_t errlen);
 	/* The loaded VM's drives, at most @max, for GET /vm/config. */
 	unsigned int (*drives)(void *ctx, struct virtio_drive_config *out,
 			       unsigned int max);

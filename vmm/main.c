@@ -330,9 +330,10 @@ static int api_net_update(void *ctx, const char *iface_id,
 }
 
 static int api_drive_update(void *ctx, const char *id, const char *path,
-			    char *err, size_t errlen)
+			    const struct rate_limit_config *limit,
+			    const bool given[2], char *err, size_t errlen)
 {
-	return virtio_blk__update(ctx, id, path, err, errlen);
+	return virtio_blk__update(ctx, id, path, limit, given, err, errlen);
 }
 
 static unsigned int api_drives(void *ctx, struct virtio_drive_config *out,

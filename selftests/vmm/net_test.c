@@ -207,6 +207,8 @@ TEST_F_TIMEOUT(net, bad_requests_change_nothing, 300)
 		{ "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
 		  "\"host_dev_name\":\"nosuchtap9\"}", "no TAP device" },
 		{ "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
+		  "\"host_dev_name\":\"tap-name-of-20-bytes\"}", "1 to 15 bytes" },
+		{ "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
 		  "\"host_dev_name\":\"" TAP "\",\"rx_rate_limiter\":"
 		  "{\"ops\":{\"size\":5}}}", "refill_time" },
 		{ "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\","

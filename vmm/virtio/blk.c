@@ -40,6 +40,7 @@ struct blk {
 	int fd;
 	uint64_t size;		/* of the backing file, in bytes */
 	uint64_t capacity;	/* whole sectors; under the device's @lock */
+	struct virtio_limiter limiter;
 };
 
 /*
@@ -55,6 +56,7 @@ struct blk_state {
 	uint8_t writeback;
 	uint8_t reserved[5];
 	uint64_t size;
+	struct rate_limit_config limit;
 };
 
 int virtio_blk__open(const char *path, bool read_only, uint64_t *size,
@@ -220,6 +222,7 @@ static int blk__request(struct blk *blk, const struct virtq_chain *c)
 
 static void blk__queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
+	struct blk *blk = vdev->priv;
 	struct virtq *vq = &vdev->vqs[q];
 	struct virtq_chain c;
 	bool pushed = false;
@@ -227,6 +230,15 @@ static void blk__queue_notify(struct virtio_dev *vdev, unsigned int q)
 	int ret;
 
 	while (virtq__pop(vdev, vq, &c) > 0) {
+		/* Data bytes, as Firecracker counts: not header nor status. */
+		uint64_t bytes = (c.out_len > sizeof(struct virtio_blk_outhdr) ?
+				  c.out_len - sizeof(struct virtio_blk_outhdr) :
+				  0) + (c.in_len ? c.in_len - 1 : 0);
+
+		if (!virtio_limiter__consume(&blk->limiter, bytes)) {
+			virtq__unpop(vq);
+			break;
+		}
 		ret = blk__request(vdev->priv, &c);
 		if (ret < 0) {
 			virtio_dev__needs_reset(vdev, "malformed block request "
@@ -283,6 +295,7 @@ static int blk__save(struct virtio_dev *vdev, struct vsbuf *b)
 	s.read_only = blk->cfg.read_only;
 	s.writeback = blk->cfg.writeback;
 	s.size = blk->size;
+	s.limit = blk->limiter.cfg;
 	return vsbuf__append(b, &s, sizeof(s));
 }
 
@@ -306,10 +319,18 @@ static int blk__cmdline(struct virtio_dev *vdev, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size - len ? -E2BIG : 0;
 }
 
+static void blk__limiter_wake(struct virtio_dev *vdev, void *arg)
+{
+	(void)arg;
+	if (vdev->vqs[0].ready)
+		blk__queue_notify(vdev, 0);
+}
+
 static void blk__free(struct virtio_dev *vdev)
 {
 	struct blk *blk = vdev->priv;
 
+	virtio_limiter__exit(&blk->limiter);
 	if (blk->cfg.writeback && fdatasync(blk->fd) < 0)
 		vmm__log("drive %s: cannot flush %s: %s", blk->cfg.drive_id,
 			 blk->cfg.path, strerror(errno));
@@ -336,6 +357,7 @@ static int blk__new(struct vm *vm, const struct virtio_drive_config *cfg,
 {
 	struct virtio_dev *vdev;
 	struct blk *blk;
+	int ret;
 
 	blk = calloc(1, sizeof(*blk));
 	if (!blk) {
@@ -346,6 +368,7 @@ static int blk__new(struct vm *vm, const struct virtio_drive_config *cfg,
 	blk->cfg = *cfg;
 	blk->fd = fd;
 	blk->size = size;
+	blk->limiter.timer_fd = -1;
 	/* As in Firecracker, a partial last sector is not shown. */
 	blk->capacity = size >> BLK_SECTOR_SHIFT;
 	if (size % BLK_SECTOR_SIZE)
@@ -363,7 +386,13 @@ static int blk__new(struct vm *vm, const struct virtio_drive_config *cfg,
 		vdev->features |= 1ULL << VIRTIO_BLK_F_RO;
 	if (cfg->writeback)
 		vdev->features |= 1ULL << VIRTIO_BLK_F_FLUSH;
-	return 0;
+	/* From here on the device owns blk: blk__free releases it. */
+	ret = virtio_limiter__init(vdev, &blk->limiter, &cfg->limit,
+				   blk__limiter_wake, NULL);
+	if (ret)
+		snprintf(err, errlen, "drive %s: rate limiter: %s",
+			 cfg->drive_id, strerror(-ret));
+	return ret;
 }
 
 int virtio_blk__create(struct vm *vm, const struct virtio_drive_config *cfg,
@@ -416,7 +445,8 @@ unsigned int virtio_blk__configs(struct vm *vm, struct virtio_drive_config *out,
  * configuration change.  @path NULL only checks that the drive exists.
  */
 int virtio_blk__update(struct vm *vm, const char *id, const char *path,
-		       char *err, size_t errlen)
+		       const struct rate_limit_config *limit,
+		       const bool given[2], char *err, size_t errlen)
 {
 	struct virtio_dev *vdev = blk__find(vm, id);
 	struct blk *blk;
@@ -428,9 +458,15 @@ int virtio_blk__update(struct vm *vm, const char *id, const char *path,
 		snprintf(err, errlen, "no drive '%s' in the VM", id);
 		return -ENOENT;
 	}
+	blk = vdev->priv;
+	if (limit) {
+		pthread_mutex_lock(&vdev->work);
+		virtio_limiter__update(&blk->limiter, limit, given);
+		blk->cfg.limit = blk->limiter.cfg;
+		pthread_mutex_unlock(&vdev->work);
+	}
 	if (!path)
 		return 0;
-	blk = vdev->priv;
 	if (strlen(path) >= sizeof(blk->cfg.path)) {
 		snprintf(err, errlen, "path_on_host is longer than %zu bytes",
 			 sizeof(blk->cfg.path) - 1);
@@ -481,7 +517,7 @@ int virtio_blk__restore(struct vm *vm, const char *id, uint32_t version,
 	if (memchr(s.drive_id, 0, sizeof(s.drive_id)) == NULL ||
 	    memchr(s.path, 0, sizeof(s.path)) == NULL ||
 	    memchr(s.partuuid, 0, sizeof(s.partuuid)) == NULL ||
-	    strcmp(s.drive_id, id)) {
+	    strcmp(s.drive_id, id) || !rate_limit_config__valid(&s.limit)) {
 		snprintf(err, errlen, "drive %s: its state is malformed", id);
 		return -EINVAL;
 	}
@@ -492,6 +528,7 @@ int virtio_blk__restore(struct vm *vm, const char *id, uint32_t version,
 	cfg.root = s.root;
 	cfg.read_only = s.read_only;
 	cfg.writeback = s.writeback;
+	cfg.limit = s.limit;
 
 	fd = virtio_blk__open(cfg.path, cfg.read_only, &size, why,
 			      sizeof(why));

@@ -310,6 +310,7 @@ struct virtio_drive_config {
 	bool root;
 	bool read_only;
 	bool writeback;		/* cache_type Writeback, else Unsafe */
+	struct rate_limit_config limit;
 };
 
 /*
@@ -323,9 +324,13 @@ int virtio_blk__create(struct vm *vm, const struct virtio_drive_config *cfg,
 /* The configuration of @vm's drives, at most @max, in slot order. */
 unsigned int virtio_blk__configs(struct vm *vm, struct virtio_drive_config *out,
 				 unsigned int max);
-/* PATCH /drives/{drive_id}: back drive @id by @path from now on. */
+/*
+ * PATCH /drives/{drive_id}: back drive @id by @path from now on (unless
+ * NULL), and replace the rate-limiter buckets @given (unless NULL).
+ */
 int virtio_blk__update(struct vm *vm, const char *id, const char *path,
-		       char *err, size_t errlen);
+		       const struct rate_limit_config *limit,
+		       const bool given[2], char *err, size_t errlen);
 int virtio_blk__restore(struct vm *vm, const char *id, uint32_t version,
 			const void *state, size_t len, char *err,
 			size_t errlen);
