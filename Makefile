@@ -326,7 +326,7 @@ stress-restore: module vmm tools tests
 	tools/vmtest --insmod $(PT_KO) \
 		--timeout $$((3300 + 60 * $(STRESS_N))) -- \
 		env RESTORE_STRESS_N=$(STRESS_N) CRASH_CREATE_TRIALS=20 \
-		SNAPSHOT_SIZES="256 3072" VM_TEST_TIMEOUT=$$((2400 + 60 * $(STRESS_N))) \
+		SNAPSHOT_SIZES="256 3072 4096" VM_TEST_TIMEOUT=$$((2400 + 60 * $(STRESS_N))) \
 		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test \
 		$(B)/selftests/vmm/crash_create_test \
 		$(B)/selftests/vmm/snapshot_size_test
