@@ -132,55 +132,53 @@ TEST_F_TIMEOUT(guest, boot_smp_console_reboot, BOOT_TIMEOUT_S + 60)
 }
 
 /*
+ * Boot a guest of @mem that powers off at once, and check that its e820
+ * map has @high_ram (RAM from 4 GiB) usable and that it sees more than
+ * @min_kb of memory, less than all of it.
+ */
+static void boot_big(struct __test_metadata *_metadata, char *mem,
+		     const char *high_ram, unsigned long min_kb,
+		     unsigned long max_kb)
+{
+	static struct run r;
+	char *argv[] = {
+		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
+		GUEST_INITRD, "--mem", mem, "--cmdline",
+		"console=ttyS0 reboot=k panic=1 pci=off guest.poweroff", NULL,
+	};
+	unsigned long mem_kb;
+	const char *p;
+
+	run_vmm(&r, argv, NULL, NULL);
+	ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+		show_tail(&r);
+	EXPECT_NE(NULL, strstr(r.out, high_ram)) show_tail(&r);
+	p = strstr(r.out, "mem_kb=");
+	ASSERT_NE(NULL, p);
+	mem_kb = strtoul(p + 7, NULL, 10);
+	EXPECT_GT(mem_kb, min_kb);
+	EXPECT_LT(mem_kb, max_kb);
+	EXPECT_NE(NULL, strstr(r.out, "GUEST-POWEROFF"));
+}
+
+/*
  * More than 3 GiB: the rest of RAM is a second slot from 4 GiB, above the
  * hole, and the guest's e820 map says so.  The guest sees it all.
  */
 TEST_F_TIMEOUT(guest, memory_above_4g, BOOT_TIMEOUT_S + 60)
 {
-	static struct run r;
-	char *argv[] = {
-		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
-		GUEST_INITRD, "--mem", "3584M", "--cmdline",
-		"console=ttyS0 reboot=k panic=1 pci=off guest.poweroff", NULL,
-	};
-	unsigned long mem_kb = 0;
-	const char *p;
-
-	run_vmm(&r, argv, NULL, NULL);
-	ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
-		show_tail(&r);
-	EXPECT_NE(NULL, strstr(r.out, "[mem 0x0000000100000000-"
-			       "0x000000011fffffff] usable")) show_tail(&r);
-	p = strstr(r.out, "mem_kb=");
-	ASSERT_NE(NULL, p);
-	mem_kb = strtoul(p + 7, NULL, 10);
 	/* 3.5 GiB less what the kernel keeps for itself. */
-	EXPECT_GT(mem_kb, 3300000UL);
-	EXPECT_LT(mem_kb, 3584UL * 1024);
+	boot_big(_metadata, "3584M",
+		 "[mem 0x0000000100000000-0x000000011fffffff] usable",
+		 3300000UL, 3584UL << 10);
 }
 
 /* 16 GiB, nearly all of it never touched: host memory is lazy. */
 TEST_F_TIMEOUT(guest, memory_16g, BOOT_TIMEOUT_S + 120)
 {
-	static struct run r;
-	char *argv[] = {
-		VMM_BIN, "--kernel", (char *)vmm_util__kernel(), "--initrd",
-		GUEST_INITRD, "--mem", "16G", "--cmdline",
-		"console=ttyS0 reboot=k panic=1 pci=off guest.poweroff", NULL,
-	};
-	unsigned long mem_kb = 0;
-	const char *p;
-
-	run_vmm(&r, argv, NULL, NULL);
-	ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
-		show_tail(&r);
-	EXPECT_NE(NULL, strstr(r.out, "[mem 0x0000000100000000-"
-			       "0x000000043fffffff] usable")) show_tail(&r);
-	p = strstr(r.out, "mem_kb=");
-	ASSERT_NE(NULL, p);
-	mem_kb = strtoul(p + 7, NULL, 10);
-	EXPECT_GT(mem_kb, 15UL << 20);
-	EXPECT_NE(NULL, strstr(r.out, "GUEST-POWEROFF"));
+	boot_big(_metadata, "16G",
+		 "[mem 0x0000000100000000-0x000000043fffffff] usable",
+		 15UL << 20, 16UL << 20);
 }
 
 /* poweroff ends the VM through ACPI S5; the console goes to the file. */
