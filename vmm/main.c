@@ -227,7 +227,11 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	ret = vcpu__setup_boot(&vm->vcpus[0], entry, boot_params);
 	if (ret)
 		return ret;
-	return vm__start(vm);
+	ret = vm__start(vm);
+	if (!ret)
+		vmm__info("the guest is running: %u vCPUs, %llu MiB",
+			  o->vcpus, (unsigned long long)(o->mem_size >> 20));
+	return ret;
 }
 
 static bool api_started(void *ctx)
@@ -274,22 +278,70 @@ static int api_start(void *ctx, const struct api_config *cfg)
 	return vmm__boot(ctx, &o);
 }
 
+/* A kernel that cannot boot fails InstanceStart before the VM exists. */
+static int api_check_start(void *ctx, const struct api_config *cfg,
+			   char *err, size_t errlen)
+{
+	(void)ctx;
+	return boot__check_kernel(cfg->kernel, err, errlen);
+}
+
+static int api_send_ctrl_alt_del(void *ctx)
+{
+	(void)ctx;
+	return i8042__ctrl_alt_del();
+}
+
+/*
+ * Firecracker's latencies_us: the request's time (pause_vm) and the
+ * VMM's part of it (vmm_pause_vm), the same span here.
+ */
+static void latency_store(struct metric *api, struct metric *vmm,
+			  uint64_t since_us)
+{
+	uint64_t us = metrics__now_us() - since_us;
+
+	metrics__store(api, us);
+	metrics__store(vmm, us);
+}
+
 static void api_pause(void *ctx)
 {
+	uint64_t t = metrics__now_us();
+
 	vm__pause(ctx);
+	latency_store(&metrics.latencies_us.pause_vm,
+		      &metrics.latencies_us.vmm_pause_vm, t);
 }
 
 static void api_resume(void *ctx)
 {
+	uint64_t t = metrics__now_us();
+
 	vm__resume(ctx);
+	latency_store(&metrics.latencies_us.resume_vm,
+		      &metrics.latencies_us.vmm_resume_vm, t);
 }
 
 static int api_snapshot_create(void *ctx, bool diff, const char *vmstate,
 			       const char *mem, const char *layers, char *err,
 			       size_t errlen)
 {
-	return snapshot__create(ctx, diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
-				vmstate, mem, layers, err, errlen);
+	uint64_t t = metrics__now_us();
+	int ret;
+
+	ret = snapshot__create(ctx, diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
+			       vmstate, mem, layers, err, errlen);
+	if (!ret && diff)
+		latency_store(&metrics.latencies_us.diff_create_snapshot,
+			      &metrics.latencies_us.vmm_diff_create_snapshot, t);
+	else if (!ret)
+		latency_store(&metrics.latencies_us.full_create_snapshot,
+			      &metrics.latencies_us.vmm_full_create_snapshot, t);
+	if (!ret)
+		vmm__info("%s snapshot written to %s and %s",
+			  diff ? "Diff" : "Full", vmstate, mem);
+	return ret;
 }
 
 static int api_snapshot_layers(void *ctx, const char *layers, char *err,
@@ -313,7 +365,16 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 		.console_in = STDIN_FILENO,
 		.console_out = console_fd,
 	};
-	return snapshot__load(ctx, &p, err, errlen);
+	uint64_t t = metrics__now_us();
+	int ret;
+
+	ret = snapshot__load(ctx, &p, err, errlen);
+	if (!ret) {
+		latency_store(&metrics.latencies_us.load_snapshot,
+			      &metrics.latencies_us.vmm_load_snapshot, t);
+		vmm__info("snapshot %s loaded", load->snapshot_path);
+	}
+	return ret;
 }
 
 static int api_net_update(void *ctx, const char *iface_id,
@@ -336,7 +397,9 @@ static const struct api_ops vmm_api_ops = {
 	.usable = api_usable,
 	.paused = api_paused,
 	.describe = api_describe,
+	.check_start = api_check_start,
 	.start = api_start,
+	.send_ctrl_alt_del = api_send_ctrl_alt_del,
 	.pause = api_pause,
 	.resume = api_resume,
 	.snapshot_create = api_snapshot_create,
@@ -425,6 +488,8 @@ int main(int argc, char **argv)
 	api__stop(&api);
 	for (i = 0; i < vm.nr_vcpus; i++)
 		vcpu__join(&vm.vcpus[i]);
+	/* As Firecracker does on its way out: the last of the counters. */
+	metrics__exit();
 	serial__exit();
 	vm__destroy(&vm);
 
