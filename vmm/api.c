@@ -1335,6 +1335,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		/* Firecracker's name for the thread, which log lines carry. */
+		pthread_setname_np(pthread_self(), "fc_api");
 		return MHD_YES;
 	}
 	if (*data_size) {
