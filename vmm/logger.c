@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VMM's log.  Until PUT /logger, every message goes to standard error
- * as "vmm: message", which is what the tests and a shell user read.  Once
+ * The VMM's log.  Until PUT /logger, errors and warnings go to standard
+ * error as "vmm: message", which is what the tests and a shell user read.  Once
  * configured it goes to the named FIFO or file only, one line per message
  * in Firecracker v1.10's format (src/vmm/src/logger/logging.rs):
  *
@@ -39,7 +39,7 @@ static struct {
 } logger = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.fd = -1,
-	.level = LOG_TRACE,
+	.level = LOG_WARN,
 };
 
 static const char *const level_names[] = {
@@ -173,7 +173,15 @@ void log__write(enum log_level level, const char *file, int line,
 
 	pthread_mutex_lock(&logger.lock);
 	if (logger.fd < 0) {
-		/* Not configured: every message, as the VMM always did. */
+		/*
+		 * Not configured: errors and warnings, as the VMM always
+		 * wrote them; standard error may share a file with the
+		 * console, which a request's info lines would clutter.
+		 */
+		if (level == LOG_OFF || level > LOG_WARN) {
+			pthread_mutex_unlock(&logger.lock);
+			return;
+		}
 		va_start(ap, fmt);
 		n = vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);

@@ -164,10 +164,13 @@ static void i8042__command(struct i8042 *k, uint8_t cmd)
 static void i8042__kbd_write(struct i8042 *k, uint8_t byte)
 {
 	i8042__answer(k, KBD_ACK);
-	if (byte == KBD_CMD_RESET)
+	if (byte == KBD_CMD_RESET) {
 		i8042__push(k, KBD_BAT_OK);
-	else if (byte == KBD_CMD_GETID)
-		i8042__push(k, 0xab), i8042__push(k, 0x83);
+	} else if (byte == KBD_CMD_GETID) {
+		/* An MF2 keyboard's ID. */
+		i8042__push(k, 0xab);
+		i8042__push(k, 0x83);
+	}
 	i8042__irq(k);
 }
 
