@@ -281,7 +281,7 @@ static int load_elf(struct vm *vm, const char *path, struct boot_params *bp,
 		if (ph[i].p_type == PT_LOAD &&
 		    ph[i].p_paddr + ph[i].p_memsz > end)
 			end = ph[i].p_paddr + ph[i].p_memsz;
-	if (end > vm->mem_size) {
+	if (end > vm__low_mem(vm)) {
 		vmm__log("%s needs %llu MiB of guest memory", path,
 			 (unsigned long long)(end >> 20) + 1);
 		return -ENOSPC;
