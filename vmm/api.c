@@ -638,9 +638,8 @@ static struct reply put_actions(struct api *api, json_t *body)
 {
 	const char *type;
 	json_error_t jerr;
-	int ret;
-
 	char err[512] = "";
+	int ret;
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s}", "action_type",
 			   &type))
