@@ -149,12 +149,23 @@ GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
 		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz \
 		$(B)/guest/vsock.cpio.gz $(B)/guest/net.cpio.gz \
-		$(B)/guest/blk.cpio.gz
+		$(B)/guest/blk.cpio.gz $(B)/guest/ctrlaltdel.cpio.gz
+
+# Each installed kernel as an uncompressed ELF vmlinux, for the tests of
+# the VMM's ELF boot (the test VM runs one of them).
+GUEST_VMLINUX := $(patsubst /boot/vmlinuz-%,$(B)/guest/vmlinux-%,\
+		   $(wildcard /boot/vmlinuz-*))
+
+$(B)/guest/vmlinux-%: /boot/vmlinuz-% scripts/extract-vmlinux.sh
+	@mkdir -p $(dir $@)
+	$(quiet) "  VMLINUX $@"
+	$(Q)scripts/extract-vmlinux.sh $< $@
 
 # Helper programs the selftests run: built as tools are, no sanitizers.
 SELFTEST_HELPERS := $(B)/selftests/vmm/fc_uffd_handler
 
-tests: $(UNIT_TESTS) $(SELFTESTS) $(SELFTEST_HELPERS) $(GUEST_IMAGES)
+tests: $(UNIT_TESTS) $(SELFTESTS) $(SELFTEST_HELPERS) $(GUEST_IMAGES) \
+       $(GUEST_VMLINUX)
 
 # A page-fault handler written to Firecracker's Uffd protocol alone.
 $(B)/selftests/vmm/fc_uffd_handler: selftests/vmm/fc_uffd_handler.c
@@ -263,6 +274,13 @@ $(B)/unit/virtio_blk_test: tests/unit/virtio_blk_test.c vmm/virtio/blk.c \
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< \
 		vmm/virtio/virtq.c vmm/vmstate.c $(LIB_SRCS) -lcmocka -lpthread
+
+# The metrics registry is the VMM's: its test builds metrics.c too.
+$(B)/unit/metrics_test: tests/unit/metrics_test.c vmm/metrics.c vmm/metrics.h
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/metrics.c \
+		-lcmocka -ljansson -lpthread
 
 # A test foo_test.c may come with a guest payload foo_guest.S.
 .SECONDEXPANSION:

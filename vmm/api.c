@@ -6,6 +6,7 @@
  * 400 with {"fault_message": ...}; success is 204, a GET's is 200 with
  * the JSON Firecracker gives.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,7 +20,13 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "logger.h"
+#include "metrics.h"
 #include "pagetrack.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
 
 /* Firecracker's default http_api_max_payload_size. */
 #define API_MAX_BODY		51200
@@ -620,21 +627,57 @@ static struct reply get_vm_config(struct api *api, json_t *body)
 				    entropy));
 }
 
+#define BEFORE_START	"The requested operation is not supported before " \
+			"starting the microVM."
+
+/*
+ * FlushMetrics and SendCtrlAltDel: a started (or loaded) VM's actions,
+ * refused before as Firecracker refuses them.  Flushing unconfigured
+ * metrics succeeds and writes nothing, as there.
+ */
+static struct reply put_runtime_action(struct api *api, const char *type)
+{
+	int ret;
+
+	if (!api->ops->started(api->ctx))
+		return reply_fault(BEFORE_START);
+	if (!strcmp(type, "FlushMetrics")) {
+		ret = metrics__flush();
+		if (ret)
+			return reply_fault("Failed to write metrics: %s",
+					   strerror(-ret));
+		return reply_ok();
+	}
+	ret = api->ops->send_ctrl_alt_del(api->ctx);
+	if (ret)
+		return reply_fault("SendCtrlAltDel: %s", ret == -ENOSPC ?
+				   "the i8042's buffer is full" :
+				   strerror(-ret));
+	return reply_ok();
+}
+
 static struct reply put_actions(struct api *api, json_t *body)
 {
 	const char *type;
 	json_error_t jerr;
+	char err[512] = "";
 	int ret;
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s}", "action_type",
 			   &type))
 		return reply_fault("actions: %s", jerr.text);
+	if (!strcmp(type, "FlushMetrics") || !strcmp(type, "SendCtrlAltDel"))
+		return put_runtime_action(api, type);
 	if (strcmp(type, "InstanceStart"))
 		return reply_fault("unsupported action_type '%s'", type);
 	if (api->ops->started(api->ctx))
 		return reply_fault("the instance is already started");
 	if (!api->cfg.have_kernel)
 		return reply_fault("InstanceStart needs a boot-source first");
+	/* What the VMM can check first fails before anything is built. */
+	if (api->ops->check_start &&
+	    api->ops->check_start(api->ctx, &api->cfg, err, sizeof(err)))
+		return reply_fault("InstanceStart: %s", err);
 	ret = api->ops->start(api->ctx, &api->cfg);
 	if (ret)
 		return reply_fault("InstanceStart failed: %s", strerror(-ret));
@@ -1255,6 +1298,65 @@ static struct reply put_vsock(struct api *api, json_t *body)
 }
 
 /*
+ * PUT /logger: Firecracker v1.10's LoggerConfig.  As there, every PUT
+ * before the start applies (the last wins; a level left out is Info) and
+ * none after; it does not count as configuring the VM, so a snapshot
+ * load may follow.
+ */
+static struct reply put_logger(struct api *api, json_t *body)
+{
+	const char *path = NULL, *level = NULL, *module = NULL;
+	json_t *show_level = NULL, *show_origin = NULL;
+	struct log_config cfg = { .show_level = -1, .show_log_origin = -1 };
+	json_error_t jerr;
+	char err[512];
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s?s, s?s, s?o, s?o, s?s}",
+			   "log_path", &path, "level", &level,
+			   "show_level", &show_level,
+			   "show_log_origin", &show_origin,
+			   "module", &module))
+		return reply_fault("logger: %s", jerr.text);
+	if ((show_level && !json_is_boolean(show_level)) ||
+	    (show_origin && !json_is_boolean(show_origin)))
+		return reply_fault("logger: show_level and show_log_origin "
+				   "are booleans");
+	if (level && log__parse_level(level, &cfg.level))
+		return reply_fault("logger: Invalid LevelFilter '%s': one of "
+				   "Error, Warning, Info, Debug, Trace, Off",
+				   level);
+	if (api->ops->started(api->ctx))
+		return reply_fault("logger: " AFTER_START);
+	cfg.have_level = level;
+	cfg.log_path = path;
+	cfg.module = module;
+	if (show_level)
+		cfg.show_level = json_is_true(show_level);
+	if (show_origin)
+		cfg.show_log_origin = json_is_true(show_origin);
+	if (log__configure(&cfg, err, sizeof(err)))
+		return reply_fault("Logger error: %s", err);
+	return reply_ok();
+}
+
+/* PUT /metrics: once, before the start or load, as in Firecracker. */
+static struct reply put_metrics(struct api *api, json_t *body)
+{
+	const char *path;
+	json_error_t jerr;
+	char err[512];
+
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s}", "metrics_path",
+			   &path))
+		return reply_fault("metrics: %s", jerr.text);
+	if (api->ops->started(api->ctx))
+		return reply_fault("metrics: " AFTER_START);
+	if (metrics__configure(path, err, sizeof(err)))
+		return reply_fault("Metrics error: %s", err);
+	return reply_ok();
+}
+
+/*
  * A route's path is exact, or with @fn_id a prefix ending in '/' whose
  * rest, one path segment, is the resource's id (/drives/{drive_id}).
  */
@@ -1265,6 +1367,39 @@ struct route {
 	struct reply (*fn_id)(struct api *api, const char *id, json_t *body);
 };
 
+/*
+ * Firecracker's request metrics (put_api_requests.drive_count, ...), by
+ * route: a request counts, a 400 counts as a failure too.  Routes it has
+ * no counter for are not counted.
+ */
+static const struct {
+	const char *method;
+	const char *path;
+	struct metric *count, *fails;
+} route_metrics[] = {
+#define M(m, p, g, f)	{ m, p, &metrics.g.f##_count, &metrics.g.f##_fails }
+#define M_GET(p, f)	{ "GET", p, &metrics.get_api_requests.f##_count, NULL }
+	M("PUT", "/actions", put_api_requests, actions),
+	M("PUT", "/boot-source", put_api_requests, boot_source),
+	M("PUT", "/drives/", put_api_requests, drive),
+	M("PUT", "/logger", put_api_requests, logger),
+	M("PUT", "/machine-config", put_api_requests, machine_cfg),
+	M("PUT", "/cpu-config", put_api_requests, cpu_cfg),
+	M("PUT", "/metrics", put_api_requests, metrics),
+	M("PUT", "/network-interfaces/", put_api_requests, network),
+	M("PUT", "/mmds", put_api_requests, mmds),
+	M("PUT", "/vsock", put_api_requests, vsock),
+	M("PATCH", "/drives/", patch_api_requests, drive),
+	M("PATCH", "/network-interfaces/", patch_api_requests, network),
+	M("PATCH", "/machine-config", patch_api_requests, machine_cfg),
+	M("PATCH", "/mmds", patch_api_requests, mmds),
+	M_GET("/machine-config", machine_cfg),
+	M_GET("/mmds", mmds),
+	M_GET("/version", vmm_version),
+#undef M
+#undef M_GET
+};
+
 static const struct route routes[] = {
 	{ "PUT", "/boot-source", put_boot_source, NULL },
 	{ "PUT", "/machine-config", put_machine_config, NULL },
@@ -1273,6 +1408,8 @@ static const struct route routes[] = {
 	{ "GET", "/vm/config", get_vm_config, NULL },
 	{ "GET", "/version", get_version, NULL },
 	{ "PUT", "/actions", put_actions, NULL },
+	{ "PUT", "/logger", put_logger, NULL },
+	{ "PUT", "/metrics", put_metrics, NULL },
 	{ "PATCH", "/vm", patch_vm, NULL },
 	{ "PUT", "/snapshot/create", put_snapshot_create, NULL },
 	{ "PUT", "/snapshot/load", put_snapshot_load, NULL },
@@ -1300,6 +1437,65 @@ static bool route_matches(const struct route *r, const char *url,
 	return true;
 }
 
+static void route_count(const struct route *route, const struct reply *r)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(route_metrics); i++) {
+		if (strcmp(route->method, route_metrics[i].method) ||
+		    strcmp(route->path, route_metrics[i].path))
+			continue;
+		metrics__inc(route_metrics[i].count);
+		if (route_metrics[i].fails && r->status >= 400)
+			metrics__inc(route_metrics[i].fails);
+		return;
+	}
+}
+
+/* Firecracker's "Put" from "PUT", as its log lines spell methods. */
+static void log_request(const char *method, const char *url,
+			const struct request *req)
+{
+	char name[8];
+	json_t *str;
+	char *quoted;
+	size_t i;
+
+	if (!log__enabled(LOG_INFO))
+		return;
+	for (i = 0; method[i] && i < sizeof(name) - 1; i++)
+		name[i] = i ? tolower((unsigned char)method[i]) : method[i];
+	name[i] = '\0';
+	if (!req->len) {
+		vmm__info("The API server received a %s request on \"%s\".",
+			  name, url);
+		return;
+	}
+	str = json_stringn_nocheck(req->body, req->len);
+	quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+	vmm__info("The API server received a %s request on \"%s\" with "
+		  "body %s.", name, url, quoted ? quoted : "?");
+	free(quoted);
+	json_decref(str);
+}
+
+static void log_reply(const struct reply *r)
+{
+	json_t *obj, *msg;
+
+	if (r->status < 400) {
+		vmm__info("The request was executed successfully. Status "
+			  "code: %u %s.", r->status, r->status == 200 ? "OK" :
+			  "No Content");
+		return;
+	}
+	obj = r->json ? json_loads(r->json, 0, NULL) : NULL;
+	msg = json_object_get(obj, "fault_message");
+	vmm__log("Received Error. Status code: 400 Bad Request. Message: %s",
+		 json_is_string(msg) ? json_string_value(msg) : "");
+	json_decref(obj);
+}
+
 static struct reply dispatch(struct api *api, const char *method,
 			     const char *url, const struct request *req)
 {
@@ -1315,6 +1511,7 @@ static struct reply dispatch(struct api *api, const char *method,
 	if (!strcmp(url, "/")) {
 		if (strcmp(method, "GET"))
 			return reply_fault("%s / is not supported", method);
+		metrics__inc(&metrics.get_api_requests.instance_info_count);
 		return get_instance_info(api);
 	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -1342,6 +1539,7 @@ static struct reply dispatch(struct api *api, const char *method,
 			r = routes[i].fn(api, body);
 		pthread_mutex_unlock(&api->lock);
 		json_decref(body);
+		route_count(&routes[i], &r);
 		return r;
 	}
 	if (path_known)
@@ -1386,6 +1584,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 {
 	struct request *req = *con_cls;
 	struct api *api = cls;
+	struct reply r;
 
 	(void)version;
 	if (!req) {
@@ -1393,6 +1592,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		/* Firecracker's name for the thread, which log lines carry. */
+		pthread_setname_np(pthread_self(), "fc_api");
 		return MHD_YES;
 	}
 	if (*data_size) {
@@ -1412,7 +1613,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*data_size = 0;
 		return MHD_YES;
 	}
-	return send_reply(conn, dispatch(api, method, url, req));
+	log_request(method, url, req);
+	r = dispatch(api, method, url, req);
+	log_reply(&r);
+	return send_reply(conn, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,

@@ -69,7 +69,16 @@ struct api_ops {
 	/* The vCPUs and memory of the started or loaded VM. */
 	void (*describe)(void *ctx, unsigned int *vcpus,
 			 unsigned int *mem_mib);
+	/*
+	 * Optional: 0, or -errno with the reason in @err for a start that
+	 * cannot succeed (a kernel it cannot boot), checked before anything
+	 * is built so that the VMM stays usable.
+	 */
+	int (*check_start)(void *ctx, const struct api_config *cfg,
+			   char *err, size_t errlen);
 	int (*start)(void *ctx, const struct api_config *cfg);
+	/* Ctrl-Alt-Del on the i8042 keyboard; 0 or -errno. */
+	int (*send_ctrl_alt_del)(void *ctx);
 	void (*pause)(void *ctx);
 	void (*resume)(void *ctx);
 	/* Return 0 or -errno with a reason in @err. */

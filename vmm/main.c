@@ -49,7 +49,7 @@ static void usage(FILE *f)
 "	PATCH /vm pauses and resumes it.  See Documentation/vmm-api.yaml.\n"
 "	With --kernel it boots at once, and serves the API too if asked.\n"
 "\n"
-"	Boots a Linux bzImage through the 64-bit boot protocol with KVM's\n"
+"	Boots a Linux bzImage or vmlinux at its 64-bit entry with KVM's\n"
 "	in-kernel interrupt controllers and PIT.  The guest's serial\n"
 "	console (ttyS0) is this program's standard output, or --console;\n"
 "	its input is standard input.  The VM ends when the guest reboots\n"
@@ -60,7 +60,8 @@ static void usage(FILE *f)
 "	-a, --api-sock PATH\n"
 "		Serve the API on this Unix socket (which must not exist).\n"
 "	-k, --kernel BZIMAGE\n"
-"		Linux kernel image (bzImage, boot protocol 2.12 or later).\n"
+"		Linux kernel image: a bzImage (boot protocol 2.12 or\n"
+"		later) or an uncompressed ELF vmlinux.\n"
 "	-i, --initrd FILE\n"
 "		Initial ramdisk, placed as high in memory as the kernel\n"
 "		allows.\n"
@@ -230,7 +231,11 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	ret = vcpu__setup_boot(&vm->vcpus[0], entry, boot_params);
 	if (ret)
 		return ret;
-	return vm__start(vm);
+	ret = vm__start(vm);
+	if (!ret)
+		vmm__info("the guest is running: %u vCPUs, %llu MiB",
+			  o->vcpus, (unsigned long long)(o->mem_size >> 20));
+	return ret;
 }
 
 static bool api_started(void *ctx)
@@ -277,22 +282,70 @@ static int api_start(void *ctx, const struct api_config *cfg)
 	return vmm__boot(ctx, &o);
 }
 
+/* A kernel that cannot boot fails InstanceStart before the VM exists. */
+static int api_check_start(void *ctx, const struct api_config *cfg,
+			   char *err, size_t errlen)
+{
+	(void)ctx;
+	return boot__check_kernel(cfg->kernel, err, errlen);
+}
+
+static int api_send_ctrl_alt_del(void *ctx)
+{
+	(void)ctx;
+	return i8042__ctrl_alt_del();
+}
+
+/*
+ * Firecracker's latencies_us: the request's time (pause_vm) and the
+ * VMM's part of it (vmm_pause_vm), the same span here.
+ */
+static void latency_store(struct metric *api, struct metric *vmm,
+			  uint64_t since_us)
+{
+	uint64_t us = metrics__now_us() - since_us;
+
+	metrics__store(api, us);
+	metrics__store(vmm, us);
+}
+
 static void api_pause(void *ctx)
 {
+	uint64_t t = metrics__now_us();
+
 	vm__pause(ctx);
+	latency_store(&metrics.latencies_us.pause_vm,
+		      &metrics.latencies_us.vmm_pause_vm, t);
 }
 
 static void api_resume(void *ctx)
 {
+	uint64_t t = metrics__now_us();
+
 	vm__resume(ctx);
+	latency_store(&metrics.latencies_us.resume_vm,
+		      &metrics.latencies_us.vmm_resume_vm, t);
 }
 
 static int api_snapshot_create(void *ctx, bool diff, const char *vmstate,
 			       const char *mem, const char *layers, char *err,
 			       size_t errlen)
 {
-	return snapshot__create(ctx, diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
-				vmstate, mem, layers, err, errlen);
+	uint64_t t = metrics__now_us();
+	int ret;
+
+	ret = snapshot__create(ctx, diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
+			       vmstate, mem, layers, err, errlen);
+	if (!ret && diff)
+		latency_store(&metrics.latencies_us.diff_create_snapshot,
+			      &metrics.latencies_us.vmm_diff_create_snapshot, t);
+	else if (!ret)
+		latency_store(&metrics.latencies_us.full_create_snapshot,
+			      &metrics.latencies_us.vmm_full_create_snapshot, t);
+	if (!ret)
+		vmm__info("%s snapshot written to %s and %s",
+			  diff ? "Diff" : "Full", vmstate, mem);
+	return ret;
 }
 
 static int api_snapshot_layers(void *ctx, const char *layers, char *err,
@@ -316,7 +369,16 @@ static int api_snapshot_load(void *ctx, const struct api_load *load,
 		.console_in = STDIN_FILENO,
 		.console_out = console_fd,
 	};
-	return snapshot__load(ctx, &p, err, errlen);
+	uint64_t t = metrics__now_us();
+	int ret;
+
+	ret = snapshot__load(ctx, &p, err, errlen);
+	if (!ret) {
+		latency_store(&metrics.latencies_us.load_snapshot,
+			      &metrics.latencies_us.vmm_load_snapshot, t);
+		vmm__info("snapshot %s loaded", load->snapshot_path);
+	}
+	return ret;
 }
 
 static int api_net_update(void *ctx, const char *iface_id,
@@ -351,7 +413,9 @@ static const struct api_ops vmm_api_ops = {
 	.usable = api_usable,
 	.paused = api_paused,
 	.describe = api_describe,
+	.check_start = api_check_start,
 	.start = api_start,
+	.send_ctrl_alt_del = api_send_ctrl_alt_del,
 	.pause = api_pause,
 	.resume = api_resume,
 	.snapshot_create = api_snapshot_create,
@@ -442,6 +506,8 @@ int main(int argc, char **argv)
 	api__stop(&api);
 	for (i = 0; i < vm.nr_vcpus; i++)
 		vcpu__join(&vm.vcpus[i]);
+	/* As Firecracker does on its way out: the last of the counters. */
+	metrics__exit();
 	serial__exit();
 	vm__destroy(&vm);
 

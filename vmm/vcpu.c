@@ -278,9 +278,14 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		metrics__inc(run->io.direction == KVM_EXIT_IO_OUT ?
+			     &metrics.vcpu.exit_io_out :
+			     &metrics.vcpu.exit_io_in);
 		vcpu__handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
+		metrics__inc(run->mmio.is_write ? &metrics.vcpu.exit_mmio_write :
+			     &metrics.vcpu.exit_mmio_read);
 		if (run->mmio.len > sizeof(run->mmio.data))
 			return true;
 		mmio__dispatch(run->mmio.phys_addr, run->mmio.data,
@@ -311,6 +316,7 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 			 run->exit_reason);
 		break;
 	}
+	metrics__inc(&metrics.vcpu.failures);
 	vcpu__log_state(vcpu);
 	vm__request_exit(vcpu->vm, VM_EXIT_ERROR);
 	return false;
@@ -319,8 +325,12 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 static void *vcpu__thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
+	char name[16];
 	sigset_t kick;
 
+	/* Firecracker's thread name, which its log lines carry. */
+	snprintf(name, sizeof(name), "fc_vcpu %u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);

@@ -20,17 +20,6 @@
 #define KVM_TSS_ADDR		0xfffbd000UL
 #define KVM_IDENTITY_MAP_ADDR	0xfffbc000UL
 
-void vmm__log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vmm: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* Locks and "nothing open yet": once, before any other thread exists. */
 void vm__prepare(struct vm *vm)
 {

@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "logger.h"
+#include "metrics.h"
+
 #define VMM_MAX_VCPUS		32
 
 /* virtio-mmio devices: one IRQ each, of those the legacy devices leave. */
@@ -182,6 +185,8 @@ struct boot_config {
 };
 int boot__load_linux(struct vm *vm, const struct boot_config *cfg,
 		     uint64_t *entry, uint64_t *boot_params);
+/* Whether @path is a kernel boot__load_linux can load; else why not. */
+int boot__check_kernel(const char *path, char *err, size_t errlen);
 
 /* What makes @len bytes sum to zero: MP and ACPI tables' checksum. */
 static inline uint8_t byte_checksum(const void *p, size_t len)
@@ -227,11 +232,12 @@ int serial__restore(const struct vs_serial *vs);
 
 /* i8042.c */
 int i8042__init(struct vm *vm);
+/* SendCtrlAltDel: 0, -ENOSPC (buffer full) or -ENODEV (no VM). */
+int i8042__ctrl_alt_del(void);
 
 /* caps.c */
 int caps__drop_all(void);
 
-void vmm__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ioctl() that logs its name on failure and returns -errno. */
 #define vm_ioctl(fd, cmd, arg)						\

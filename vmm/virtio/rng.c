@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "metrics.h"
 #include "virtio/virtio.h"
 #include "vmstate.h"
 
@@ -17,6 +18,38 @@
 /* A buffer is filled up to this much per request, as the driver asks. */
 #define RNG_MAX_REQUEST		(64 * 1024)
 #define RNG_STATE_VERSION	1
+
+/* Firecracker's EntropyDeviceMetrics, those this device can count. */
+static struct {
+	struct metric activate_fails;
+	struct metric entropy_event_fails;
+	struct metric entropy_event_count;
+	struct metric entropy_bytes;
+	struct metric host_rng_fails;
+	struct metric entropy_rate_limiter_throttled;
+} rng_metrics;
+
+static const struct metric_def rng_metric_defs[] = {
+	METRIC_COUNTER(rng_metrics, activate_fails),
+	METRIC_COUNTER(rng_metrics, entropy_event_fails),
+	METRIC_COUNTER(rng_metrics, entropy_event_count),
+	METRIC_COUNTER(rng_metrics, entropy_bytes),
+	METRIC_COUNTER(rng_metrics, host_rng_fails),
+	METRIC_COUNTER(rng_metrics, entropy_rate_limiter_throttled),
+};
+
+static struct metrics_group rng_metrics_group =
+	METRICS_GROUP("entropy", rng_metric_defs);
+
+/* One group however often the device is made (boot, restore). */
+static void rng__add_metrics(void)
+{
+	static bool added;
+
+	if (!added)
+		metrics__add_group(&rng_metrics_group);
+	added = true;
+}
 
 struct rng {
 	struct virtio_limiter limiter;
@@ -38,12 +71,15 @@ static size_t rng__fill(const struct virtq_chain *c)
 		if (len > want - done)
 			len = want - done;
 		n = getrandom(c->in[i].iov_base, len, 0);
-		if (n < 0)
-			return done;
+		if (n < 0) {
+			metrics__inc(&rng_metrics.host_rng_fails);
+			break;
+		}
 		done += n;
 		if ((size_t)n < len)
 			break;
 	}
+	metrics__add(&rng_metrics.entropy_bytes, done);
 	return done;
 }
 
@@ -54,9 +90,11 @@ static void rng__serve(struct virtio_dev *vdev)
 	struct virtq_chain c;
 	bool pushed = false;
 
+	metrics__inc(&rng_metrics.entropy_event_count);
 	while (virtq__pop(vdev, vq, &c) > 0) {
 		if (!virtio_limiter__consume(&rng->limiter,
 					     rng__request_len(&c))) {
+			metrics__inc(&rng_metrics.entropy_rate_limiter_throttled);
 			virtq__unpop(vq);
 			break;
 		}
@@ -120,6 +158,7 @@ static int rng__new(struct vm *vm, const char *id,
 		return -ENOMEM;
 	}
 	rng->limiter.timer_fd = -1;
+	rng__add_metrics();
 	vdev = virtio_dev__new(vm, &rng_ops, id, rng, err, errlen);
 	if (!vdev) {
 		free(rng);

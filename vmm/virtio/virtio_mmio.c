@@ -266,7 +266,7 @@ static void virtio_mmio__write_reg(struct virtio_dev *vdev, uint64_t offset,
 		/* Only without an ioeventfd; the device thread does the rest. */
 		if (val < vdev->ops->nr_queues &&
 		    write(vdev->vqs[val].kick_fd, &one, sizeof(one)) < 0)
-			vmm__log("virtio %s: lost a kick", vdev->id);
+			vmm__warn("virtio %s: lost a kick", vdev->id);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		vdev->interrupt_status &= ~val;
