@@ -52,8 +52,13 @@ void vm__mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
 		dirty_hi = gpa + len;
 }
 
-void vmm__log(const char *fmt, ...)
+/* vmm__log() and its kin (logger.h) all end here. */
+void log__write(enum log_level level, const char *file, int line,
+		const char *fmt, ...)
 {
+	(void)level;
+	(void)file;
+	(void)line;
 	(void)fmt;
 }
 
