@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ FIXTURE_SETUP(replay)
 		{ "metrics.fifo", 0 },
 	};
 	struct utsname u;
+	char diff[80];
 	unsigned int i;
 	int fd;
 
@@ -86,6 +88,8 @@ FIXTURE_SETUP(replay)
 
 	snprintf(self->dir, sizeof(self->dir), "/tmp/fc-replay.XXXXXX");
 	TEST_REQUIRE(mkdtemp(self->dir), "mkdtemp");
+	snprintf(diff, sizeof(diff), "%s/diff", self->dir);
+	TEST_REQUIRE(!mkdir(diff, 0755), "mkdir %s", diff);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		TEST_REQUIRE(!make_file(self->dir, files[i].name, files[i].mib),
 			     "cannot make %s/%s", self->dir, files[i].name);
@@ -123,6 +127,10 @@ static const char *var_value(FIXTURE_DATA(replay) *self, const char *name,
 #define IS(s)	(len == strlen(s) && !strncmp(name, s, len))
 	if (IS("DIR"))
 		return self->dir;
+	if (IS("DIFF")) {
+		snprintf(buf, buflen, "%s/diff", self->dir);
+		return buf;
+	}
 	if (IS("VMLINUX"))
 		return self->vmlinux;
 	if (IS("KERNEL"))
