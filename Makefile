@@ -149,8 +149,7 @@ GUEST_IMAGES := $(B)/guest/boot.cpio.gz $(B)/guest/ticker.cpio.gz \
 		$(B)/guest/memcheck.cpio.gz $(B)/guest/fn.cpio.gz \
 		$(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz \
 		$(B)/guest/vsock.cpio.gz $(B)/guest/net.cpio.gz \
-		$(B)/guest/blk.cpio.gz \
-		$(B)/guest/ctrlaltdel.cpio.gz
+		$(B)/guest/blk.cpio.gz $(B)/guest/ctrlaltdel.cpio.gz
 
 # Each installed kernel as an uncompressed ELF vmlinux, for the tests of
 # the VMM's ELF boot (the test VM runs one of them).
@@ -397,7 +396,7 @@ FUZZ_COMMON := fuzz/fuzz_util.c fuzz/fuzz_util.h fuzz/seeds.h $(LIB_SRCS) \
 FUZZ_SRCS_vmstate := vmm/vmstate.c
 FUZZ_SRCS_layers :=
 FUZZ_SRCS_snapmerge := vmm/vmstate.c tools/diff-chain.c
-FUZZ_SRCS_api := vmm/api.c
+FUZZ_SRCS_api := vmm/api.c vmm/metrics.c vmm/logger.c
 FUZZ_LIBS_api := -lmicrohttpd -ljansson -lpthread
 FUZZ_SRCS_uffd_handshake := tools/uffd-regions.c
 FUZZ_LIBS_uffd_handshake := -ljansson

@@ -169,6 +169,12 @@ static int fake_drive_update(void *ctx, const char *id, const char *path,
 	return fake_fail(id, err, errlen);
 }
 
+static int fake_send_ctrl_alt_del(void *ctx)
+{
+	FUZZ_ASSERT(((struct fake_vm *)ctx)->started);
+	return 0;
+}
+
 /* The loaded VM's drives: none, as a load here restores no device. */
 static unsigned int fake_drives(void *ctx, struct virtio_drive_config *out,
 				unsigned int max)
@@ -222,6 +228,7 @@ static const struct api_ops fake_ops = {
 	.net_update = fake_net_update,
 	.drive_update = fake_drive_update,
 	.drives = fake_drives,
+	.send_ctrl_alt_del = fake_send_ctrl_alt_del,
 };
 
 static void check_reply(unsigned int status, char *json)

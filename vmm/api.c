@@ -230,12 +230,13 @@ static bool bad_token_bucket(json_t *v, struct token_bucket_config *out,
 				 "must not be negative", what, kind);
 		return true;
 	}
-	if (size && !refill) {
-		*r = reply_fault("%s: %s: refill_time must be more than 0 for "
-				 "a bucket of size %lld", what, kind,
-				 (long long)size);
-		return true;
-	}
+	/*
+	 * As Firecracker's TokenBucket::new: a size or a refill_time of 0
+	 * is no limit, not an error (its rate-limiter docs disable a
+	 * bucket with both 0).
+	 */
+	if (!size || !refill)
+		size = burst = refill = 0;
 	*out = (struct token_bucket_config) {
 		.size = size, .one_time_burst = burst, .refill_time_ms = refill,
 	};

@@ -213,8 +213,8 @@ TEST_F_TIMEOUT(net, bad_requests_change_nothing, 300)
 		  "{\"ops\":{\"size\":5}}}", "refill_time" },
 		{ "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\","
 		  "\"host_dev_name\":\"" TAP "\",\"tx_rate_limiter\":"
-		  "{\"bandwidth\":{\"size\":5,\"refill_time\":0}}}",
-		  "refill_time" },
+		  "{\"bandwidth\":{\"size\":-5,\"refill_time\":10}}}",
+		  "must not be negative" },
 		{ "PUT", "/network-interfaces/eth1", "{\"iface_id\":\"eth1\","
 		  "\"host_dev_name\":\"" TAP "\"}", "in use" },
 		{ "PATCH", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}",
