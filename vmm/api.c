@@ -578,13 +578,14 @@ static json_t *drives_json(const struct api_config *c)
 	for (i = 0; i < c->nr_drives; i++) {
 		d = &c->drives[i];
 		json_array_append_new(list, json_pack(
-			"{s:s, s:o, s:b, s:s, s:b, s:s, s:n, s:s, s:n}",
+			"{s:s, s:o, s:b, s:s, s:b, s:s, s:o, s:s, s:n}",
 			"drive_id", d->drive_id, "partuuid",
 			d->partuuid[0] ? json_string(d->partuuid) : json_null(),
 			"is_root_device", d->root, "cache_type",
 			d->writeback ? "Writeback" : "Unsafe",
 			"is_read_only", d->read_only, "path_on_host", d->path,
-			"rate_limiter", "io_engine", "Sync", "socket"));
+			"rate_limiter", rate_limiter_json(&d->limit),
+			"io_engine", "Sync", "socket"));
 	}
 	return list;
 }

@@ -494,7 +494,8 @@ TEST_F(blk, bad_input)
 		{ "/drives/d", "{\"drive_id\":\"d\",\"path_on_host\":\"@\","
 		  "\"is_root_device\":false,\"io_engine\":\"Fancy\"}" },
 		{ "/drives/d", "{\"drive_id\":\"d\",\"path_on_host\":\"@\","
-		  "\"is_root_device\":false,\"rate_limiter\":{}}" },
+		  "\"is_root_device\":false,\"rate_limiter\":{\"bandwidth\":"
+		  "{\"size\":-1,\"refill_time\":10}}}" },
 		{ "/drives/d", "{\"drive_id\":\"d\",\"socket\":\"/tmp/s\","
 		  "\"is_root_device\":false}" },
 		{ "/drives/d-1", "{\"drive_id\":\"d-1\",\"path_on_host\":\"@\","
