@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 {
 	uint64_t npages, p, *resident, *none;
 	unsigned char *vec;
-	struct memfile_trailer t;
+	struct memfile_id t;
 	uint64_t mem_size;
 	struct vstate vs;
 	char err[512];
@@ -42,9 +42,9 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 1;
 	}
-	/* Guest memory ends where the memory file's trailer begins. */
-	if (memfile__read_trailer(fd, &t)) {
-		fprintf(stderr, "mincore_layers: %s: no snapshot trailer\n",
+	/* The memory file is guest memory, as long as its identity says. */
+	if (memfile__read_id(fd, &t)) {
+		fprintf(stderr, "mincore_layers: %s: no snapshot identity\n",
 			argv[2]);
 		return 1;
 	}

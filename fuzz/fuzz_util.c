@@ -93,26 +93,54 @@ void fuzz__zero_layers(uint8_t *buf, size_t len)
 		h->index_crc = h->data_crc = h->header_crc = 0;
 }
 
-/* The trailer is the last page, at any offset of the input: copied. */
-void fuzz__fix_trailer(uint8_t *buf, size_t len)
+/* @buf is at least an identity page (fuzz__memfile pads it). */
+void fuzz__fix_memfile_id(uint8_t *buf, size_t len)
 {
-	struct memfile_trailer t;
-	uint8_t *at = buf + len - MEMFILE_TRAILER_SIZE;
+	struct memfile_id t;
 
-	if (len < MEMFILE_TRAILER_SIZE)
+	if (len < sizeof(t))
 		return;
-	memcpy(&t, at, sizeof(t));
+	memcpy(&t, buf, sizeof(t));
 	if (!t.crc)
-		t.crc = crc_of(&t, offsetof(struct memfile_trailer, crc));
-	memcpy(at, &t, sizeof(t));
+		t.crc = crc_of(&t, offsetof(struct memfile_id, crc));
+	memcpy(buf, &t, sizeof(t));
 }
 
-void fuzz__zero_trailer(uint8_t *buf, size_t len)
+void fuzz__zero_memfile_id(uint8_t *buf, size_t len)
 {
 	uint32_t zero = 0;
 
-	if (len >= MEMFILE_TRAILER_SIZE)
-		memcpy(buf + len - MEMFILE_TRAILER_SIZE +
-		       offsetof(struct memfile_trailer, crc), &zero,
+	if (len >= sizeof(struct memfile_id))
+		memcpy(buf + offsetof(struct memfile_id, crc), &zero,
 		       sizeof(zero));
+}
+
+int fuzz__memfile(const uint8_t *data, size_t len, char *path,
+		  uint64_t *file_size)
+{
+	uint8_t page[VMSTATE_PAGE_SIZE] = { 0 };
+	struct memfile_id t;
+	uint64_t size;
+	int fd;
+
+	memcpy(page, data, len < sizeof(page) ? len : sizeof(page));
+	fuzz__fix_memfile_id(page, sizeof(page));
+	memcpy(&t, page, sizeof(t));
+	size = t.mem_size;
+	if (len >= sizeof(page) + sizeof(size))
+		memcpy(&size, data + sizeof(page), sizeof(size));
+	size %= FUZZ_MEMFILE_MAX;
+	fd = memfd_create("fuzz-mem", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, size) ||
+	    (size >= MEMFILE_ID_OFFSET + sizeof(page) &&
+	     pwrite(fd, page, sizeof(page), MEMFILE_ID_OFFSET) !=
+	     sizeof(page))) {
+		close(fd);
+		return -1;
+	}
+	*file_size = size;
+	snprintf(path, FUZZ_PATH_MAX, "/proc/self/fd/%d", fd);
+	return fd;
 }

@@ -31,11 +31,22 @@ int fuzz__memfd(const void *data, size_t len, char *path,
  */
 void fuzz__fix_vmstate(uint8_t *buf, size_t len);
 void fuzz__fix_layers(uint8_t *buf, size_t len);
-void fuzz__fix_trailer(uint8_t *buf, size_t len);
+void fuzz__fix_memfile_id(uint8_t *buf, size_t len);
 /* The zeroing that mkseeds does, for each of them. */
 void fuzz__zero_vmstate(uint8_t *buf, size_t len);
 void fuzz__zero_layers(uint8_t *buf, size_t len);
-void fuzz__zero_trailer(uint8_t *buf, size_t len);
+void fuzz__zero_memfile_id(uint8_t *buf, size_t len);
+
+/*
+ * A memory file's only structure is its identity page, 1 MiB into it, so
+ * an input stands for one as "identity page, then the file size": the
+ * page (fixed as above; short inputs zero-padded) at MEMFILE_ID_OFFSET
+ * of a sparse memfd of the size the next 8 bytes give, or, without them,
+ * the size the page names.  Sizes are capped at FUZZ_MEMFILE_MAX.
+ */
+#define FUZZ_MEMFILE_MAX	(1ULL << 32)
+int fuzz__memfile(const uint8_t *data, size_t len, char *path,
+		  uint64_t *file_size);
 
 /*
  * A property of the code under test does not hold: report it as a crash,

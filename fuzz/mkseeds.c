@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,20 +150,29 @@ static void write_vmstate(const char *sub, const char *name,
 	zcrc_variant(path, fuzz__zero_vmstate);
 }
 
-static void write_memfile(const char *name, uint64_t pages, uint8_t idbyte)
+/*
+ * A memory file of @size bytes as fuzz__memfile() takes it: its
+ * identity page, as memfile__write_id() writes it, then the size.
+ */
+static void write_memfile(const char *name, uint64_t size, uint8_t idbyte)
 {
-	uint8_t id[VS_ID_BYTES];
+	uint8_t id[VS_ID_BYTES], page[VMSTATE_PAGE_SIZE];
 	char path[4096];
-	int fd;
+	int fd, mem;
 
 	memset(id, idbyte, sizeof(id));
 	path_of(path, "snapmerge", name);
+	mem = memfd_create("seed-mem", MFD_CLOEXEC);
+	if (mem < 0 || ftruncate(mem, size) ||
+	    memfile__write_id(mem, size, id) ||
+	    pread(mem, page, sizeof(page), MEMFILE_ID_OFFSET) != sizeof(page))
+		die(path, "cannot build the memory file");
+	close(mem);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, pages * VMSTATE_PAGE_SIZE) ||
-	    memfile__write_trailer(fd, pages * VMSTATE_PAGE_SIZE, id) ||
-	    close(fd))
+	if (fd < 0 || write(fd, page, sizeof(page)) != sizeof(page) ||
+	    write(fd, &size, sizeof(size)) != sizeof(size) || close(fd))
 		die(path, strerror(errno));
-	zcrc_variant(path, fuzz__zero_trailer);
+	zcrc_variant(path, fuzz__zero_memfile_id);
 }
 
 static void write_layers(const char *name, const uint16_t *first_seen)
@@ -216,8 +226,9 @@ int main(int argc, char **argv)
 	write_vmstate("vmstate", "full", 1, NULL);
 	write_vmstate("vmstate", "diff-2vcpu", 2, dirty);
 	write_vmstate("snapmerge", "diff", 1, dirty);
-	write_memfile("memfile-base", NPAGES, 0xba);
-	write_memfile("memfile-1page", 1, 0x1d);
+	write_memfile("memfile-1mib", MEMFILE_ID_OFFSET + VMSTATE_PAGE_SIZE,
+		      0xba);
+	write_memfile("memfile-256mib", 256ULL << 20, 0x1d);
 	write_layers("by-address", NULL);
 	write_layers("first-access", first_seen);
 	return 0;

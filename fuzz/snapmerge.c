@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * snapmerge's inputs: a Diff's vmstate, checked against the chain and its
- * bitmap applied (tools/diff-chain.c), and a memory file's trailer
- * (memfile__read_trailer, memfile__check), which name the snapshots.
+ * bitmap applied (tools/diff-chain.c), and a memory file's identity page
+ * (memfile__read_id, memfile__check), which name the snapshots.
  * Each input is tried as both.  The chain is a fixed small VM, the one
  * fuzz/mkseeds.c writes the Diffs of.
  */
@@ -47,14 +47,14 @@ static void try_diff(const char *path)
 	vstate__free(&vs);
 }
 
-static void try_memfile(int fd, const char *path, size_t size)
+static void try_memfile(int fd, const char *path, uint64_t size)
 {
-	struct memfile_trailer t;
+	struct memfile_id t;
 	char err[512];
 
-	if (memfile__read_trailer(fd, &t))
+	if (memfile__read_id(fd, &t))
 		return;
-	FUZZ_ASSERT(t.mem_size + MEMFILE_TRAILER_SIZE == size);
+	FUZZ_ASSERT(t.mem_size == size);
 	FUZZ_ASSERT(!memfile__check(fd, path, t.mem_size, t.id, err,
 				    sizeof(err)));
 	t.id[0] ^= 1;
@@ -65,6 +65,7 @@ static void try_memfile(int fd, const char *path, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[FUZZ_PATH_MAX];
+	uint64_t file_size;
 	int fd;
 
 	fd = fuzz__memfd(data, size, path, fuzz__fix_vmstate);
@@ -72,10 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	try_diff(path);
 	close(fd);
-	fd = fuzz__memfd(data, size, path, fuzz__fix_trailer);
+	fd = fuzz__memfile(data, size, path, &file_size);
 	if (fd < 0)
 		return 0;
-	try_memfile(fd, path, size);
+	try_memfile(fd, path, file_size);
 	close(fd);
 	return 0;
 }

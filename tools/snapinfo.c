@@ -42,7 +42,8 @@ static void usage(FILE *f)
 "	header and index are always checked: checksums, ranges inside\n"
 "	guest memory and not overlapping, file long enough.\n"
 "\n"
-"	memory file: the snapshot id and memory size its trailer gives.\n"
+"	memory file: the snapshot id and memory size its identity page\n"
+"	gives.\n"
 "\n"
 "OPTIONS\n"
 "	-r, --ranges\n"
@@ -228,14 +229,17 @@ static int show_layers(const char *path, const struct opts *o)
 	return ret;
 }
 
-/* A memory file has no magic at its start: it is told by its trailer. */
+/*
+ * A memory file has no magic at its start: it is told by its identity
+ * page (MEMFILE_ID_OFFSET).
+ */
 static int show_memory(const char *path)
 {
 	char id[2 * VS_ID_BYTES + 1];
-	struct memfile_trailer t;
+	struct memfile_id t;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || memfile__read_trailer(fd, &t)) {
+	if (fd < 0 || memfile__read_id(fd, &t)) {
 		if (fd >= 0)
 			close(fd);
 		fprintf(stderr, "snapinfo: %s: neither a vmstate, a layer "

@@ -39,7 +39,8 @@ static void usage(FILE *f)
 "	merge removes its temporaries.  Inputs are never modified.  The\n"
 "	merged memory file is sparse where the guest's memory is zero.\n"
 "\n"
-"	Every memory file names its snapshot in a trailer, and every\n"
+"	Every memory file names its snapshot in an identity page (at\n"
+"	offset 0xff000, reserved in the guest's memory map), and every\n"
 "	Diff names the snapshot it is a diff of.  The first Diff must be a\n"
 "	diff of BASE_MEM's snapshot, each further one of the Diff before\n"
 "	it, and each memory file must be its vmstate's; otherwise nothing\n"
@@ -140,18 +141,19 @@ static int copy_base(int in, int out, uint64_t size, uint8_t *buf)
 	return 0;
 }
 
-/* The identity and size the base memory file's trailer gives. */
+/* The identity and size the base memory file's identity page gives. */
 static int base_identity(const char *path, uint8_t *id, uint64_t *mem_size)
 {
-	struct memfile_trailer t;
+	struct memfile_id t;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return die("%s", path, strerror(errno));
-	if (memfile__read_trailer(fd, &t)) {
+	if (memfile__read_id(fd, &t)) {
 		close(fd);
-		return die("%s is not a pagetrack memory file, or it is "
-			   "truncated: it has no snapshot trailer", path, NULL);
+		return die("%s is not a pagetrack memory file, or its size "
+			   "was changed: it has no valid snapshot identity",
+			   path, NULL);
 	}
 	close(fd);
 	memcpy(id, t.id, VS_ID_BYTES);
@@ -200,9 +202,9 @@ static int check_diff(struct diff *d, const char *vs_path,
 }
 
 /*
- * The base's data, then each Diff's pages over it, then the trailer, into
- * the synced temporary @tmp next to @out_mem.  Memory use is one chunk,
- * whatever the guest's size.
+ * The base's data, then each Diff's pages over it, then the identity
+ * page of snapshot @id (the last Diff's), into the synced temporary @tmp
+ * next to @out_mem.  Memory use is one chunk, whatever the guest's size.
  */
 static int write_merged(const char *out_mem, char *tmp, int base_fd,
 			const struct diff *d, int nr, uint64_t mem_size,
@@ -235,7 +237,7 @@ static int write_merged(const char *out_mem, char *tmp, int base_fd,
 		}
 	}
 	if (!ret)
-		ret = -memfile__write_trailer(fd, mem_size, id);
+		ret = -memfile__write_id(fd, mem_size, id);
 	free(buf);
 	if (ret) {
 		close(fd);

@@ -349,24 +349,6 @@ static int check_memory(const char *mem, const char *snapshot, char *used)
 	return 0;
 }
 
-/* Guest memory ends where the memory file's trailer begins. */
-static int strip_trailer(struct handler *h, const char *mem)
-{
-	struct memfile_trailer t;
-	int fd, ret;
-
-	fd = open(mem, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return die(mem, strerror(errno));
-	ret = memfile__read_trailer(fd, &t);
-	close(fd);
-	if (ret)
-		return die(mem, "not a pagetrack memory file (no snapshot "
-			   "trailer)");
-	h->mem_size = t.mem_size;
-	return 0;
-}
-
 /* With @snapshot, its layers: @path or, as for memory, "@path.prev". */
 static int open_layers(struct handler *h, const char *path,
 		       const char *snapshot)
@@ -451,8 +433,6 @@ int main(int argc, char **argv)
 	h.mem = map_file(mem, &h.mem_size);
 	if (!h.mem)
 		return die(mem, errno ? strerror(errno) : "empty");
-	if (strip_trailer(&h, mem))
-		return 1;
 	if (layers && open_layers(&h, layers, snap))
 		return 1;
 	sigaction(SIGTERM, &sa, NULL);

@@ -24,6 +24,10 @@
 #include "vmstate.h"
 #include "wset.h"
 
+_Static_assert(MEMFILE_ID_OFFSET >= BOOT_ACPI_END &&
+	       MEMFILE_ID_OFFSET + VMSTATE_PAGE_SIZE <= BOOT_KERNEL,
+	       "the identity page lies in reserved guest memory");
+
 _Static_assert(sizeof(((struct vm *)0)->snapshot_id) == VS_ID_BYTES,
 	       "struct vm holds a snapshot id");
 

@@ -56,6 +56,11 @@
 #define BOOT_EBDA		0x9fc00	/* MP table; reserved in e820 */
 #define BOOT_ACPI		0xe0000	/* RSDP and tables; reserved */
 #define BOOT_ACPI_END		0xf0000
+/*
+ * [BOOT_ACPI_END, BOOT_KERNEL) is reserved and unused but for the page at
+ * MEMFILE_ID_OFFSET (vmstate.h), which only memory files hold: the
+ * identity of the snapshot each one belongs to.
+ */
 #define BOOT_KERNEL		0x100000
 #define BOOT_CS			0x10	/* __BOOT_CS */
 #define BOOT_DS			0x18	/* __BOOT_DS */

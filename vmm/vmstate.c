@@ -297,7 +297,7 @@ static int memfile__open_one(const char *path, void *arg, char *err,
 			 strerror(errno));
 		return ret;
 	}
-	if (fstat(fd, &st) || (uint64_t)st.st_size < w->mem_size) {
+	if (fstat(fd, &st) || (uint64_t)st.st_size != w->mem_size) {
 		snprintf(err, errlen, "memory file %s has %llu bytes, the "
 			 "snapshot needs %llu", path,
 			 (unsigned long long)st.st_size,
@@ -433,7 +433,7 @@ static int write_nonzero(int fd, const uint8_t *mem, uint64_t npages)
 
 /*
  * Guest memory @mem into a synced temporary file next to @path, then the
- * trailer naming snapshot @id.  With @bitmap (a Diff) only the pages set
+ * identity page naming snapshot @id.  With @bitmap (a Diff) only the pages set
  * in it are written, each at its own offset in a sparse file; without
  * (a Full) every page but the all-zero ones, which stay holes.
  */
@@ -457,7 +457,7 @@ int memfile__write_temp(const char *path, const uint8_t *mem,
 		from = end;
 	}
 	if (!ret)
-		ret = -memfile__write_trailer(fd, mem_size, id);
+		ret = -memfile__write_id(fd, mem_size, id);
 	if (ret) {
 		snprintf(err, errlen, "writing %s: %s", tmp, strerror(ret));
 		close(fd);
@@ -538,26 +538,28 @@ void vstate__format_id(const uint8_t id[VS_ID_BYTES], char *out)
 		sprintf(out + 2 * i, "%02x", id[i]);
 }
 
-_Static_assert(sizeof(struct memfile_trailer) == 48,
-	       "the trailer layout vmm.rst documents");
+_Static_assert(sizeof(struct memfile_id) == 48,
+	       "the identity layout vmm.rst documents");
 
-int memfile__write_trailer(int fd, uint64_t mem_size,
-			   const uint8_t id[VS_ID_BYTES])
+int memfile__write_id(int fd, uint64_t mem_size,
+		      const uint8_t id[VS_ID_BYTES])
 {
-	static uint8_t page[MEMFILE_TRAILER_SIZE];
-	struct memfile_trailer *t = (struct memfile_trailer *)page;
+	static uint8_t page[VMSTATE_PAGE_SIZE];
+	struct memfile_id *t = (struct memfile_id *)page;
 	size_t done = 0;
 
+	if (mem_size < MEMFILE_ID_OFFSET + VMSTATE_PAGE_SIZE)
+		return -EINVAL;
 	memset(page, 0, sizeof(page));
 	memcpy(t->magic, MEMFILE_MAGIC, sizeof(t->magic));
 	t->version = 1;
 	t->size = sizeof(*t);
 	t->mem_size = mem_size;
 	memcpy(t->id, id, VS_ID_BYTES);
-	t->crc = crc32__update(0, t, offsetof(struct memfile_trailer, crc));
+	t->crc = crc32__update(0, t, offsetof(struct memfile_id, crc));
 	while (done < sizeof(page)) {
 		ssize_t n = pwrite(fd, page + done, sizeof(page) - done,
-				   mem_size + done);
+				   MEMFILE_ID_OFFSET + done);
 
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
@@ -566,19 +568,18 @@ int memfile__write_trailer(int fd, uint64_t mem_size,
 	return 0;
 }
 
-int memfile__read_trailer(int fd, struct memfile_trailer *t)
+int memfile__read_id(int fd, struct memfile_id *t)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) || (uint64_t)st.st_size < MEMFILE_TRAILER_SIZE ||
-	    pread(fd, t, sizeof(*t), st.st_size - MEMFILE_TRAILER_SIZE) !=
-	    sizeof(*t))
+	if (fstat(fd, &st) ||
+	    (uint64_t)st.st_size < MEMFILE_ID_OFFSET + VMSTATE_PAGE_SIZE ||
+	    pread(fd, t, sizeof(*t), MEMFILE_ID_OFFSET) != sizeof(*t))
 		return -ENODATA;
 	if (memcmp(t->magic, MEMFILE_MAGIC, sizeof(t->magic)) ||
 	    t->version != 1 || t->size != sizeof(*t) ||
-	    t->crc != crc32__update(0, t, offsetof(struct memfile_trailer,
-						    crc)) ||
-	    t->mem_size != (uint64_t)st.st_size - MEMFILE_TRAILER_SIZE)
+	    t->crc != crc32__update(0, t, offsetof(struct memfile_id, crc)) ||
+	    t->mem_size != (uint64_t)st.st_size)
 		return -ENODATA;
 	return 0;
 }
@@ -587,11 +588,12 @@ int memfile__check(int fd, const char *path, uint64_t mem_size,
 		   const uint8_t id[VS_ID_BYTES], char *err, size_t errlen)
 {
 	char want[2 * VS_ID_BYTES + 1], got[2 * VS_ID_BYTES + 1];
-	struct memfile_trailer t;
+	struct memfile_id t;
 
-	if (memfile__read_trailer(fd, &t)) {
+	if (memfile__read_id(fd, &t)) {
 		snprintf(err, errlen, "%s is not a pagetrack memory file, or "
-			 "it is truncated: it has no snapshot trailer", path);
+			 "its size was changed: it has no valid snapshot "
+			 "identity at offset %#llx", path, MEMFILE_ID_OFFSET);
 		return -EINVAL;
 	}
 	vstate__format_id(id, want);

@@ -52,8 +52,8 @@ struct vmstate_section {
 #define VS_ID_BYTES	16
 
 /*
- * @id is random, new for every snapshot, and also in the trailer of its
- * memory file, so that a vmstate is never paired with another snapshot's
+ * @id is random, new for every snapshot, and also in the identity page
+ * of its memory file, so that a vmstate is never paired with another snapshot's
  * memory.  A Diff names in @parent_id the snapshot it is a diff of (zero:
  * none was taken since boot); a Full has no parent.
  */
@@ -178,16 +178,21 @@ bool vstate__id_is_zero(const uint8_t id[VS_ID_BYTES]);
 void vstate__format_id(const uint8_t id[VS_ID_BYTES], char *out);
 
 /*
- * The memory file is guest memory byte for byte from offset 0, which
- * the File backend maps as it is, so its identity follows the memory:
- * one page at offset mem_size (file size mem_size + 4 KiB).  A trailer,
- * not an extended attribute: it survives cp, tar and filesystems
- * without user xattrs (tmpfs before 6.6, some network filesystems).
+ * The memory file is guest memory byte for byte from offset 0 and no
+ * longer, as Firecracker writes it: the File backend maps it as it is,
+ * and page-fault handlers written for Firecracker check that the regions
+ * of the Uffd handshake add up to its size.  Its identity is therefore
+ * one page of guest memory the guest never uses: MEMFILE_ID_OFFSET is
+ * reserved in the e820 map (below the kernel, above the ACPI tables; see
+ * vmm/vmm.h) and is written there, in the file only, by every create.
+ * Not an extended attribute: it survives cp, tar and filesystems without
+ * user xattrs (tmpfs before 6.6, some network filesystems).
  */
-#define MEMFILE_MAGIC		"PTMEMTRL"
-#define MEMFILE_TRAILER_SIZE	4096ULL
+#define MEMFILE_MAGIC		"PTSNAPID"
+#define MEMFILE_ID_OFFSET	0xff000ULL
+#define MEMFILE_ID_PAGE		(MEMFILE_ID_OFFSET / VMSTATE_PAGE_SIZE)
 
-struct memfile_trailer {
+struct memfile_id {
 	char magic[8];
 	uint32_t version;	/* 1 */
 	uint32_t size;		/* of this structure */
@@ -197,20 +202,23 @@ struct memfile_trailer {
 	uint32_t crc;		/* of the fields above */
 };
 
-/* Write the trailer page after @mem_size bytes of guest memory in @fd. */
-int memfile__write_trailer(int fd, uint64_t mem_size,
-			   const uint8_t id[VS_ID_BYTES]);
+/* Write the identity page of snapshot @id into memory file @fd. */
+int memfile__write_id(int fd, uint64_t mem_size,
+		      const uint8_t id[VS_ID_BYTES]);
 /*
  * Guest memory into a synced temporary file next to @path, named in @tmp:
  * all of it, or with @bitmap (a Diff) only those pages, sparse; then the
- * trailer.
+ * identity page.
  */
 int memfile__write_temp(const char *path, const uint8_t *mem,
 			uint64_t mem_size, const uint64_t *bitmap,
 			const uint8_t id[VS_ID_BYTES], char *tmp, char *err,
 			size_t errlen);
-/* The trailer of @fd: 0, or -ENODATA when it has no valid one. */
-int memfile__read_trailer(int fd, struct memfile_trailer *t);
+/*
+ * The identity of @fd: 0, or -ENODATA when it has no valid one or the
+ * file is not as long as the memory the identity names.
+ */
+int memfile__read_id(int fd, struct memfile_id *t);
 /*
  * That @fd is the memory file of snapshot @id; why not in @err, and
  * -ESTALE when it is another snapshot's.

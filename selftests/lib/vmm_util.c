@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "vmstate.h"
 #include "vmm_util.h"
 
 const char *vmm_util__kernel(void)
@@ -320,4 +321,58 @@ pid_t fc_uffd_handler__start(const char *sock, const char *mem,
 	};
 
 	return handler__start(sock, log, argv);
+}
+
+static bool memfile_byte_counts(uint64_t off, uint64_t skip,
+				uint64_t skip_len)
+{
+	if (off >= MEMFILE_ID_OFFSET &&
+	    off < MEMFILE_ID_OFFSET + VMSTATE_PAGE_SIZE)
+		return false;
+	return off < skip || off >= skip + skip_len;
+}
+
+long memfile_diff_bytes(const char *a, const char *b, uint64_t size,
+			uint64_t skip, uint64_t skip_len)
+{
+	const size_t chunk = 1 << 20;
+	uint8_t *pa = malloc(chunk), *pb = malloc(chunk);
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	uint64_t off, i;
+	long differ = -1;
+	size_t n;
+
+	if (!pa || !pb || fa < 0 || fb < 0)
+		goto out;
+	differ = 0;
+	for (off = 0; off < size; off += n) {
+		n = size - off < chunk ? size - off : chunk;
+		if (pread(fa, pa, n, off) != (ssize_t)n ||
+		    pread(fb, pb, n, off) != (ssize_t)n) {
+			fprintf(stderr, "# %s or %s is shorter than %llu "
+				"bytes\n", a, b, (unsigned long long)size);
+			differ = -1;
+			break;
+		}
+		if (!memcmp(pa, pb, n))
+			continue;
+		for (i = 0; i < n; i++) {
+			if (pa[i] == pb[i] ||
+			    !memfile_byte_counts(off + i, skip, skip_len))
+				continue;
+			if (!differ)
+				fprintf(stderr, "# %s and %s first differ at "
+					"%#llx\n", a, b,
+					(unsigned long long)(off + i));
+			differ++;
+		}
+	}
+out:
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	free(pa);
+	free(pb);
+	return differ;
 }

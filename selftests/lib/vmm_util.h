@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define VMM_BIN		"build/vmm"
@@ -80,5 +81,15 @@ pid_t uffd_handler__start(const char *sock, const char *mem,
  */
 pid_t fc_uffd_handler__start(const char *sock, const char *mem,
 			     const char *log);
+
+/*
+ * Bytes that differ between memory files @a and @b over their first
+ * @size bytes, leaving out the identity page (MEMFILE_ID_OFFSET: every
+ * create writes its own snapshot's id there) and [@skip, @skip +
+ * @skip_len); -1 if either cannot be read.  The first difference is
+ * reported on stderr.
+ */
+long memfile_diff_bytes(const char *a, const char *b, uint64_t size,
+			uint64_t skip, uint64_t skip_len);
 
 #endif

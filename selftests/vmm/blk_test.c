@@ -418,6 +418,7 @@ TEST_F_TIMEOUT(blk, root_drive_boot, 600)
 TEST_F_TIMEOUT(blk, diff_snapshot_device_writes, 900)
 {
 	char file[256], cmd[1024], reply[512], line[512], want[40];
+	char path2[256];
 	const char *d = self->dir;
 
 	path(self, file, "diff.img");
@@ -450,10 +451,12 @@ TEST_F_TIMEOUT(blk, diff_snapshot_device_writes, 900)
 		 "%s/merged.mem %s/base.mem %s/diff.vmstate %s/diff.mem",
 		 d, d, d, d, d);
 	ASSERT_EQ(0, system(cmd));
-	/* Guest memory only: the trailers hold each snapshot's own id. */
-	snprintf(cmd, sizeof(cmd), "cmp -n %d %s/merged.mem %s/full.mem",
-		 MEM_MIB << 20, d, d);
-	EXPECT_EQ(0, system(cmd)) TH_LOG("merged Diff differs from Full");
+	/* The identity pages aside: each names its own snapshot. */
+	snprintf(cmd, sizeof(cmd), "%s/merged.mem", d);
+	snprintf(path2, sizeof(path2), "%s/full.mem", d);
+	EXPECT_EQ(0, memfile_diff_bytes(cmd, path2, (uint64_t)MEM_MIB << 20,
+					0, 0))
+		TH_LOG("merged Diff differs from Full");
 	/* And the merged snapshot restores a guest that still reads. */
 	snprintf(cmd, sizeof(cmd), "rm -f %s/base.mem %s/full.mem", d, d);
 	ASSERT_EQ(0, system(cmd));

@@ -24,10 +24,9 @@
  * the guest hangs.  Where this differs from the v1.10 example:
  *  - EEXIST from UFFDIO_COPY (two vCPUs faulting one page) is not an
  *    error, as in Firecracker v1.12's example; the range is woken;
- *  - the example asserts that MEMFILE is exactly as long as the regions;
- *    a pagetrack memory file has a 4 KiB trailer after guest memory, so
- *    this handler wants the regions inside MEMFILE and reports how much
- *    longer it is.
+ *  - none other: like the example, it insists that MEMFILE is exactly
+ *    as long as the regions add up to (a pagetrack memory file is guest
+ *    memory and nothing after it, as Firecracker's is).
  * It serves until SIGTERM (or the userfaultfd reports an error or hang-up),
  * then prints the faults it served and exits 0; any error exits 1 with
  * the reason.
@@ -135,11 +134,10 @@ static void parse_regions(const char *msg, uint64_t file_size)
 		if (!r->removed)
 			die("out of memory");
 	}
+	/* uffd_utils.rs: "Make sure memory size matches backing data size." */
 	if (total != file_size)
-		fprintf(stderr, "fc-uffd-handler: the memory file is %llu "
-			"bytes longer than the regions (Firecracker's example "
-			"asserts it is not)\n",
-			(unsigned long long)(file_size - total));
+		die("the regions add up to %llu bytes, the memory file has %llu",
+		    (unsigned long long)total, (unsigned long long)file_size);
 }
 
 /* Listen, take one VMM, receive its regions and userfaultfd. */

@@ -297,15 +297,19 @@ static int merge(FIXTURE_DATA(size) *self, const char *out, int last)
 	return merge_from(self, "base", out, 1, last);
 }
 
-/* The guest memory in memory files @a and @b is the same, byte for byte. */
-static int same_memory(FIXTURE_DATA(size) *self, unsigned int mib,
-		       const char *a, const char *b)
+/*
+ * The guest memory in memory files @a and @b is the same, byte for byte
+ * (each names its own snapshot in its identity page): 0, or the number
+ * of bytes that differ.
+ */
+static long same_memory(FIXTURE_DATA(size) *self, unsigned int mib,
+			const char *a, const char *b)
 {
-	char cmd[512];
+	char pa[256], pb[256];
 
-	snprintf(cmd, sizeof(cmd), "cmp -n %llu %s/%s.mem %s/%s.mem",
-		 (unsigned long long)mib << 20, self->dir, a, self->dir, b);
-	return system(cmd);
+	snap_path(self, pa, a, "mem");
+	snap_path(self, pb, b, "mem");
+	return memfile_diff_bytes(pa, pb, (uint64_t)mib << 20, 0, 0);
 }
 
 /*
@@ -317,42 +321,26 @@ static long differ_but_wall_clock(FIXTURE_DATA(size) *self,
 				  unsigned int mib, const char *a,
 				  const char *b, const char *name)
 {
-	unsigned long long wall, off;
+	unsigned long long wall;
 	unsigned int khz, mtrrs;
-	char cmd[512], line[128];
-	long other = 0;
-	FILE *f;
+	char pa[256], pb[256];
 
 	if (snapinfo(self, name, &khz, &mtrrs, &wall) != VCPUS)
 		return -1;
-	snprintf(cmd, sizeof(cmd), "cmp -l -n %llu %s/%s.mem %s/%s.mem",
-		 (unsigned long long)mib << 20, self->dir, a, self->dir, b);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llu", &off) != 1)
-			continue;
-		/* cmp counts bytes from 1. */
-		if (!wall || off - 1 < wall || off - 1 >= wall + 12) {
-			if (!other)
-				fprintf(stderr, "# first other difference at "
-					"%#llx\n", off - 1);
-			other++;
-		}
-	}
-	pclose(f);
-	return other;
+	snap_path(self, pa, a, "mem");
+	snap_path(self, pb, b, "mem");
+	return memfile_diff_bytes(pa, pb, (uint64_t)mib << 20, wall,
+				  wall ? 12 : 0);
 }
 
 /*
- * "zero.mem": @mib MiB of zeros (a hole) with a trailer naming the zero
- * id, the parent a VM's first Diff names: the base to merge it onto.
+ * "zero.mem": @mib MiB of zeros (a hole) with an identity page naming the
+ * zero id, the parent a VM's first Diff names: the base to merge it onto.
  */
 static int put_zero_base(FIXTURE_DATA(size) *self, unsigned int mib)
 {
-	uint8_t page[MEMFILE_TRAILER_SIZE] = { 0 };
-	struct memfile_trailer *t = (struct memfile_trailer *)page;
+	uint8_t page[VMSTATE_PAGE_SIZE] = { 0 };
+	struct memfile_id *t = (struct memfile_id *)page;
 	char p[256];
 	int fd, ret;
 
@@ -364,9 +352,10 @@ static int put_zero_base(FIXTURE_DATA(size) *self, unsigned int mib)
 	t->version = 1;
 	t->size = sizeof(*t);
 	t->mem_size = (uint64_t)mib << 20;
-	t->crc = crc32__update(0, t, offsetof(struct memfile_trailer, crc));
-	ret = pwrite(fd, page, sizeof(page), t->mem_size) == sizeof(page) ?
-	      0 : -1;
+	t->crc = crc32__update(0, t, offsetof(struct memfile_id, crc));
+	ret = !ftruncate(fd, t->mem_size) &&
+	      pwrite(fd, page, sizeof(page), MEMFILE_ID_OFFSET) ==
+	      sizeof(page) ? 0 : -1;
 	close(fd);
 	return ret;
 }

@@ -449,12 +449,12 @@ static void extra_vcpu(FIXTURE_DATA(snap) *self)
  * full.vmstate beside a memory file of another snapshot, and no .prev:
  * what a crash between the renames of a create would leave if it did
  * not keep the previous memory file.  Sparse, of the right size, with a
- * sound trailer naming another id.
+ * sound identity page naming another id.
  */
 static void other_memory(FIXTURE_DATA(snap) *self)
 {
-	uint8_t page[MEMFILE_TRAILER_SIZE] = { 0 };
-	struct memfile_trailer *t = (struct memfile_trailer *)page;
+	uint8_t page[VMSTATE_PAGE_SIZE] = { 0 };
+	struct memfile_id *t = (struct memfile_id *)page;
 	struct stat st;
 	char p[256];
 	int fd;
@@ -465,16 +465,17 @@ static void other_memory(FIXTURE_DATA(snap) *self)
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	TEST_REQUIRE(fd >= 0, "%s", p);
 	path(self, p, "full.mem");
-	TEST_REQUIRE(!stat(p, &st) && st.st_size > (off_t)sizeof(page),
+	TEST_REQUIRE(!stat(p, &st) && st.st_size > (off_t)MEMFILE_ID_OFFSET,
 		     "full.mem");
 	memcpy(t->magic, MEMFILE_MAGIC, sizeof(t->magic));
 	t->version = 1;
 	t->size = sizeof(*t);
-	t->mem_size = st.st_size - sizeof(page);
+	t->mem_size = st.st_size;
 	memset(t->id, 0x5a, sizeof(t->id));
-	t->crc = crc32__update(0, t, offsetof(struct memfile_trailer, crc));
-	TEST_REQUIRE(pwrite(fd, page, sizeof(page), t->mem_size) ==
-		     sizeof(page), "pwrite");
+	t->crc = crc32__update(0, t, offsetof(struct memfile_id, crc));
+	TEST_REQUIRE(!ftruncate(fd, st.st_size) &&
+		     pwrite(fd, page, sizeof(page), MEMFILE_ID_OFFSET) ==
+		     sizeof(page), "writing %s", p);
 	close(fd);
 }
 

@@ -246,7 +246,8 @@ static void test_layout_accepts_built(void **state)
 	free(dirty);
 }
 
-#define SMALL_MEM	(64 * VMSTATE_PAGE_SIZE)
+/* Just past the identity page. */
+#define SMALL_MEM	(MEMFILE_ID_OFFSET + VMSTATE_PAGE_SIZE)
 
 static int open_mem(struct fixture *f, const char *name)
 {
@@ -257,8 +258,9 @@ static int open_mem(struct fixture *f, const char *name)
 }
 
 /*
- * A memory file is guest memory, then a trailer page naming its
- * snapshot; a Diff's holds only its pages.  Load and snapmerge refuse a
+ * A memory file is guest memory, with an identity page naming its
+ * snapshot in place of the reserved page at MEMFILE_ID_OFFSET; a Diff's
+ * holds only its pages.  Load and snapmerge refuse a
  * file of another snapshot, or of none.
  */
 static void test_memfile_identity(void **state)
@@ -267,7 +269,7 @@ static void test_memfile_identity(void **state)
 	uint8_t id[VS_ID_BYTES], other[VS_ID_BYTES], *mem, buf[4096];
 	uint64_t *dirty = bitmap__alloc(SMALL_MEM / VMSTATE_PAGE_SIZE);
 	char path[160], tmp[4200], err[256];
-	struct memfile_trailer t;
+	struct memfile_id t;
 	struct stat st;
 	int fd;
 
@@ -287,13 +289,13 @@ static void test_memfile_identity(void **state)
 	fd = open_mem(f, "diff.mem");
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal(st.st_size, SMALL_MEM + MEMFILE_TRAILER_SIZE);
+	assert_int_equal(st.st_size, SMALL_MEM);
 	/* Page 3 written, page 2 a hole. */
 	assert_int_equal(pread(fd, buf, 4096, 3 * 4096), 4096);
 	assert_int_equal(buf[0], 0xab);
 	assert_int_equal(pread(fd, buf, 4096, 2 * 4096), 4096);
 	assert_int_equal(buf[4095], 0);
-	assert_int_equal(memfile__read_trailer(fd, &t), 0);
+	assert_int_equal(memfile__read_id(fd, &t), 0);
 	assert_int_equal(t.mem_size, SMALL_MEM);
 	assert_memory_equal(t.id, id, VS_ID_BYTES);
 	assert_int_equal(memfile__check(fd, path, SMALL_MEM, id, err,
@@ -305,13 +307,17 @@ static void test_memfile_identity(void **state)
 					sizeof(err)), -EINVAL);
 	close(fd);
 
-	/* Cut short, the trailer is gone. */
+	/* Longer or shorter, the identity no longer holds. */
 	assert_int_equal(truncate(path, SMALL_MEM + 100), 0);
 	fd = open_mem(f, "diff.mem");
-	assert_int_equal(memfile__read_trailer(fd, &t), -ENODATA);
+	assert_int_equal(memfile__read_id(fd, &t), -ENODATA);
 	assert_int_equal(memfile__check(fd, path, SMALL_MEM, id, err,
 					sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "no snapshot trailer"));
+	assert_non_null(strstr(err, "no valid snapshot identity"));
+	close(fd);
+	assert_int_equal(truncate(path, MEMFILE_ID_OFFSET + 100), 0);
+	fd = open_mem(f, "diff.mem");
+	assert_int_equal(memfile__read_id(fd, &t), -ENODATA);
 	close(fd);
 
 	/* A Full copy holds every page. */
@@ -377,16 +383,16 @@ static void put_memfile(const char *path, const uint8_t *mem,
 	assert_int_equal(file__rename_temp(tmp, path, err, sizeof(err)), 0);
 }
 
-/* Which file memfile__open() takes for snapshot @id: its trailer's id. */
+/* Which file memfile__open() takes for snapshot @id: its identity's. */
 static int open_memfile_of(const char *path, const uint8_t *id, char *used)
 {
-	struct memfile_trailer t;
+	struct memfile_id t;
 	char err[256];
 	int fd = memfile__open(path, SMALL_MEM, id, used, err, sizeof(err));
 
 	if (fd < 0)
 		return fd;
-	assert_int_equal(memfile__read_trailer(fd, &t), 0);
+	assert_int_equal(memfile__read_id(fd, &t), 0);
 	assert_memory_equal(t.id, id, VS_ID_BYTES);
 	close(fd);
 	return 0;
