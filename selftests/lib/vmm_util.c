@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,4 +377,42 @@ out:
 	free(pa);
 	free(pb);
 	return differ;
+}
+
+int netns__enter(const char *name, const char *setup)
+{
+	char cmd[512];
+	int fd;
+
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; "
+		 "modprobe tun && ip netns add %s", name, name);
+	if (system(cmd)) {
+		fprintf(stderr, "# cannot make network namespace %s\n", name);
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "/run/netns/%s", name);
+	fd = open(cmd, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		fprintf(stderr, "# cannot enter network namespace %s: %s\n",
+			name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "ip link set lo up && %s", setup);
+	if (system(cmd)) {
+		fprintf(stderr, "# in namespace %s, failed: %s\n", name, setup);
+		return -1;
+	}
+	return 0;
+}
+
+void netns__remove(const char *name)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", name);
+	if (system(cmd))
+		fprintf(stderr, "# cannot remove namespace %s\n", name);
 }

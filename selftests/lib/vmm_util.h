@@ -92,4 +92,14 @@ pid_t fc_uffd_handler__start(const char *sock, const char *mem,
 long memfile_diff_bytes(const char *a, const char *b, uint64_t size,
 			uint64_t skip, uint64_t skip_len);
 
+/*
+ * Make network namespace @name afresh (removing what an interrupted run
+ * left), enter it with this thread, bring lo up and run the shell
+ * command @setup there (making TAP devices, say): 0, or -1 with the step
+ * that failed on stderr.  The VMM a test then starts opens its TAPs in
+ * it.  netns__remove() deletes the namespace.
+ */
+int netns__enter(const char *name, const char *setup);
+void netns__remove(const char *name);
+
 #endif

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,17 +73,10 @@ FIXTURE_SETUP(replay)
 	struct utsname u;
 	char diff[80];
 	unsigned int i;
-	int fd;
 
-	TEST_REQUIRE(!system("ip netns del " NETNS " 2>/dev/null; "
-			     "modprobe tun && ip netns add " NETNS), "netns");
-	fd = open("/run/netns/" NETNS, O_RDONLY | O_CLOEXEC);
-	TEST_REQUIRE(fd >= 0 && !setns(fd, CLONE_NEWNET), "setns " NETNS);
-	close(fd);
-	TEST_REQUIRE(!system("ip link set lo up && "
-			     "ip tuntap add dev " TAP " mode tap && "
-			     "ip tuntap add dev " TAP1 " mode tap"),
-		     "cannot make TAP devices " TAP " and " TAP1);
+	TEST_REQUIRE(!netns__enter(NETNS, "ip tuntap add dev " TAP " mode tap "
+				   "&& ip tuntap add dev " TAP1 " mode tap"),
+		     "cannot make TAP devices " TAP " and " TAP1 " in " NETNS);
 
 	snprintf(self->dir, sizeof(self->dir), "/tmp/fc-replay.XXXXXX");
 	TEST_REQUIRE(mkdtemp(self->dir), "mkdtemp");
@@ -107,8 +99,7 @@ FIXTURE_TEARDOWN(replay)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	if (system(cmd))
 		fprintf(stderr, "# cannot remove %s\n", self->dir);
-	if (system("ip netns del " NETNS))
-		fprintf(stderr, "# cannot remove namespace " NETNS "\n");
+	netns__remove(NETNS);
 }
 
 /* The value of ${@name} (its length @len), or NULL if there is none. */

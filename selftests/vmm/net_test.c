@@ -8,7 +8,6 @@
  * again; bad requests are refused and change nothing.
  */
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -65,18 +64,10 @@ FIXTURE(net) {
  */
 FIXTURE_SETUP(net)
 {
-	int fd;
-
-	/* First what an interrupted run may have left. */
-	TEST_REQUIRE(!system("ip netns del " NETNS " 2>/dev/null; "
-			     "modprobe tun && ip netns add " NETNS), "netns");
-	fd = open("/run/netns/" NETNS, O_RDONLY | O_CLOEXEC);
-	TEST_REQUIRE(fd >= 0 && !setns(fd, CLONE_NEWNET), "setns " NETNS);
-	close(fd);
-	TEST_REQUIRE(!system("ip link set lo up && ip tuntap add dev " TAP
-			     " mode tap && ip addr add 10.0.2.1/24 dev " TAP
-			     " && ip link set " TAP " up"),
-		     "cannot set up TAP device " TAP);
+	TEST_REQUIRE(!netns__enter(NETNS, "ip tuntap add dev " TAP " mode tap "
+				   "&& ip addr add 10.0.2.1/24 dev " TAP
+				   " && ip link set " TAP " up"),
+		     "cannot set up TAP device " TAP " in " NETNS);
 	vmm_proc__start(&self->v, "/tmp", "vmm-net-test");
 }
 
@@ -85,8 +76,7 @@ FIXTURE_TEARDOWN(net)
 	vmm_proc__kill(&self->v);
 	unlink(self->v.sock);
 	unlink(self->v.log);
-	if (system("ip netns del " NETNS))
-		fprintf(stderr, "# cannot remove namespace " NETNS "\n");
+	netns__remove(NETNS);
 }
 
 /* What the guest's TCP echo server on port 7 sends back for @word. */
