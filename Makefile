@@ -312,9 +312,14 @@ $(B)/bench/mincore_layers: bench/mincore_layers.c vmm/vmstate.c $(LIB_SRCS) $(LI
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Ivmm -o $@ bench/mincore_layers.c \
 		vmm/vmstate.c $(LIB_SRCS)
 
+$(B)/bench/page_census: bench/page_census.c
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $<
+
 bench: bench-tracker bench-snapshot bench-restore
 
-bench-snapshot: vmm $(GUEST_IMAGES)
+bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # snapshot_bench - vmm's boot, snapshot and restore times, side by side with
-# QEMU (-accel kvm) on the same kernel, initrd and workload, in one run.
+# QEMU (-accel kvm) on the same kernel, initrd and workload, in one run,
+# and what the Full memory file holds (non-zero pages, read back by
+# bench/page_census) against what it occupies, beside the size of QEMU's
+# migration stream.
 # Runs inside the test VM ('make bench-snapshot').  Nested emulation makes
 # absolute times meaningless; the ratios are the result.
 #
@@ -37,6 +40,9 @@ bench_vmm() {
 
 	api "$sock" PATCH /vm '{"state":"Paused"}'
 	R[vmm,$mem,full]=$(api_ms "$sock" PUT /snapshot/create "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$dir/f.vmstate\",\"mem_file_path\":\"$dir/f.mem\"}") || return 1
+	# What the sparse Full file holds against what it costs.
+	read -r _ _ R[vmm,$mem,nonzero] _ R[vmm,$mem,data] _ _ < \
+		<(build/bench/page_census "$dir/f.mem") || return 1
 	api "$sock" PATCH /vm '{"state":"Resumed"}'
 	sleep 1
 	api "$sock" PATCH /vm '{"state":"Paused"}'
@@ -90,6 +96,7 @@ bench_qemu() {
 		sleep 0.02
 	done
 	R[qemu,$mem,full]=$(($(now_ms) - t0))
+	R[qemu,$mem,streamkb]=$(($(stat -c %s "$dir/q.mig") / 1024))
 	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 	rm -f "$mon"
 
@@ -136,9 +143,14 @@ for mem in $mems; do
 		"${R[vmm,$mem,restore]}" "${R[qemu,$mem,restore]}" \
 		"$(ratio "${R[vmm,$mem,restore]}" "${R[qemu,$mem,restore]}")"
 	awk -v m="$mem" -v f="${R[vmm,$mem,full]}" -v d="${R[vmm,$mem,diff]}" \
+		-v nz="${R[vmm,$mem,nonzero]}" -v da="${R[vmm,$mem,data]}" \
+		-v q="${R[qemu,$mem,streamkb]}" \
 		-v k="${R[vmm,$mem,diffkb]}" -v l="${R[vmm,$mem,load]}" 'BEGIN {
 		printf "%-34s %8s %9d  (%.0f MiB/s)\n", "vmm full snapshot throughput", m, f, f ? m * 1000 / f : 0
 		printf "%-34s %8s %9d  (%d KiB written after 1 s of work)\n", "vmm diff snapshot", m, d, k
+		printf "%-34s %8s %9d  (%.1f MiB)\n", "full file: non-zero guest pages", m, nz, nz / 256
+		printf "%-34s %8s %9d  (%.1f MiB, %.3f per non-zero page)\n", "full file: pages on disk", m, da, da / 256, nz ? da / nz : 0
+		printf "%-34s %8s %9d  (QEMU skips zero pages too)\n", "QEMU migration stream KiB", m, q
 		printf "%-34s %8s %9d\n", "vmm snapshot/load request", m, l
 	}'
 done
