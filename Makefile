@@ -324,14 +324,14 @@ bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
 
-# make bench-restore REPS=5 CASES="cold layers" DELAY_MS=2, for instance.
+# make bench-restore REPS=5 CASES="cold layers" LAT_US="100 5000", say.
 RESTORE_ENV = $(if $(REPS),REPS=$(REPS)) $(if $(CASES),CASES="$(CASES)") \
-	      $(if $(DELAY_MS),DELAY_MS=$(DELAY_MS))
+	      $(if $(LAT_US),LAT_US="$(LAT_US)")
 
 bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
-		env $(RESTORE_ENV) bench/restore_bench.sh $(B)/bench | \
+		env $(RESTORE_ENV) bench/restore_bench.sh | \
 		tee $(B)/bench/restore.txt
 	@sed -n 's/^DAT //p' $(B)/bench/restore.txt >$(B)/bench/restore.dat
 	@if command -v gnuplot >/dev/null; then \

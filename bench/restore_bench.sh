@@ -3,67 +3,72 @@
 #
 # restore_bench - the FaaSnap experiment: first-invocation latency of a
 # restored serverless function (build/guest/fn: reads a 64 MiB dataset,
-# computes, writes 8 MiB), restored five ways in one run:
+# computes, writes 8 MiB), restored these ways in one run:
 #
 #   cold     File backend, lazy, page cache dropped
 #   warm     File backend, memory file already in the page cache (bound)
-#   layers   pagetrack working-set layers, mapped over it and prefetched
+#   layers   pagetrack working-set layers, first-access order, prefetched
+#   addr     the same layers recorded without sampling: address order
 #   uffd     Uffd backend, uffd-handler installing the working set
+#   fcuffd   Uffd backend, uffd-handler without a working set: page by
+#            page, as Firecracker's own example handler restores
 #   mincore  layers taken from page-cache residency (FaaSnap's method)
 #
 # Runs inside the test VM with pagetrack.ko loaded ('make bench-restore').
-# Snapshot files live on ext4 over zram behind dm-delay, which adds
-# DELAY_MS to every read (default 1 ms, a network disk's latency), so
-# dropping the page cache makes a restore wait for storage as it would on
-# a real host.  zram alone is memory: every read would cost only CPU, and
-# a prefetch could hide nothing.  Nested emulation makes absolute times
-# meaningless; the ratios are the result.
+# Snapshot files live on ext4 over a memory-backed null_blk device whose
+# every request takes a set latency (bench/storage.sh): a read that misses
+# the page cache waits as on a disk and costs no CPU.  One device per
+# latency in LAT_US, each with its own copy of the files.
 #
-# usage: [REPS=N] [CASES="cold warm ..."] [DELAY_MS=N] restore_bench.sh
-# (REPS=3, all five cases and DELAY_MS=1 by default)
+# Beside each time, counters that do not depend on the emulator's speed
+# (bench/counters.sh): requests and MiB read from the device, what was
+# read against the working set, the VMM's major and minor faults and CPU
+# time, KVM's page faults, and for Uffd the faults the handler served.
+# Times are medians of REPS with every run shown; nested emulation makes
+# them noisy and only their ratios meaningful.
+#
+# usage: [REPS=N] [CASES="cold warm ..."] [LAT_US="200 2000"]
+#        restore_bench.sh
+# (REPS=3, every case, 200 us and 2 ms by default).  Lines "DAT LAT CASE
+# MS MIB" at the end are the plot's data (bench/restore.gp).
 
 set -u
 kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/fn.cpio.gz
 args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 reps=${REPS:-3}
-cases=${CASES:-cold warm layers uffd mincore}
-delay_ms=${DELAY_MS:-1}
-
-dir=$(mktemp -d /tmp/restorebench.XXXXXX)
-zdev=
-dm=
-export DM_DISABLE_UDEV=1
-cleanup() {
-	pkill -KILL -P $$ 2>/dev/null
-	wait
-	umount "$dir" 2>/dev/null
-	[ -n "$dm" ] && dmsetup remove "$dm"
-	[ -n "$zdev" ] && echo "${zdev#zram}" >/sys/class/zram-control/hot_remove
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-modprobe zram && modprobe ext4 && modprobe dm-delay || exit 1
-zdev=zram$(cat /sys/class/zram-control/hot_add)
-echo 1G >/sys/block/$zdev/disksize
-# Reads wait delay_ms; writes go straight through.
-dm=${dir##*/}
-echo "0 $(blockdev --getsz "/dev/$zdev") delay /dev/$zdev 0 $delay_ms /dev/$zdev 0 0" |
-	dmsetup create "$dm" || { dm=; exit 1; }
-mkfs.ext4 -q "/dev/mapper/$dm" && mount "/dev/mapper/$dm" "$dir" || exit 1
+cases=${CASES:-cold warm layers addr uffd fcuffd mincore}
+lats=${LAT_US:-200 2000}
 
 prog=restore_bench
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/storage.sh"
+. "$(dirname "$0")/counters.sh"
 die() { echo "$prog: $*" >&2; exit 1; }
+
+top=$(mktemp -d /tmp/restorebench.XXXXXX)
+cleanup() {
+	pkill -KILL -P $$ 2>/dev/null
+	wait
+	storage_teardown
+	rm -rf "$top"
+}
+trap cleanup EXIT
+
+for lat in $lats; do
+	mkdir "$top/$lat" && storage_add "l$lat" 1024 "$lat" "$top/$lat" ||
+		die "cannot make the $lat us device"
+done
+first=${lats%% *}
+dir=$top/$first
 
 # start_vmm NAME: a vmm whose console input is a FIFO held open on fd 9.
 start_vmm() {
-	sock=$dir/$1.sock log=$dir/$1.log
-	rm -f "$sock" "$dir/$1.in" "$log"
-	mkfifo "$dir/$1.in"
-	exec 9<>"$dir/$1.in"
-	build/vmm --api-sock "$sock" <"$dir/$1.in" >"$log" 2>&1 &
+	sock=$top/$1.sock log=$top/$1.log
+	rm -f "$sock" "$top/$1.in" "$log"
+	mkfifo "$top/$1.in"
+	exec 9<>"$top/$1.in"
+	build/vmm --api-sock "$sock" <"$top/$1.in" >"$log" 2>&1 &
 	vmm_pid=$!
 	while [ ! -S "$sock" ]; do sleep 0.005; done
 }
@@ -87,6 +92,22 @@ invoke() {
 	sed -n 's/.*FN-DONE n=1 .*sum=\([0-9a-f]*\).*/\1/p' "$log"
 }
 
+# record LAYERS [EXTRA]: restore cold, invoke once, write the working set.
+record() {
+	drop_caches
+	start_vmm record
+	api "$sock" PUT /snapshot/load "$(load_body File "$dir/fn.mem" "\"track_working_set\":true${2:+,$2}")" || die "load failed"
+	want=$(invoke) || exit 1
+	api "$sock" PATCH /vm '{"state":"Paused"}' || exit 1
+	if [ "$1" = ws ]; then
+		# FaaSnap's set: what the cold invocation left in the page cache.
+		mc_pages=$(build/bench/mincore_layers "$dir/fn.vmstate" "$dir/fn.mem" "$dir/mc.layers") ||
+			die "mincore_layers failed"
+	fi
+	api "$sock" PUT /snapshot/layers "{\"layers_path\":\"$dir/$1.layers\"}" || exit 1
+	stop_vmm
+}
+
 echo "restore_bench: booting the function" >&2
 start_vmm base
 api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" &&
@@ -98,81 +119,123 @@ api "$sock" PUT /snapshot/create "{\"snapshot_path\":\"$dir/fn.vmstate\",\"mem_f
 stop_vmm
 
 echo "restore_bench: recording the working set of one invocation" >&2
-drop_caches
-start_vmm record
-api "$sock" PUT /snapshot/load "$(load_body File "$dir/fn.mem" '"track_working_set":true')" || die "load failed"
-want=$(invoke) || exit 1
-api "$sock" PATCH /vm '{"state":"Paused"}' || exit 1
-# FaaSnap's set: what the cold invocation left in the page cache.
-mc_pages=$(build/bench/mincore_layers "$dir/fn.vmstate" "$dir/fn.mem" "$dir/mc.layers") || die "mincore_layers failed"
-api "$sock" PUT /snapshot/layers "{\"layers_path\":\"$dir/ws.layers\"}" || exit 1
-stop_vmm
+record ws
+record addr '"working_set_interval_ms":0'
 info=$(build/snapinfo "$dir/ws.layers")
 ws_ro=$(echo "$info" | awk '/read-only/ { print $2 }')
 ws_dirty=$(echo "$info" | awk '/ dirty/ { print $2 }')
-
-declare -A T
-for rep in $(seq "$reps"); do
-	for c in $cases; do
-		echo "restore_bench: run $rep: $c" >&2
-		case $c in
-		warm) cat "$dir/fn.mem" >/dev/null ;;
-		*) drop_caches ;;
-		esac
-		start_vmm "$c"
-		if [ "$c" = uffd ]; then
-			rm -f "$dir/handler.sock"
-			build/uffd-handler --socket "$dir/handler.sock" --mem "$dir/fn.mem" \
-				--layers "$dir/ws.layers" 2>"$dir/handler.log" &
-			handler_pid=$!
-			for i in $(seq 1000); do
-				[ -S "$dir/handler.sock" ] && break
-				sleep 0.01
-			done
-		fi
-		case $c in
-		cold|warm) body=$(load_body File "$dir/fn.mem") ;;
-		layers) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
-		mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
-		uffd) body=$(load_body Uffd "$dir/handler.sock") ;;
-		esac
-		t0=$(now_ms)
-		# A restore that fails is reported and the run goes on.
-		if api "$sock" PUT /snapshot/load "$body" && got=$(invoke); then
-			t=$(($(now_ms) - t0))
-			[ "$got" = "$want" ] ||
-				die "$c: the function computed $got, not $want"
-		else
-			echo "restore_bench: $c failed; vmm said:" >&2
-			tail -n 12 "$log" | sed 's/^/  /' >&2
-			[ "$c" = uffd ] && sed 's/^/  handler: /' "$dir/handler.log" >&2
-			t=FAIL
-		fi
-		stop_vmm
-		if [ "$c" = uffd ]; then
-			kill "$handler_pid" 2>/dev/null
-			wait "$handler_pid" 2>/dev/null
-			grep 'faults served' "$dir/handler.log" >&2
-		fi
-		T[$c]="${T[$c]:-} $t"
-	done
+ws_pages=$((ws_ro + ws_dirty))
+for lat in $lats; do
+	[ "$lat" = "$first" ] ||
+		cp --sparse=always "$dir"/fn.vmstate "$dir"/fn.mem "$dir"/*.layers "$top/$lat/" ||
+		die "cannot copy the snapshot to the $lat us device"
 done
+
+# run_case CASE: one restore and invocation from $dir; sets t (ms or
+# FAIL) and c (the counters).
+run_case() {
+	local c0 d1 body handler_pid= i reads secs
+	case $1 in
+	warm) cat "$dir/fn.mem" >/dev/null ;;
+	*) drop_caches ;;
+	esac
+	start_vmm "$1"
+	case $1 in
+	uffd|fcuffd)
+		rm -f "$top/handler.sock"
+		build/uffd-handler --socket "$top/handler.sock" --mem "$dir/fn.mem" \
+			$([ "$1" = uffd ] && echo --layers "$dir/ws.layers") \
+			2>"$top/handler.log" &
+		handler_pid=$!
+		for i in $(seq 1000); do
+			[ -S "$top/handler.sock" ] && break
+			sleep 0.01
+		done ;;
+	esac
+	case $1 in
+	cold|warm) body=$(load_body File "$dir/fn.mem") ;;
+	layers) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
+	addr) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/addr.layers\"") ;;
+	mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
+	uffd|fcuffd) body=$(load_body Uffd "$top/handler.sock") ;;
+	esac
+	c0=$(storage_stat "l$lat")
+	t0=$(now_ms)
+	# A restore that fails is reported and the run goes on.
+	if api "$sock" PUT /snapshot/load "$body" && got=$(invoke); then
+		t=$(($(now_ms) - t0))
+		[ "$got" = "$want" ] ||
+			die "$1: the function computed $got, not $want"
+	else
+		echo "restore_bench: $1 failed; vmm said:" >&2
+		tail -n 12 "$log" | sed 's/^/  /' >&2
+		[ -n "$handler_pid" ] && sed 's/^/  handler: /' "$top/handler.log" >&2
+		t=FAIL
+	fi
+	d1=$(storage_stat "l$lat")
+	reads=$(($(echo "$d1" | cut -d' ' -f1) - $(echo "$c0" | cut -d' ' -f1)))
+	secs=$(($(echo "$d1" | cut -d' ' -f2) - $(echo "$c0" | cut -d' ' -f2)))
+	c="$reads $((secs / 8)) $(proc_counters "$vmm_pid") $(kvm_counters "$vmm_pid")"
+	stop_vmm
+	if [ -n "$handler_pid" ]; then
+		# The VMM is gone, so the handler's userfaultfd hangs up; a
+		# handler that still does not exit is killed and said so.
+		kill "$handler_pid" 2>/dev/null
+		for i in $(seq 100); do
+			kill -0 "$handler_pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -0 "$handler_pid" 2>/dev/null &&
+			echo "$prog: uffd-handler ignored SIGTERM; killed" >&2 &&
+			kill -KILL "$handler_pid"
+		wait "$handler_pid" 2>/dev/null
+		c="$c $(sed -n 's/.*: \([0-9]*\) faults served, \([0-9]*\) pages.*/\1 \2/p' "$top/handler.log")"
+	fi
+}
 
 # Median of the runs that finished, or FAIL when none did.
 median() { tr ' ' '\n' | grep '^[0-9]' | sort -n | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "FAIL" }'; }
 
-echo "pagetrack restore benchmark: fn (reads 64 MiB, writes 8 MiB), 256 MiB guest, 2 vCPUs, $delay_ms ms read latency, median of $reps"
-echo "working set (pagetrack): $ws_ro read-only + $ws_dirty dirty pages = $(((ws_ro + ws_dirty) * 4 / 1024)) MiB"
+declare -A T C
+for lat in $lats; do
+	dir=$top/$lat
+	for rep in $(seq "$reps"); do
+		for k in $cases; do
+			run_case "$k"
+			# As it goes, so that a run cut short still tells.
+			echo "restore_bench: $lat us, run $rep: $k: $t ms; counters $c" >&2
+			T[$lat,$k]="${T[$lat,$k]:-} $t"
+			# The counters of the last run: they barely vary.
+			C[$lat,$k]=$c
+		done
+	done
+done
+
+echo "pagetrack restore benchmark: fn (reads 64 MiB, writes 8 MiB), 256 MiB guest, 2 vCPUs, median of $reps"
+echo "working set (pagetrack): $ws_ro read-only + $ws_dirty dirty pages = $((ws_pages * 4 / 1024)) MiB"
 echo "$info" | sed 's/^[^ ].*: layers/  layer file: layers/'
 echo "  layer file on disk: $(du -k "$dir/ws.layers" | cut -f1) KiB; mincore's: $(du -k "$dir/mc.layers" | cut -f1) KiB"
-echo "working set (mincore):   $mc_pages pages = $((mc_pages * 4 / 1024)) MiB ($(awk -v m="$mc_pages" -v w="$((ws_ro + ws_dirty))" 'BEGIN { printf "%.2fx", m / w }') pagetrack's)"
-printf '%-10s %12s %10s   %s\n' restore "ms to done" "vs cold" "every run"
-cold=$(echo "${T[cold]:-}" | median)
-for c in $cases; do
-	m=$(echo "${T[$c]}" | median)
-	printf '%-10s %12s %10s  %s\n' "$c" "$m" "$(awk -v a="$m" -v b="$cold" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }')" "${T[$c]}"
+echo "working set (mincore):   $mc_pages pages = $((mc_pages * 4 / 1024)) MiB ($(awk -v m="$mc_pages" -v w="$ws_pages" 'BEGIN { printf "%.2fx", m / w }') pagetrack's)"
+for lat in $lats; do
+	echo
+	echo "storage latency $lat us per request"
+	printf '%-8s %9s %7s %7s %8s %8s %7s %8s %7s %9s %9s  %s\n' case "ms" "/warm" "reads" "MiB rd" "rd/ws" \
+		majflt minflt "cpu ms" "kvm pf" "uffd f/p" "every run"
+	warm=$(echo "${T[$lat,warm]:-}" | median)
+	for k in $cases; do
+		m=$(echo "${T[$lat,$k]}" | median)
+		set -- ${C[$lat,$k]}
+		printf '%-8s %9s %7s %7s %8s %8s %7s %8s %7s %9s %9s %s\n' "$k" "$m" \
+			"$(awk -v a="$m" -v b="$warm" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }')" \
+			"$1" "$(awk -v p="$2" 'BEGIN { printf "%.1f", p / 256 }')" \
+			"$(awk -v p="$2" -v w="$ws_pages" 'BEGIN { printf "%.2f", p / w }')" \
+			"$4" "$3" "$5" "$6" "${8:+$8/${9:-}}" "${T[$lat,$k]}"
+	done
 done
-for c in $cases; do
-	m=$(echo "${T[$c]}" | median)
-	[ "$m" = FAIL ] || echo "DAT $c $m"
+for lat in $lats; do
+	for k in $cases; do
+		m=$(echo "${T[$lat,$k]}" | median)
+		set -- ${C[$lat,$k]}
+		[ "$m" = FAIL ] || echo "DAT $lat $k $m $(awk -v p="$2" 'BEGIN { printf "%.1f", p / 256 }')"
+	done
 done
