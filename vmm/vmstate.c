@@ -131,10 +131,18 @@ int file__create_temp(const char *path, char *tmp, char *err, size_t errlen)
 
 	snprintf(tmp, 4200, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(tmp);
-	if (fd < 0)
-		snprintf(err, errlen, "cannot create a file next to %s: %s",
-			 path, strerror(errno));
-	return fd < 0 ? -errno : fd;
+	if (fd < 0) {
+		int e = errno;
+		char *dir = strdup(path);
+
+		/* Named whole: the directory is what is missing or locked. */
+		snprintf(err, errlen, "cannot write %s: cannot create a file "
+			 "in %s: %s", path, dir ? dirname(dir) : "its directory",
+			 strerror(e));
+		free(dir);
+		return -e;
+	}
+	return fd;
 }
 
 /*
@@ -434,9 +442,10 @@ static int write_nonzero(int fd, const uint8_t *mem, uint64_t first,
 
 /*
  * Guest memory @mem into a synced temporary file next to @path, then the
- * identity page naming snapshot @id.  With @bitmap (a Diff) only the pages set
- * in it are written, each at its own offset in a sparse file; without
- * (a Full) every page.  Either way an all-zero page stays a hole: a
+ * identity page naming snapshot @id.  With @bitmap (a Diff, or a Full
+ * whose other pages are known to be zero) only the pages set in it are
+ * written, each at its own offset in a sparse file; without, every page.
+ * Either way an all-zero page stays a hole: a
  * Linux guest zeroes every page it allocates (init_on_alloc, and each
  * transparent huge page whole), so a booted guest's first Diff is mostly
  * zeros, hundreds of MiB of them; the vmstate's bitmap, not the file's
