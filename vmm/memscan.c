@@ -19,7 +19,8 @@
 #define MEMSCAN_PAGE_SIZE	4096ULL
 #define PM_PRESENT		(1ULL << 63)
 #define PM_SWAP			(1ULL << 62)
-#define PM_FILE			(1ULL << 61)	/* or shared anonymous */
+/* A file's page (or shared anonymous): not a private copy. */
+#define PM_FILE			(1ULL << 61)
 #define PM_BATCH		512
 
 /*
@@ -39,8 +40,9 @@ static int clear_unwritten(int pagemap, const uint8_t *mem, uint64_t first,
 		if (got != (ssize_t)(n * sizeof(pm[0])))
 			return got < 0 ? -errno : -EIO;
 		for (i = 0; i < n; i++) {
+			bool present = pm[i] & PM_PRESENT;
 			bool copy = (pm[i] & PM_SWAP) ||
-				    ((pm[i] & PM_PRESENT) && !(pm[i] & PM_FILE));
+				    (present && !(pm[i] & PM_FILE));
 
 			if (!copy)
 				bitmap__clear(bitmap, first + i);

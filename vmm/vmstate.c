@@ -137,8 +137,8 @@ int file__create_temp(const char *path, char *tmp, char *err, size_t errlen)
 
 		/* Named whole: the directory is what is missing or locked. */
 		snprintf(err, errlen, "cannot write %s: cannot create a file "
-			 "in %s: %s", path, dir ? dirname(dir) : "its directory",
-			 strerror(e));
+			 "in %s: %s", path,
+			 dir ? dirname(dir) : "its directory", strerror(e));
 		free(dir);
 		return -e;
 	}
