@@ -62,7 +62,7 @@ help:
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
-	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates; 3 GiB snapshots"
+	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates; 3 and 4 GiB snapshots"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
 	@echo "make fuzz-kmod  in the test VM: the ioctl fuzzer, FUZZ_KMOD_CALLS calls (100000)"
@@ -258,6 +258,14 @@ $(B)/unit/vmstate_test: tests/unit/vmstate_test.c vmm/vmstate.c vmm/vmstate.h \
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/vmstate.c \
 		$(LIB_SRCS) -lcmocka
 
+# What a Full of a restored VM reads: memscan.c is the VMM's.
+$(B)/unit/memscan_test: tests/unit/memscan_test.c vmm/memscan.c vmm/memscan.h \
+			$(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Ivmm -o $@ $< vmm/memscan.c \
+		$(LIB_SRCS) -lcmocka
+
 # snapmerge_test runs build/snapmerge on chains it writes with vmstate.c.
 $(B)/unit/snapmerge_test: tests/unit/snapmerge_test.c vmm/vmstate.c \
 			  vmm/vmstate.h $(B)/snapmerge $(LIB_SRCS) $(LIB_HDRS)
@@ -341,8 +349,8 @@ bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
 
 # make stress-restore N=100: N restores per backend, each in a new VMM,
 # the function invoked and its checksum checked; make check runs N=5.
-# Also 20 killed creates, and the 256 MiB and 3 GiB snapshots of
-# snapshot_size_test (make check: 1 GiB).
+# Also 20 killed creates, and the 256 MiB, 3 and 4 GiB snapshots of
+# snapshot_size_test (make check: 1 and 4 GiB).
 STRESS_N = $(or $(N),100)
 
 stress-restore: module vmm tools tests

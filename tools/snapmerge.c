@@ -84,16 +84,42 @@ static bool is_zero(const uint8_t *p, size_t len)
 }
 
 /*
+ * Make [@off, @off + @len) of @out read as zeros without storing them:
+ * punch a hole, or where the file system cannot, write the zeros.
+ */
+static int zero_range(int out, uint64_t off, uint64_t len)
+{
+	static const uint8_t zero[VMSTATE_PAGE_SIZE];
+
+	if (!len || !fallocate(out, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       off, len))
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return errno;
+	for (; len; off += VMSTATE_PAGE_SIZE, len -= VMSTATE_PAGE_SIZE)
+		if (pwrite(out, zero, VMSTATE_PAGE_SIZE, off) !=
+		    VMSTATE_PAGE_SIZE)
+			return errno ? errno : EIO;
+	return 0;
+}
+
+/*
  * Bytes [@off, @off + @len) of @in to the same offsets of @out, through
- * @buf of COPY_CHUNK bytes.  With @holes, all-zero pages are skipped, so
- * that they stay holes in a fresh @out.  0 or an errno.
+ * @buf of COPY_CHUNK bytes, all-zero pages left out of @out: skipped
+ * where @out is known to be a hole there (@punch false, the base into a
+ * fresh file), punched where a page copied before may be under them
+ * (@punch true, a Diff's pages).  A booted guest's first Diff is mostly
+ * zeros (the pages the guest's kernel cleared), and so is a merge that
+ * starts from it.  0 or an errno.
  */
 static int copy_range(int in, int out, uint64_t off, uint64_t len,
-		      uint8_t *buf, bool holes)
+		      uint8_t *buf, bool punch)
 {
 	while (len) {
 		size_t n = len < COPY_CHUNK ? len : COPY_CHUNK, i;
 		ssize_t got = pread(in, buf, n, off);
+		uint64_t zeros = 0;	/* the zero pages just before @i */
+		int ret;
 
 		if (got <= 0)
 			return got < 0 ? errno : EIO;
@@ -101,12 +127,22 @@ static int copy_range(int in, int out, uint64_t off, uint64_t len,
 			size_t page = got - i < VMSTATE_PAGE_SIZE ?
 				      got - i : VMSTATE_PAGE_SIZE;
 
-			if (holes && is_zero(buf + i, page))
+			if (is_zero(buf + i, page)) {
+				zeros += page;
 				continue;
+			}
+			ret = punch ? zero_range(out, off + i - zeros, zeros) :
+			      0;
+			if (ret)
+				return ret;
+			zeros = 0;
 			if (pwrite(out, buf + i, page, off + i) !=
 			    (ssize_t)page)
 				return errno ? errno : EIO;
 		}
+		ret = punch ? zero_range(out, off + got - zeros, zeros) : 0;
+		if (ret)
+			return ret;
 		off += got;
 		len -= got;
 	}
@@ -133,7 +169,7 @@ static int copy_base(int in, int out, uint64_t size, uint8_t *buf)
 			return errno;
 		if ((uint64_t)hole > size)
 			hole = size;
-		ret = copy_range(in, out, data, hole - data, buf, true);
+		ret = copy_range(in, out, data, hole - data, buf, false);
 		if (ret)
 			return ret;
 		data = hole;
@@ -232,7 +268,7 @@ static int write_merged(const char *out_mem, char *tmp, int base_fd,
 		while (!ret && bitmap__next_run(bm, pages, from, &s, &e)) {
 			ret = copy_range(d[i].fd, fd, s * VMSTATE_PAGE_SIZE,
 					 (e - s) * VMSTATE_PAGE_SIZE, buf,
-					 false);
+					 true);
 			from = e;
 		}
 	}

@@ -19,6 +19,7 @@
 #include "bitmap.h"
 #include "crc32.h"
 #include "layers.h"
+#include "memscan.h"
 #include "snapshot.h"
 #include "virtio/virtio.h"
 #include "vmstate.h"
@@ -207,6 +208,24 @@ static int rename_into_place(char *tmp, const char *path, char *err,
 }
 
 /*
+ * The pages a Full snapshot reads: all, but for a VM restored from a
+ * memory file, those in its holes the VM has not written are known to
+ * be zero and are left unread (memscan.c: reading them would fill a
+ * tmpfs with zeros).  NULL: no memory.
+ */
+static uint64_t *full_pages(struct vm *vm)
+{
+	uint64_t *bm = bitmap__alloc(nr_pages(vm));
+
+	if (!bm)
+		return NULL;
+	memset(bm, 0xff, bitmap__bytes(nr_pages(vm)));
+	if (vm->base_mem_fd >= 0 && vm->uffd < 0)
+		memscan__maybe_data(vm->base_mem_fd, vm->mem, vm->mem_size, bm);
+	return bm;
+}
+
+/*
  * Test hook: VMM_CRASH_AT=STEP kills the VMM with SIGKILL when a create
  * reaches STEP, as a crash there would.  A kill timed from outside almost
  * never lands between two renames, the instants that matter; this stops
@@ -234,7 +253,7 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 	char mem_tmp[4200] = "", vs_tmp[4200] = "", layers_tmp[4200] = "";
 	bool mem_superseded, layers_superseded;
 	uint8_t id[VS_ID_BYTES];
-	uint64_t *dirty = NULL;
+	uint64_t *dirty = NULL, *full = NULL;
 	struct vsbuf b;
 	int ret;
 
@@ -274,8 +293,16 @@ int snapshot__create(struct vm *vm, enum snapshot_type type,
 		bitmap__or(dirty, dirty, vm->pending_dirty, nr_pages(vm));
 	}
 
+	if (type == SNAPSHOT_FULL) {
+		full = full_pages(vm);
+		if (!full) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			goto out;
+		}
+	}
 	ret = memfile__write_temp(mem_path, vm->mem, vm->mem_size,
-				  type == SNAPSHOT_DIFF ? dirty : NULL, id,
+				  type == SNAPSHOT_DIFF ? dirty : full, id,
 				  mem_tmp, err, errlen);
 	if (ret) {
 		mem_tmp[0] = 0;
@@ -343,6 +370,7 @@ out:
 			       bitmap__bytes(nr_pages(vm)));
 	}
 	free(dirty);
+	free(full);
 	vsbuf__free(&b);
 	return ret;
 }

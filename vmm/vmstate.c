@@ -131,10 +131,18 @@ int file__create_temp(const char *path, char *tmp, char *err, size_t errlen)
 
 	snprintf(tmp, 4200, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(tmp);
-	if (fd < 0)
-		snprintf(err, errlen, "cannot create a file next to %s: %s",
-			 path, strerror(errno));
-	return fd < 0 ? -errno : fd;
+	if (fd < 0) {
+		int e = errno;
+		char *dir = strdup(path);
+
+		/* Named whole: the directory is what is missing or locked. */
+		snprintf(err, errlen, "cannot write %s: cannot create a file "
+			 "in %s: %s", path,
+			 dir ? dirname(dir) : "its directory", strerror(e));
+		free(dir);
+		return -e;
+	}
+	return fd;
 }
 
 /*
@@ -408,18 +416,19 @@ static bool page_is_zero(const uint8_t *page)
 }
 
 /*
- * Pages [0, @npages) of @mem, leaving holes where a page is all zero: a
+ * Pages [@first, @end) of @mem, leaving holes where a page is all zero: a
  * guest of 3 GiB touches a fraction of its memory, and a memory file as
  * large as the guest does not fit on a tmpfs beside it.  Holes read as
  * zero, so the file's content is the same as a dense one's.
  */
-static int write_nonzero(int fd, const uint8_t *mem, uint64_t npages)
+static int write_nonzero(int fd, const uint8_t *mem, uint64_t first,
+			 uint64_t end)
 {
-	uint64_t start = 0, i;
+	uint64_t start = first, i;
 	int ret;
 
-	for (i = 0; i <= npages; i++) {
-		if (i < npages && !page_is_zero(mem + i * VMSTATE_PAGE_SIZE))
+	for (i = first; i <= end; i++) {
+		if (i < end && !page_is_zero(mem + i * VMSTATE_PAGE_SIZE))
 			continue;
 		if (i > start) {
 			ret = write_run(fd, mem, start, i);
@@ -433,9 +442,14 @@ static int write_nonzero(int fd, const uint8_t *mem, uint64_t npages)
 
 /*
  * Guest memory @mem into a synced temporary file next to @path, then the
- * identity page naming snapshot @id.  With @bitmap (a Diff) only the pages set
- * in it are written, each at its own offset in a sparse file; without
- * (a Full) every page but the all-zero ones, which stay holes.
+ * identity page naming snapshot @id.  With @bitmap (a Diff, or a Full
+ * whose other pages are known to be zero) only the pages set in it are
+ * written, each at its own offset in a sparse file; without, every page.
+ * Either way an all-zero page stays a hole: a
+ * Linux guest zeroes every page it allocates (init_on_alloc, and each
+ * transparent huge page whole), so a booted guest's first Diff is mostly
+ * zeros, hundreds of MiB of them; the vmstate's bitmap, not the file's
+ * extents, says which pages a Diff holds.
  */
 int memfile__write_temp(const char *path, const uint8_t *mem,
 			uint64_t mem_size, const uint64_t *bitmap,
@@ -450,10 +464,10 @@ int memfile__write_temp(const char *path, const uint8_t *mem,
 		return fd;
 	ret = ftruncate(fd, mem_size) ? errno : 0;
 	if (!ret && !bitmap)
-		ret = write_nonzero(fd, mem, npages);
+		ret = write_nonzero(fd, mem, 0, npages);
 	while (!ret && bitmap &&
 	       bitmap__next_run(bitmap, npages, from, &start, &end)) {
-		ret = write_run(fd, mem, start, end);
+		ret = write_nonzero(fd, mem, start, end);
 		from = end;
 	}
 	if (!ret)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,7 +29,26 @@ const char *vmm_util__kernel(void)
 	return path;
 }
 
-void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
+/*
+ * Root without the capabilities that override file permissions: file
+ * modes and owners then bind it as they bind an unprivileged VMM, while
+ * /dev/kvm, root's own, stays open to it.  The bounding set is what exec
+ * gives root its capabilities from.
+ */
+static void drop_file_caps(void)
+{
+	static const int caps[] = {
+		CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (prctl(PR_CAPBSET_DROP, caps[i], 0, 0, 0))
+			_exit(126);
+}
+
+void vmm_proc__start_as(struct vmm_proc *v, const char *dir,
+			const char *name, unsigned int flags)
 {
 	int i, in[2];
 
@@ -43,6 +64,8 @@ void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
 		dup2(in[0], 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		if (flags & VMM_PROC_NO_FILE_CAPS)
+			drop_file_caps();
 		execl(VMM_BIN, VMM_BIN, "--api-sock", v->sock, NULL);
 		_exit(127);
 	}
@@ -52,6 +75,11 @@ void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
 		usleep(50000);
 	TEST_REQUIRE(!access(v->sock, F_OK), "vmm did not create %s",
 		     v->sock);
+}
+
+void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name)
+{
+	vmm_proc__start_as(v, dir, name, 0);
 }
 
 void vmm_proc__kill(struct vmm_proc *v)

@@ -21,6 +21,14 @@ struct vmm_proc {
 const char *vmm_util__kernel(void);
 /* Start vmm --api-sock in @dir (console to @name.log), wait for the socket. */
 void vmm_proc__start(struct vmm_proc *v, const char *dir, const char *name);
+/*
+ * The same, with @flags: VMM_PROC_NO_FILE_CAPS runs it as root that file
+ * permissions bind (no CAP_DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER), as an
+ * unprivileged user's VMM is bound.
+ */
+#define VMM_PROC_NO_FILE_CAPS	(1u << 0)
+void vmm_proc__start_as(struct vmm_proc *v, const char *dir,
+			const char *name, unsigned int flags);
 /* SIGKILL and reap; safe to call twice. */
 void vmm_proc__kill(struct vmm_proc *v);
 /* One request through curl: HTTP status, response body in @out. */

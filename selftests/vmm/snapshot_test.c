@@ -37,7 +37,7 @@ FIXTURE_SETUP(snap)
 
 FIXTURE_TEARDOWN(snap)
 {
-	char cmd[128];
+	char cmd[256];
 
 	vmm_proc__kill(&self->a);
 	vmm_proc__kill(&self->b);
@@ -47,10 +47,25 @@ FIXTURE_TEARDOWN(snap)
 		kill(self->handler, SIGKILL);
 		waitpid(self->handler, NULL, 0);
 	}
+	snprintf(cmd, sizeof(cmd), "%s/ro", self->dir);
+	umount(cmd);
 	umount(self->dir);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s-else", self->dir, self->dir);
 	if (system(cmd))
 		fprintf(stderr, "# cannot remove %s\n", self->dir);
+}
+
+/*
+ * @name in the directory beside the test's (the directory itself if
+ * @name is NULL), made if need be: not on a file system a test fills up
+ * or makes read-only.
+ */
+static void elsewhere(FIXTURE_DATA(snap) *self, char *buf, const char *name)
+{
+	snprintf(buf, 256, "%s-else", self->dir);
+	mkdir(buf, 0700);
+	if (name)
+		snprintf(buf, 256, "%s-else/%s", self->dir, name);
 }
 
 static void path(FIXTURE_DATA(snap) *self, char *buf, const char *name)
@@ -98,30 +113,46 @@ static void snap_paths(FIXTURE_DATA(snap) *self, const char *name,
 	path(self, mem, file);
 }
 
-static int create(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
-		  const char *type, const char *name)
+static int create_at(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		     const char *type, const char *vmstate, const char *mem)
 {
-	char body[1024], vmstate[256], mem[256];
+	char body[1024];
 
-	snap_paths(self, name, vmstate, mem);
 	snprintf(body, sizeof(body), "{\"snapshot_type\":\"%s\",\"snapshot_path\":"
 		 "\"%s\",\"mem_file_path\":\"%s\"}", type, vmstate, mem);
 	return vmm_proc__api(v, "PUT", "/snapshot/create", body, self->out,
 			     sizeof(self->out));
 }
 
-static int load(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
-		const char *name, bool diff)
+static int create(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		  const char *type, const char *name)
 {
-	char body[1024], vmstate[256], mem[256];
+	char vmstate[256], mem[256];
 
 	snap_paths(self, name, vmstate, mem);
+	return create_at(self, v, type, vmstate, mem);
+}
+
+static int load_at(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		   const char *vmstate, const char *mem, bool diff)
+{
+	char body[1024];
+
 	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
 		 "{\"backend_type\":\"File\",\"backend_path\":\"%s\"},"
 		 "\"enable_diff_snapshots\":%s,\"resume_vm\":true}", vmstate,
 		 mem, diff ? "true" : "false");
 	return vmm_proc__api(v, "PUT", "/snapshot/load",
 			     body, self->out, sizeof(self->out));
+}
+
+static int load(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
+		const char *name, bool diff)
+{
+	char vmstate[256], mem[256];
+
+	snap_paths(self, name, vmstate, mem);
+	return load_at(self, v, vmstate, mem, diff);
 }
 
 static int set_state(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
@@ -582,12 +613,13 @@ static int fill_up(const char *dir, const char *mem)
 
 /*
  * A snapshot that fails half way (the disk fills up) leaves the previous
- * snapshot at the same paths intact and loadable.
+ * snapshot at the same paths intact and loadable; the VM, still there, is
+ * snapshotted on another file system, and that snapshot loads too.
  */
 TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 {
-	char cmd[256];
-	long n;
+	char cmd[256], vmstate[256], mem[256];
+	long n, n2;
 
 	ASSERT_EQ(0, mount("tmpfs", self->dir, "tmpfs", 0, "size=300m"));
 	vmm_proc__start(&self->a, "/tmp", "snapfail-a");
@@ -615,19 +647,193 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 	EXPECT_EQ(0, system(cmd)) TH_LOG("the previous snapshot changed");
 	snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp", self->dir);
 	EXPECT_NE(0, system(cmd)) TH_LOG("temporary files left behind");
+
+	/*
+	 * The disk still full, the VM is snapshotted on another one, right
+	 * at a pause: guest time runs on while the VM is paused, and a
+	 * restored guest goes on from the time its snapshot was taken.
+	 */
+	n2 = vmm_proc__last_tick(&self->a);
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n2 + 2, 60));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	n2 = vmm_proc__last_tick(&self->a);
+	elsewhere(self, vmstate, "full.vmstate");
+	elsewhere(self, mem, "full.mem");
+	ASSERT_EQ(204, create_at(self, &self->a, "Full", vmstate, mem))
+		TH_LOG("%s", self->out);
 	/* Room again: the File backend's page cache is the tmpfs too. */
 	snprintf(cmd, sizeof(cmd), "%s/filler", self->dir);
 	unlink(cmd);
 
 	/* The VM is still there; the old snapshot still loads. */
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 4, 60));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n2 + 4, 60));
 	vmm_proc__kill(&self->a);
 	vmm_proc__start(&self->b, "/tmp", "snapfail-b");
 	ASSERT_EQ(204, load(self, &self->b, "full", false));
 	expect_continues(_metadata, &self->a, &self->b, n);
+	vmm_proc__kill(&self->b);
+	/* And so does the one taken elsewhere, at the later pause. */
+	vmm_proc__start(&self->c, "/tmp", "snapfail-c");
+	ASSERT_EQ(204, load_at(self, &self->c, vmstate, mem, false))
+		TH_LOG("%s", self->out);
+	expect_continues(_metadata, &self->a, &self->c, n2);
 	unlink("/tmp/snapfail-a.log");
 	unlink("/tmp/snapfail-b.log");
+	unlink("/tmp/snapfail-c.log");
+}
+
+/* What cannot be written to, and the reason the VMM must give. */
+struct bad_target {
+	const char *dir;	/* under the test's directory */
+	const char *why;
+};
+
+static const struct bad_target bad_targets[] = {
+	{ "ro", "Read-only file system" },
+	{ "missing", "No such file or directory" },
+	{ "notmine", "Permission denied" },
+};
+
+/*
+ * A listing of the test's directory and of the bad targets (inode
+ * numbers, sizes, times to the nanosecond), and with @content the
+ * checksum of snapshot "full": what a refused create must leave as it
+ * was.  The VMM never writes a file in place, so the listing shows any
+ * change; the content, costly to read under emulation, is checked less
+ * often.
+ */
+static void fingerprint(FIXTURE_DATA(snap) *self, bool content, char *sum,
+			size_t len)
+{
+	char cmd[1024];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "cd %s && { ls -laiR --time-style=full-iso "
+		 ". | grep -v ' \\.\\.\\?$'; %s } | md5sum", self->dir,
+		 content ? "cat full.vmstate full.mem;" : "");
+	p = popen(cmd, "r");
+	sum[0] = 0;
+	if (p) {
+		if (!fgets(sum, len, p))
+			sum[0] = 0;
+		pclose(p);
+	}
+}
+
+/*
+ * Each way a snapshot's target cannot be written (a read-only file
+ * system, a directory that does not exist, one the VMM's user may not
+ * write in), for its memory file or its vmstate, Full or Diff: the create
+ * fails with a message naming the path and the reason, and changes
+ * nothing: no file left behind, the previous snapshot at the same paths
+ * intact and loadable, no dirty page lost (a Diff taken after them
+ * elsewhere, merged onto the previous Full, is the memory a Full taken
+ * at the same pause holds), the VM resumes.  The VMM runs as root bound
+ * by file permissions, as an unprivileged VMM is.
+ */
+TEST_F_TIMEOUT(snap, unwritable_target_keeps_previous, 900)
+{
+	char vmstate[256], mem[256], bad[128], good_vs[256], good_mem[256];
+	char before[64], after[64], whole[64], cmd[1200], other[256];
+	unsigned int i, k;
+	long n, n2;
+
+	snprintf(bad, sizeof(bad), "%s/ro", self->dir);
+	ASSERT_EQ(0, mkdir(bad, 0755));
+	ASSERT_EQ(0, mount("tmpfs", bad, "tmpfs", MS_RDONLY, "size=1m"));
+	snprintf(bad, sizeof(bad), "%s/notmine", self->dir);
+	ASSERT_EQ(0, mkdir(bad, 0755));
+	ASSERT_EQ(0, chown(bad, 65534, 65534));
+
+	/* Their consoles elsewhere: the test's directory must not change. */
+	elsewhere(self, other, NULL);
+	vmm_proc__start_as(&self->a, other, "a", VMM_PROC_NO_FILE_CAPS);
+	ASSERT_TRUE(boot_workload(&self->a, false));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	n = vmm_proc__last_tick(&self->a);
+	ASSERT_EQ(204, create(self, &self->a, "Full", "full"))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 3, 60));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	fingerprint(self, true, whole, sizeof(whole));
+	fingerprint(self, false, before, sizeof(before));
+	ASSERT_NE(0, before[0]);
+
+	snap_paths(self, "full", good_vs, good_mem);
+	for (i = 0; i < ARRAY_SIZE(bad_targets); i++) {
+		const struct bad_target *t = &bad_targets[i];
+
+		snprintf(bad, sizeof(bad), "%s/%s", self->dir, t->dir);
+		snprintf(vmstate, sizeof(vmstate), "%s/full.vmstate", bad);
+		snprintf(mem, sizeof(mem), "%s/full.mem", bad);
+		/*
+		 * k = 0, 1: the memory file's target bad, the vmstate's the
+		 * previous snapshot's; 2, 3: the other way round.  Even k
+		 * Full, odd Diff.
+		 */
+		for (k = 0; k < 4; k++) {
+			const char *type = k % 2 ? "Diff" : "Full";
+
+			EXPECT_EQ(400, create_at(self, &self->a, type,
+						 k < 2 ? good_vs : vmstate,
+						 k < 2 ? mem : good_mem))
+				TH_LOG("%s %s", type, t->dir);
+			EXPECT_NE(NULL, strstr(self->out, bad))
+				TH_LOG("no path: %s", self->out);
+			EXPECT_NE(NULL, strstr(self->out, t->why))
+				TH_LOG("no reason: %s", self->out);
+			fingerprint(self, false, after, sizeof(after));
+			EXPECT_STREQ(before, after)
+				TH_LOG("%s %s into %s changed files", type,
+				       k < 2 ? "memory" : "vmstate", t->dir);
+		}
+	}
+	fprintf(stderr, "# for instance: %s\n", self->out);
+	fingerprint(self, true, after, sizeof(after));
+	EXPECT_STREQ(whole, after) TH_LOG("snapshot full changed");
+
+	/* The VM goes on, and is snapshotted elsewhere. */
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 6, 60));
+	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
+	n2 = vmm_proc__last_tick(&self->a);
+	elsewhere(self, vmstate, "d.vmstate");
+	elsewhere(self, mem, "d.mem");
+	ASSERT_EQ(204, create_at(self, &self->a, "Diff", vmstate, mem))
+		TH_LOG("%s", self->out);
+	elsewhere(self, vmstate, "again.vmstate");
+	elsewhere(self, mem, "again.mem");
+	ASSERT_EQ(204, create_at(self, &self->a, "Full", vmstate, mem))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
+	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n2 + 4, 60));
+	vmm_proc__kill(&self->a);
+
+	/* The failed Diffs lost no page: full + d is again. */
+	snprintf(cmd, sizeof(cmd), "build/snapmerge -o %s-else/m.vmstate "
+		 "%s-else/m.mem %s %s-else/d.vmstate %s-else/d.mem >&2",
+		 self->dir, self->dir, good_mem, self->dir, self->dir);
+	ASSERT_EQ(0, system(cmd));
+	elsewhere(self, vmstate, "m.mem");
+	EXPECT_EQ(0, memfile_diff_bytes(vmstate, mem, 256 << 20, 0, 0))
+		TH_LOG("the Diff after them lacks pages");
+
+	/* The previous snapshot loads and goes on. */
+	vmm_proc__start(&self->b, other, "b");
+	ASSERT_EQ(204, load(self, &self->b, "full", false))
+		TH_LOG("%s", self->out);
+	expect_continues(_metadata, &self->a, &self->b, n);
+	vmm_proc__kill(&self->b);
+	/* So does the merge of the one taken after. */
+	elsewhere(self, vmstate, "m.vmstate");
+	elsewhere(self, mem, "m.mem");
+	vmm_proc__start(&self->c, other, "c");
+	ASSERT_EQ(204, load_at(self, &self->c, vmstate, mem, false))
+		TH_LOG("%s", self->out);
+	expect_continues(_metadata, &self->a, &self->c, n2);
 }
 
 /*

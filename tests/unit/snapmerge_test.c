@@ -26,8 +26,12 @@
 /* Past the identity page, 1 MiB in. */
 #define PAGES		512
 #define MEM		(PAGES * VMSTATE_PAGE_SIZE)
-/* The VMM's largest guest. */
+/* The VMM's largest guest in one memory slot. */
 #define BIG_MEM		(3ULL << 30)
+/* A guest with memory on both sides of the 32-bit hole. */
+#define BOTH_MEM	(4ULL << 30)
+/* What a booted guest's kernel clears: its first Diff, mostly zeros. */
+#define CLEARED		(256ULL << 20)
 
 struct fixture {
 	char dir[64];
@@ -386,6 +390,99 @@ static void test_big_chain_streams(void **state)
 	free(dirty);
 }
 
+/* Bytes of file @name.mem the file system stores (not its holes). */
+static uint64_t stored(const struct fixture *f, const char *name)
+{
+	struct stat st;
+	char p[256];
+
+	fpath(f, p, name, "mem");
+	assert_int_equal(stat(p, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+/* Page @page of memory file @name.mem is @want. */
+static void expect_page(const struct fixture *f, const char *name,
+			uint64_t page, const uint8_t *want)
+{
+	uint8_t got[VMSTATE_PAGE_SIZE];
+	char p[256];
+	int fd;
+
+	fpath(f, p, name, "mem");
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, got, sizeof(got), page * VMSTATE_PAGE_SIZE),
+			 sizeof(got));
+	close(fd);
+	assert_memory_equal(got, want, sizeof(got));
+}
+
+/*
+ * A 4 GiB guest's Diff of CLEARED bytes of zeros (what a Linux guest's
+ * kernel writes as it clears the pages it allocates: init_on_alloc, whole
+ * transparent huge pages) and a few pages of data, on both sides of the
+ * hole.  The Diff's memory file and the merge store the data, not the
+ * zeros: in the test VM's tmpfs of 1.5 GiB, a 4 GiB guest's first Diff
+ * and its merge once held some 700 MiB of zeros each and the merge ran
+ * out of space.  A zero page of the Diff over data of the base is still
+ * zero in the result.
+ */
+static void test_zeros_stay_holes(void **state)
+{
+	/* Slot 0's start and end, slot 1's start and last page. */
+	static const uint64_t pages[] = { 0, 786431, 786432, 1048575 };
+	struct fixture *f = *state;
+	uint64_t n = BOTH_MEM / VMSTATE_PAGE_SIZE, i;
+	uint64_t cleared = 800000, nr = CLEARED / VMSTATE_PAGE_SIZE;
+	uint64_t *dirty = bitmap__alloc(n);
+	uint8_t *mem, id[VS_ID_BYTES], d1[VS_ID_BYTES];
+
+	assert_non_null(dirty);
+	mem = mmap(NULL, BOTH_MEM, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	/* The base: data at the pages above and in the range cleared. */
+	for (i = 0; i < 4; i++)
+		memset(mem + pages[i] * VMSTATE_PAGE_SIZE, 0x40 + i,
+		       VMSTATE_PAGE_SIZE);
+	memset(mem + (cleared + 5) * VMSTATE_PAGE_SIZE, 0x55,
+	       VMSTATE_PAGE_SIZE);
+	put_snapshot(f, "base", mem, BOTH_MEM, NULL, NULL, id);
+	assert_true(stored(f, "base") < (1 << 20));
+
+	/* The Diff: the range cleared, a page of it written again. */
+	memset(mem + cleared * VMSTATE_PAGE_SIZE, 0, CLEARED);
+	for (i = cleared; i < cleared + nr; i++)
+		bitmap__set(dirty, i);
+	memset(mem + (cleared + 9) * VMSTATE_PAGE_SIZE, 0x66,
+	       VMSTATE_PAGE_SIZE);
+	/* And pages of data, one turned to zero, in both slots. */
+	for (i = 0; i < 4; i++) {
+		memset(mem + pages[i] * VMSTATE_PAGE_SIZE,
+		       i == 2 ? 0 : 0x60 + i,
+		       VMSTATE_PAGE_SIZE);
+		bitmap__set(dirty, pages[i]);
+	}
+	put_snapshot(f, "d1", mem, BOTH_MEM, dirty, id, d1);
+	if (stored(f, "d1") >= (1 << 20))
+		fail_msg("the Diff stores %llu bytes of %llu dirtied",
+			 (unsigned long long)stored(f, "d1"),
+			 (unsigned long long)CLEARED);
+
+	assert_int_equal(merge(f, "d1", 0), 0);
+	if (stored(f, "out") >= (1 << 20))
+		fail_msg("the merge stores %llu bytes",
+			 (unsigned long long)stored(f, "out"));
+	for (i = 0; i < 4; i++)
+		expect_page(f, "out", pages[i],
+			    mem + pages[i] * VMSTATE_PAGE_SIZE);
+	for (i = cleared; i < cleared + 12; i++)
+		expect_page(f, "out", i, mem + i * VMSTATE_PAGE_SIZE);
+	munmap(mem, BOTH_MEM);
+	free(dirty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +493,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_temps_removed,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_chain_streams, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_zeros_stay_holes, setup,
 						teardown),
 	};
 
