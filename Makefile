@@ -290,7 +290,10 @@ $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
-		$(filter %.c %.S,$^) -lpthread
+		$(filter %.c %.S,$^) -lpthread $(SELFTEST_LDLIBS)
+
+# The API fuzzer parses the answers it gets, and its own bodies.
+$(B)/selftests/vmm/api_fuzz_test: SELFTEST_LDLIBS := -ljansson
 
 BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/mem_util.c \
 	     selftests/lib/sys_util.c selftests/lib/reader_guest.S \
