@@ -42,11 +42,13 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "kselftest_harness.h"
 #include "test_util.h"
 #include "vmm_util.h"
@@ -1631,6 +1633,70 @@ TEST_F_TIMEOUT(apifuzz, slow_clients_do_not_stall, 120)
 	EXPECT_LE(base + 40, fd_count(self->a.pid));
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	for (i = 0; i < 50 && fd_count(self->a.pid) != base; i++)
+		usleep(100000);
+	EXPECT_EQ(base, fd_count(self->a.pid));
+}
+
+/*
+ * One client holding more connections than the VMM has fds for: the
+ * oldest are closed (API_MAX_CONNS), so a new client is still answered
+ * and the VMM's fds stay bounded.  Before that fix the VMM ran out of
+ * fds near 1020 connections and refused every client after.
+ */
+#define MANY_CONNS	1200
+
+TEST_F_TIMEOUT(apifuzz, many_connections_do_not_lock_out, 120)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int *fds, n = 0, refused = 0, base, most = 0, i;
+	struct rlimit rl;
+	char state[32];
+	long ms;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < MANY_CONNS + 64)
+		SKIP(return, "RLIMIT_NOFILE's hard limit is %lu",
+		     (unsigned long)rl.rlim_max);
+	rl.rlim_cur = MANY_CONNS + 64;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	fds = calloc(MANY_CONNS, sizeof(*fds));
+	ASSERT_NE(NULL, fds);
+	ASSERT_GT(sizeof(addr.sun_path), strlen(self->a.sock));
+	memcpy(addr.sun_path, self->a.sock, strlen(self->a.sock) + 1);
+	base = fd_count(self->a.pid);
+	for (i = 0; i < MANY_CONNS; i++) {
+		/* Not blocking: a full backlog refuses, never hangs us. */
+		fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+				SOCK_CLOEXEC, 0);
+		ASSERT_LE(0, fds[n]);
+		if (connect(fds[n], (struct sockaddr *)&addr, sizeof(addr))) {
+			close(fds[n]);
+			refused++;
+			usleep(2000);
+			continue;
+		}
+		/* Half of them a header begun, never ended. */
+		if (n % 2)
+			send(fds[n], "GET / HTTP/1.1\r\n", 16, MSG_NOSIGNAL);
+		n++;
+		if (i % 100 == 99) {
+			int c = fd_count(self->a.pid);
+
+			if (c > most)
+				most = c;
+		}
+	}
+	ms = probe_get(self->a.sock, state, sizeof(state));
+	fprintf(stderr, "# %d connections held (%d refused): the VMM's fds "
+		"%d before, at most %d; a new GET / %ld ms\n", n, refused,
+		base, most, ms);
+	EXPECT_LE(0, ms) TH_LOG("a new client is locked out");
+	EXPECT_STREQ("Not started", state);
+	EXPECT_GE(base + API_MAX_CONNS + 16, most);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
 	for (i = 0; i < 50 && fd_count(self->a.pid) != base; i++)
 		usleep(100000);
 	EXPECT_EQ(base, fd_count(self->a.pid));
