@@ -1100,9 +1100,12 @@ static bool answer_ok(const struct want *w, const struct resp *r,
 	return ok;
 }
 
-/* Read until @n answers are whole, EOF, or @ms passed. */
-static size_t read_answers(int fd, struct buf *b, bool head, unsigned int n,
-			   int ms, bool *eof)
+/*
+ * Read until @n answers are whole, EOF, or @ms passed; @head[i]: the
+ * i-th answers a HEAD.
+ */
+static size_t read_answers(int fd, struct buf *b, const bool *head,
+			   unsigned int n, int ms, bool *eof)
 {
 	long deadline = now_ms() + ms;
 	char tmp[16384];
@@ -1118,8 +1121,8 @@ static size_t read_answers(int fd, struct buf *b, bool head, unsigned int n,
 
 		/* Count the answers so far, interim 100s not among them. */
 		while (got < n &&
-		       (used = parse_response(b->p + off, b->len - off, head,
-					      &r)) > 0) {
+		       (used = parse_response(b->p + off, b->len - off,
+					      head[got], &r)) > 0) {
 			off += used;
 			if (r.status >= 200)
 				got++;
@@ -1195,7 +1198,7 @@ static void perform(struct fuzz *f, uint64_t *s, struct req *r,
 {
 	struct buf b = { 0 };
 	size_t off, chunk;
-	bool eof;
+	bool eof, heads[2];
 	int fd;
 
 	fd = sock_connect(f->sock);
@@ -1228,7 +1231,9 @@ static void perform(struct fuzz *f, uint64_t *s, struct req *r,
 			shutdown(fd, SHUT_WR);
 		break;
 	}
-	read_answers(fd, &b, w[0].head, r->answers, ANSWER_MS, &eof);
+	heads[0] = w[0].head;
+	heads[1] = r->answers > 1 && w[1].head;
+	read_answers(fd, &b, heads, r->answers, ANSWER_MS, &eof);
 	if (!b.p)
 		buf_add(&b, "", 0);
 	check_answers(f, r, w, &b, eof);
@@ -1320,7 +1325,7 @@ static long probe_get(const char *sock, char *state, size_t size)
 	if (fd < 0)
 		return -1;
 	if (send_all(fd, req, sizeof(req) - 1) &&
-	    read_answers(fd, &b, false, 1, ANSWER_MS, &eof) &&
+	    read_answers(fd, &b, &(bool){ false }, 1, ANSWER_MS, &eof) &&
 	    parse_response(b.p, b.len, false, &r) > 0 && r.status == 200) {
 		ret = now_ms() - t0;
 		if (state) {
