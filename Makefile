@@ -66,6 +66,7 @@ help:
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
 	@echo "make fuzz-kmod  in the test VM: the ioctl fuzzer, FUZZ_KMOD_CALLS calls (100000)"
+	@echo "make fuzz-api   in the test VM: the API fuzzer, API_FUZZ_REQUESTS requests (100000)"
 	@echo "make clean      remove build outputs"
 	@echo "variables: KDIR=<kernel build tree>  (default: scripts/kdir.sh)"
 	@echo "           VMTEST_QEMU=stable|backports  which QEMU make deps installs for the test VM"
@@ -298,7 +299,10 @@ $(B)/selftests/%: selftests/%.c $$(wildcard selftests/$$(subst _test,_guest,$$*)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SELFTEST_CFLAGS) $(SANITIZE) -o $@ \
-		$(filter %.c %.S,$^) -lpthread
+		$(filter %.c %.S,$^) -lpthread $(SELFTEST_LDLIBS)
+
+# The API fuzzer parses the answers it gets, and its own bodies.
+$(B)/selftests/vmm/api_fuzz_test: SELFTEST_LDLIBS := -ljansson
 
 BENCH_LIB := selftests/lib/kvm_util.c selftests/lib/mem_util.c \
 	     selftests/lib/sys_util.c selftests/lib/reader_guest.S \
@@ -456,6 +460,18 @@ fuzz-kmod: module tests
 		env PT_FUZZ_CALLS=$(FUZZ_KMOD_CALLS) VM_TEST_TIMEOUT=2700 \
 		$(if $(PT_FUZZ_SEED),PT_FUZZ_SEED=$(PT_FUZZ_SEED)) \
 		selftests/run_vm_tests.sh $(B)/selftests/pagetrack/ioctl_fuzz_test
+
+# The API fuzzer at length in the test VM (make check runs 10^4 requests):
+# make fuzz-api API_FUZZ_REQUESTS=1000000 API_FUZZ_SEED=N, for instance.
+API_FUZZ_REQUESTS ?= 100000
+
+.PHONY: fuzz-api
+fuzz-api: vmm tests
+	tools/vmtest --timeout 3000 -- \
+		env API_FUZZ_REQUESTS=$(API_FUZZ_REQUESTS) VM_TEST_TIMEOUT=2700 \
+		$(if $(API_FUZZ_SEED),API_FUZZ_SEED=$(API_FUZZ_SEED)) \
+		$(if $(API_FUZZ_STRICT),API_FUZZ_STRICT=$(API_FUZZ_STRICT)) \
+		selftests/run_vm_tests.sh $(B)/selftests/vmm/api_fuzz_test
 
 checkpatch: $(KSRC)/.stamp
 	@scripts/checkpatch.sh $(KERNEL_SRCS)

@@ -1647,6 +1647,46 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
+/*
+ * One client must not lock the others out by holding connections open:
+ * idle ones would fill the VMM's fds, and then every new client is
+ * refused.  So past API_MAX_CONNS a new connection closes the oldest:
+ * its socket is shut down, which the server then reads as the client's
+ * EOF and cleans up as any other.  Called in the server's thread only.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *info;
+	struct api *api = cls;
+	unsigned int i;
+
+	(void)socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* Not there if it was closed as the oldest. */
+		for (i = 0; i < api->nr_conns; i++) {
+			if (api->conns[i] != conn)
+				continue;
+			api->nr_conns--;
+			memmove(&api->conns[i], &api->conns[i + 1],
+				(api->nr_conns - i) * sizeof(conn));
+			break;
+		}
+		return;
+	}
+	if (api->nr_conns == API_MAX_CONNS) {
+		info = MHD_get_connection_info(api->conns[0],
+					       MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (info)
+			shutdown(info->connect_fd, SHUT_RDWR);
+		api->nr_conns--;
+		memmove(&api->conns[0], &api->conns[1],
+			api->nr_conns * sizeof(conn));
+	}
+	api->conns[api->nr_conns++] = conn;
+}
+
 int api__start(struct api *api, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -1667,11 +1707,14 @@ int api__start(struct api *api, const char *path)
 	}
 	pthread_mutex_init(&api->lock, NULL);
 	api->path = path;
+	api->nr_conns = 0;
 	api->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0,
 				       NULL, NULL, on_request, api,
 				       MHD_OPTION_LISTEN_SOCKET, fd,
 				       MHD_OPTION_NOTIFY_COMPLETED,
 				       on_completed, NULL,
+				       MHD_OPTION_NOTIFY_CONNECTION,
+				       on_connection, api,
 				       MHD_OPTION_END);
 	if (!api->daemon) {
 		close(fd);

@@ -107,6 +107,9 @@ struct api_ops {
 			       unsigned int max);
 };
 
+/* Open API connections at most; a new one past that closes the oldest. */
+#define API_MAX_CONNS		64
+
 struct api {
 	const struct api_ops *ops;
 	void *ctx;
@@ -115,6 +118,9 @@ struct api {
 	pthread_mutex_t lock;	/* one request changes the VM at a time */
 	const char *path;
 	struct MHD_Daemon *daemon;
+	/* The server thread's open connections, oldest first. */
+	struct MHD_Connection *conns[API_MAX_CONNS];
+	unsigned int nr_conns;
 };
 
 int api__start(struct api *api, const char *path);
