@@ -75,7 +75,8 @@ static int read_handshake(int fd, char *line, uint64_t deadline,
 	while (n < HANDSHAKE_MAX - 1) {
 		r = wait_readable(fd, deadline);
 		if (r == 0)
-			return fail(err, errlen, "no answer to CONNECT in time");
+			return fail(err, errlen, "no answer to CONNECT in "
+				    "time");
 		if (r > 0)
 			r = read(fd, line + n, 1);
 		if (r < 0 && errno == EINTR)

@@ -257,8 +257,9 @@ TEST_F_TIMEOUT(workload, fn_pages_all_present, 900)
 	ASSERT_TRUE(vmm_proc__find_line(&self->a, "ROOTFS-VSOCK virtio", line,
 					sizeof(line)))
 		vmm_proc__show_console(&self->a, 20);
-	ASSERT_TRUE(vmm_proc__find_line(&self->a, "INITRD-ROOT /dev/vda ext4 ro",
-					line, sizeof(line)))
+	ASSERT_TRUE(vmm_proc__find_line(&self->a,
+					"INITRD-ROOT /dev/vda ext4 ro", line,
+					sizeof(line)))
 		vmm_proc__show_console(&self->a, 20);
 	ASSERT_TRUE(vmm_util__fn_call(self->uds, "map", map, MAP_MAX, NULL));
 	nr_data = fn_frames(map, "data", data, data_seq);
