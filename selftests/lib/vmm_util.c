@@ -119,18 +119,12 @@ void vmm_proc__configure_rootfs(struct vmm_proc *v, const char *rootfs,
 {
 	char body[1024], out[1024];
 
-	vmm_proc__configure(v, ROOTFS_INITRD, vcpus, track_dirty);
 	/*
-	 * Not the default command line: its nomodule would stop the
-	 * initramfs loading virtio_mmio and the rest.  The VMM appends
-	 * root=/dev/vda and ro or rw.
+	 * vmm_proc__configure's boot_args, not the VMM's default, whose
+	 * nomodule would stop the initramfs loading virtio_mmio and the
+	 * rest.  The VMM appends root=/dev/vda and ro or rw.
 	 */
-	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"%s\","
-		 "\"initrd_path\":\"%s\",\"boot_args\":"
-		 "\"console=ttyS0 reboot=k panic=1 pci=off quiet\"}",
-		 vmm_util__kernel(), ROOTFS_INITRD);
-	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/boot-source", body, out,
-				   sizeof(out)) == 204, "boot-source");
+	vmm_proc__configure(v, ROOTFS_INITRD, vcpus, track_dirty);
 	snprintf(body, sizeof(body), "{\"drive_id\":\"rootfs\","
 		 "\"path_on_host\":\"%s\",\"is_root_device\":true,"
 		 "\"is_read_only\":%s}", rootfs, writable ? "false" : "true");
