@@ -102,7 +102,14 @@ NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 PTCTL_SRCS := $(wildcard tools/ptctl/*.c)
 
-tools: $(B)/ptctl $(B)/snapmerge $(B)/snapinfo $(B)/uffd-handler
+tools: $(B)/ptctl $(B)/snapmerge $(B)/snapinfo $(B)/uffd-handler \
+       $(B)/fn-invoke
+
+# The host client of the guests' function server on vsock (fnd).
+$(B)/fn-invoke: tools/fn-invoke.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ tools/fn-invoke.c $(LIB_SRCS)
 
 SNAPMERGE_SRCS := tools/snapmerge.c tools/diff-chain.c
 
@@ -241,6 +248,10 @@ $(B)/unit/%: tests/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 # fnd's test runs the static guest binary and checks it against fn.h.
 $(B)/unit/fnd_test: CFLAGS_COMMON += -Iselftests/vmm/guest
 $(B)/unit/fnd_test: selftests/vmm/guest/fn.h $(B)/guest/bin/fnd
+
+# fn-invoke's client against a stand-in muxer and the real fnd.
+$(B)/unit/vsock_call_test: CFLAGS_COMMON += -Iselftests/vmm/guest
+$(B)/unit/vsock_call_test: selftests/vmm/guest/fn.h $(B)/guest/bin/fnd
 
 # vsock's packet protocol against a driver the test plays: the device and
 # the real virtqueues, the rest of the VMM stubbed in the test.

@@ -16,6 +16,9 @@
 #include "test_util.h"
 #include "vmstate.h"
 #include "vmm_util.h"
+#include "vsock_call.h"
+
+#define ROOTFS_INITRD	"build/guest/rootfs-initrd.cpio.gz"
 
 const char *vmm_util__kernel(void)
 {
@@ -136,6 +139,55 @@ void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 		 track_dirty ? "true" : "false");
 	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/machine-config", body, out,
 				   sizeof(out)) == 204, "machine-config");
+}
+
+void vmm_proc__configure_rootfs(struct vmm_proc *v, const char *rootfs,
+				bool writable, const char *uds_path,
+				unsigned int vcpus, bool track_dirty)
+{
+	char body[1024], out[1024];
+
+	/*
+	 * vmm_proc__configure's boot_args, not the VMM's default, whose
+	 * nomodule would stop the initramfs loading virtio_mmio and the
+	 * rest.  The VMM appends root=/dev/vda and ro or rw.
+	 */
+	vmm_proc__configure(v, ROOTFS_INITRD, vcpus, track_dirty);
+	snprintf(body, sizeof(body), "{\"drive_id\":\"rootfs\","
+		 "\"path_on_host\":\"%s\",\"is_root_device\":true,"
+		 "\"is_read_only\":%s}", rootfs, writable ? "false" : "true");
+	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/drives/rootfs", body, out,
+				   sizeof(out)) == 204, "drives/rootfs");
+	snprintf(body, sizeof(body), "{\"guest_cid\":3,\"uds_path\":\"%s\"}",
+		 uds_path);
+	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/vsock", body, out,
+				   sizeof(out)) == 204, "vsock");
+}
+
+bool vmm_util__fn_call(const char *uds_path, const char *request,
+		       char *reply, size_t len, double *ms)
+{
+	struct vsock_call c = {
+		.port = VSOCK_CALL_FND_PORT,
+		.timeout_ms = 300 * 1000,
+	};
+	char err[512];
+	int ret;
+
+	ret = vsock_call__run(uds_path, request, &c, err, sizeof(err));
+	snprintf(reply, len, "%s", c.reply ? c.reply : "");
+	free(c.reply);
+	if (ret) {
+		fprintf(stderr, "# fnd '%s' on %s: %s\n", request, uds_path,
+			err);
+		return false;
+	}
+	fprintf(stderr, "# fnd '%s': %zu bytes in %.1f ms (handshake %.1f "
+		"ms, host port %u)\n", request, c.reply_len,
+		c.total_us / 1000.0, c.handshake_us / 1000.0, c.host_port);
+	if (ms)
+		*ms = c.total_us / 1000.0;
+	return true;
 }
 
 long vmm_proc__last_tick(struct vmm_proc *v)

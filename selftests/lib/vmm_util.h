@@ -37,6 +37,22 @@ int vmm_proc__api(struct vmm_proc *v, const char *method, const char *path,
 /* PUT /boot-source and /machine-config for @initrd. */
 void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 			 unsigned int vcpus, bool track_dirty);
+/*
+ * The rootfs guest (Documentation/testing.rst): PUT /boot-source with its
+ * initramfs, /machine-config (256 MiB), /drives/rootfs for @rootfs as the
+ * root device, read-only unless @writable, and /vsock on @uds_path.  Its
+ * init serves fnd on vsock port 5000 and prints FND-LISTENING.
+ */
+void vmm_proc__configure_rootfs(struct vmm_proc *v, const char *rootfs,
+				bool writable, const char *uds_path,
+				unsigned int vcpus, bool track_dirty);
+/*
+ * fnd's @request over @uds_path (lib/vsock_call.c): true if a reply came,
+ * then in @reply (truncated to @len), and the request-to-reply time in
+ * @ms unless NULL; the failure's reason is printed.
+ */
+bool vmm_util__fn_call(const char *uds_path, const char *request,
+		       char *reply, size_t len, double *ms);
 /* Highest "TICK n" on the console so far, or -1. */
 long vmm_proc__last_tick(struct vmm_proc *v);
 /* Wait up to @seconds for a tick above @above. */

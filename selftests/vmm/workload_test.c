@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A Linux guest's working set, checked against where its workload lies.
- * The guest runs fn (guest/fn.c): a 64 MiB dataset it only reads and an
- * 8 MiB output it only writes, whose guest-physical frames it reports
- * itself.  A snapshot of it is loaded with track_working_set from a file
- * system on a block device, the page cache cold, and fn is invoked once.
- * Every dataset frame must then be read-only and every output frame
- * dirty, and, fn reading its dataset from start to end, the layer file
- * must hold the dataset in that order, sampled.  Beside that, the pages mincore() finds in the page cache of the
- * memory file - FaaSnap's working set - hold the same workload plus the
- * readahead around it, which the test reports.
+ * The guest is the rootfs guest (Documentation/testing.rst): it boots
+ * from its root drive over virtio-blk and serves fnd (guest/fnd.c) on
+ * vsock, which the test calls through the VMM's uds_path as a Firecracker
+ * user would.  fn has a 64 MiB dataset it only reads and an 8 MiB output
+ * it only writes, whose guest-physical frames it reports itself ("map").
+ * It is invoked once, its checksum checked against fn.h's own, and a
+ * snapshot of it is loaded with track_working_set from a file system on
+ * a block device, the page cache cold; the restored guest's vsock was
+ * reset, so the second invocation comes on a new connection.  Every
+ * dataset frame must then be read-only and every output frame dirty,
+ * and, fn reading its dataset from start to end, the layer file must
+ * hold the dataset in that order, sampled.  Beside that, the pages
+ * mincore() finds in the page cache of the memory file - FaaSnap's
+ * working set - hold the same workload plus the readahead around it,
+ * which the test reports.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -24,13 +30,17 @@
 #include "layers.h"
 #include "test_util.h"
 #include "vmm_util.h"
+#include "guest/fn.h"
 
-#define INITRD		"build/guest/fn.cpio.gz"
+#define ROOTFS		"build/guest/rootfs.ext4"
 #define GUEST_PAGES	((256ULL << 20) / LAYERS_PAGE_SIZE)
+/* fnd's "map": a line per run of contiguous frames, 72 MiB of them. */
+#define MAP_MAX		(4 << 20)
 
 FIXTURE(workload) {
 	char dir[64];
 	char out[4096];
+	char uds[96];
 	int zram;
 	struct vmm_proc a, b;
 };
@@ -59,6 +69,7 @@ FIXTURE_SETUP(workload)
 
 	snprintf(self->dir, sizeof(self->dir), "/tmp/wltest-%d", getpid());
 	mkdir(self->dir, 0700);
+	snprintf(self->uds, sizeof(self->uds), "%s/v.sock", self->dir);
 	self->zram = -1;
 	ASSERT_EQ(0, run("modprobe zram && modprobe ext4"));
 	f = fopen("/sys/class/zram-control/hot_add", "r");
@@ -83,34 +94,69 @@ FIXTURE_TEARDOWN(workload)
 
 /*
  * Mark fn's frames for @tag ("data" or "out") in @frames and list them in
- * @seq, in fn's virtual address order, from its FN-MAP lines; returns how
- * many, or -1 when fn could not tell.
+ * @seq, in fn's virtual address order, from the FN-MAP lines of @map
+ * (fnd's reply); returns how many, or -1 when fn could not tell.
  */
-static long fn_frames(struct vmm_proc *v, const char *tag, uint64_t *frames,
+static long fn_frames(const char *map, const char *tag, uint64_t *frames,
 		      uint32_t *seq)
 {
 	unsigned long long first, n;
-	char line[128], what[16];
+	char what[16];
+	const char *line, *next;
+	size_t taglen = strlen(tag);
 	long total = 0;
-	FILE *f = fopen(v->log, "r");
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
+	for (line = map; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			next++;
 		if (sscanf(line, "FN-MAP %15s %llx %llu", what, &first,
 			   &n) == 3 && !strcmp(what, tag) &&
 		    first + n <= GUEST_PAGES && total + n <= GUEST_PAGES) {
 			mark(frames, first, n);
 			while (n--)
 				seq[total++] = first++;
-		} else if (sscanf(line, "FN-MAP %15s error", what) == 1 &&
-			   !strcmp(what, tag) && strstr(line, "error")) {
-			total = -1;
-			break;
+		} else if (!strncmp(line, "FN-MAP ", 7) &&
+			   !strncmp(line + 7, tag, taglen) &&
+			   !strncmp(line + 7 + taglen, " error", 6)) {
+			return -1;
 		}
 	}
-	fclose(f);
 	return total;
+}
+
+/* What fn computes, by fn.h's own code in this process. */
+static uint64_t expected_sum(void)
+{
+	FILE *null = fopen("/dev/null", "w");
+	struct fn fn;
+	uint64_t sum;
+
+	if (!null || fn__init(&fn))
+		return 0;
+	sum = fn__invoke(&fn, null);
+	fclose(null);
+	free(fn.data);
+	free(fn.out);
+	return sum;
+}
+
+/* fnd's "go" on @uds: true if it answered invocation @n with @sum. */
+static bool fn_go(const char *uds, unsigned long long n, uint64_t sum,
+		  double *ms)
+{
+	unsigned long long got_n, us, got_sum;
+	char reply[256];
+
+	if (!vmm_util__fn_call(uds, "go", reply, sizeof(reply), ms))
+		return false;
+	if (sscanf(reply, "FN-DONE n=%llu us=%llu sum=%llx", &got_n, &us,
+		   &got_sum) != 3 || got_n != n || got_sum != sum) {
+		fprintf(stderr, "# fnd answered '%s', not n=%llu sum=%016llx\n",
+			reply, n, (unsigned long long)sum);
+		return false;
+	}
+	return true;
 }
 
 /* Pages of @path in the page cache. */
@@ -188,36 +234,40 @@ TEST_F_TIMEOUT(workload, fn_pages_all_present, 900)
 	uint32_t *out_seq = calloc(GUEST_PAGES, sizeof(uint32_t));
 	uint32_t *place = calloc(GUEST_PAGES, sizeof(uint32_t));
 	char vmstate[128], mem[128], layers[128], body[1024], line[128];
+	char *map = malloc(MAP_MAX);
+	uint64_t want = expected_sum();
+	double ms;
 	uint32_t first_quarter_last = 0, last_quarter_first = UINT32_MAX;
 	uint64_t nr_present, nr_resident;
 	bool first_access = false;
 	long nr_data, nr_out, i;
 
 	ASSERT_TRUE(data && out && ro && dirty && present && data_seq &&
-		    out_seq && place);
+		    out_seq && place && map);
+	ASSERT_NE(0, want);
 	snprintf(vmstate, sizeof(vmstate), "%s/fn.vmstate", self->dir);
 	snprintf(mem, sizeof(mem), "%s/fn.mem", self->dir);
 	snprintf(layers, sizeof(layers), "%s/fn.layers", self->dir);
 
 	vmm_proc__start(&self->a, self->dir, "a");
-	vmm_proc__configure(&self->a, INITRD, 2, false);
-	ASSERT_EQ(204, vmm_proc__api(&self->a, "PUT", "/actions",
-				     "{\"action_type\":\"InstanceStart\"}",
-				     self->out, sizeof(self->out)));
-	ASSERT_TRUE(vmm_proc__wait_line(&self->a, "FN-READY", line,
-					sizeof(line), 600))
+	vmm_proc__configure_rootfs(&self->a, ROOTFS, false, self->uds, 2,
+				   false);
+	ASSERT_TRUE(vmm_proc__boot(&self->a, "FND-LISTENING", line,
+				   sizeof(line), 600));
+	ASSERT_TRUE(vmm_proc__find_line(&self->a, "ROOTFS-VSOCK virtio", line,
+					sizeof(line)))
 		vmm_proc__show_console(&self->a, 20);
-	vmm_proc__type(&self->a, "map\n");
-	ASSERT_TRUE(vmm_proc__wait_line(&self->a, "FN-MAP out ", line,
-					sizeof(line), 120) &&
-		    vmm_proc__wait_line(&self->a, "FN-MAP out end", line,
-					sizeof(line), 120))
+	ASSERT_TRUE(vmm_proc__find_line(&self->a,
+					"INITRD-ROOT /dev/vda ext4 ro", line,
+					sizeof(line)))
 		vmm_proc__show_console(&self->a, 20);
-	nr_data = fn_frames(&self->a, "data", data, data_seq);
-	nr_out = fn_frames(&self->a, "out", out, out_seq);
+	ASSERT_TRUE(vmm_util__fn_call(self->uds, "map", map, MAP_MAX, NULL));
+	nr_data = fn_frames(map, "data", data, data_seq);
+	nr_out = fn_frames(map, "out", out, out_seq);
 	/* Both buffers are whole pages and one more for malloc's header. */
 	ASSERT_GE(nr_data, (64 << 20) / 4096);
 	ASSERT_GE(nr_out, (8 << 20) / 4096);
+	ASSERT_TRUE(fn_go(self->uds, 1, want, &ms));
 	ASSERT_EQ(204, vmm_proc__api(&self->a, "PATCH", "/vm",
 				     "{\"state\":\"Paused\"}", self->out,
 				     sizeof(self->out)));
@@ -227,6 +277,8 @@ TEST_F_TIMEOUT(workload, fn_pages_all_present, 900)
 	ASSERT_EQ(204, vmm_proc__api(&self->a, "PUT", "/snapshot/create", body,
 				     self->out, sizeof(self->out)));
 	vmm_proc__kill(&self->a);
+	/* SIGKILL left the socket behind, which the load would not bind. */
+	unlink(self->uds);
 
 	ASSERT_EQ(0, run("sync && echo 3 >/proc/sys/vm/drop_caches"));
 	vmm_proc__start(&self->b, self->dir, "b");
@@ -236,10 +288,11 @@ TEST_F_TIMEOUT(workload, fn_pages_all_present, 900)
 		 "\"resume_vm\":true}", vmstate, mem);
 	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/load", body,
 				     self->out, sizeof(self->out)));
-	vmm_proc__type(&self->b, "go\n");
-	ASSERT_TRUE(vmm_proc__wait_line(&self->b, "FN-DONE n=1 ", line,
-					sizeof(line), 600))
+	/* A new connection: the restore reset the guest's old ones. */
+	ASSERT_TRUE(fn_go(self->uds, 2, want, &ms))
 		vmm_proc__show_console(&self->b, 20);
+	TH_LOG("first invocation after the restore: %.1f ms request to "
+	       "reply", ms);
 	ASSERT_EQ(204, vmm_proc__api(&self->b, "PATCH", "/vm",
 				     "{\"state\":\"Paused\"}", self->out,
 				     sizeof(self->out)));
@@ -287,6 +340,7 @@ TEST_F_TIMEOUT(workload, fn_pages_all_present, 900)
 	       (unsigned long long)nr_resident,
 	       (unsigned long long)count_missing(resident, present));
 	free(resident);
+	free(map);
 	free(place);
 	free(out_seq);
 	free(data_seq);

@@ -561,6 +561,49 @@ static void test_restored_sends_transport_reset(void **state)
 	assert_int_equal(1, vq->used->idx);
 }
 
+/*
+ * A host client's CONNECT right after a restore waits for the driver's
+ * kick of the event queue, which Linux gives once it has handled the
+ * TRANSPORT_RESET: else the late reset would take the new connection.
+ */
+static void test_restored_holds_connect_until_reset_handled(void **state)
+{
+	struct virtq *vq = &the_dev.vqs[EVQ];
+	struct virtio_vsock_hdr h;
+	uint32_t len = 4;
+	unsigned int lp;
+	char line[64] = "";
+	int fd;
+
+	(void)state;
+	offer(EVQ, &len, 1, true);
+	offer(EVQ, &len, 1, true);
+	the_dev.ops->restored(&the_dev);
+	assert_int_equal(1, vq->used->idx);
+	fd = unix_connect(uds);
+	assert_int_equal(11, write(fd, "CONNECT 52\n", 11));
+	rx_offer(4);
+	pump(50);
+	/* Receive buffers there, and yet no OP_REQUEST. */
+	assert_false(rx(&h, NULL, NULL));
+	/* The driver handled the event and gives its buffer back. */
+	offer(EVQ, &len, 1, true);
+	notify(EVQ);
+	assert_true(rx(&h, NULL, NULL));
+	assert_int_equal(VIRTIO_VSOCK_OP_REQUEST, le16toh(h.op));
+	assert_int_equal(52, le32toh(h.dst_port));
+	lp = le32toh(h.src_port);
+	hdr_init(&h, VIRTIO_VSOCK_OP_RESPONSE, 52, lp, 0);
+	tx(&h, NULL, 0);
+	assert_true(read(fd, line, sizeof(line) - 1) > 0);
+	assert_memory_equal("OK ", line, 3);
+	/* No second reset: a later CONNECT goes at once. */
+	assert_int_equal(1, vq->used->idx);
+	close(fd);
+	fd = host_connect(&lp);
+	close(fd);
+}
+
 /* Each test on a device of its own. */
 #define VSOCK_TEST(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -576,6 +619,7 @@ int main(void)
 		VSOCK_TEST(test_oversized_packet_needs_reset),
 		VSOCK_TEST(test_short_rx_buffer_needs_reset),
 		VSOCK_TEST(test_restored_sends_transport_reset),
+		VSOCK_TEST(test_restored_holds_connect_until_reset_handled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

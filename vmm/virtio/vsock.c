@@ -126,6 +126,15 @@ struct vsock {
 	struct vsock_stray strays[VSOCK_MAX_STRAYS];
 	unsigned int nr_strays;
 	bool reset_event;	/* TRANSPORT_RESET due on the event queue */
+	/*
+	 * TRANSPORT_RESET given, and the driver's kick of the event queue,
+	 * which Linux sends once it has handled the event and refilled
+	 * the queue, not seen yet.  Until then a host client's OP_REQUEST
+	 * waits: the guest's reset of its connections, running late, would
+	 * take the new one with the old (a restored guest's first request
+	 * through uds_path, reset after its "OK").
+	 */
+	bool reset_unacked;
 	struct virtq_chain chain;
 };
 
@@ -329,6 +338,13 @@ static bool conn__wants_data(const struct vsock_conn *c)
 	       !c->peer_shut_rcv;
 }
 
+/* A host client's OP_REQUEST, held until the guest handled a reset. */
+static bool conn__held(const struct vsock *vs, const struct vsock_conn *c)
+{
+	return vs->reset_unacked && c->host_initiated &&
+	       c->state == CONN_REQUESTING;
+}
+
 static bool vsock__rx_wanted(struct vsock *vs)
 {
 	struct vsock_conn *c;
@@ -336,7 +352,8 @@ static bool vsock__rx_wanted(struct vsock *vs)
 	if (vs->nr_strays)
 		return true;
 	for (c = vs->conns; c; c = c->next)
-		if (c->pending || (conn__wants_data(c) &&
+		if ((c->pending && !conn__held(vs, c)) ||
+		    (conn__wants_data(c) &&
 				   (conn__credit(c) || !c->credit_asked)))
 			return true;
 	return false;
@@ -436,6 +453,8 @@ static size_t vsock__rx_packet(struct vsock *vs, const struct virtq_chain *ch)
 	}
 	for (c = vs->conns; c; c = next) {
 		next = c->next;
+		if (conn__held(vs, c))
+			continue;
 		if (c->pending) {
 			bool rst = c->pending & PEND_RST;
 
@@ -501,6 +520,7 @@ static void vsock__ev_fill(struct virtio_dev *vdev)
 	virtq__write(&vs->chain, 0, &ev, sizeof(ev));
 	virtq__push(vdev, vq, &vs->chain, sizeof(ev));
 	vs->reset_event = false;
+	vs->reset_unacked = true;
 	virtio_dev__signal_used(vdev, vq);
 }
 
@@ -763,8 +783,11 @@ static void vsock__queue_notify(struct virtio_dev *vdev, unsigned int q)
 {
 	if (q == VSOCK_TXQ)
 		vsock__tx(vdev);
-	else if (q == VSOCK_EVQ)
+	else if (q == VSOCK_EVQ) {
+		/* The driver handled what it had: held requests may go. */
+		((struct vsock *)vdev->priv)->reset_unacked = false;
 		vsock__ev_fill(vdev);
+	}
 	/* Anything may have made packets due, or brought receive buffers. */
 	vsock__rx_fill(vdev);
 }
@@ -918,6 +941,7 @@ static void vsock__reset(struct virtio_dev *vdev)
 
 	vsock__drop_all(vs);
 	vs->reset_event = false;
+	vs->reset_unacked = false;
 }
 
 static int vsock__save(struct virtio_dev *vdev, struct vsbuf *b)
