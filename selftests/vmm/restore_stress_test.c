@@ -311,6 +311,10 @@ TEST_F_TIMEOUT(stress, restore_n_times, 6 * 3600)
 	unsigned int b, failed = 0;
 
 	ASSERT_NE(NULL, t);
+	if (!n) {
+		free(t);
+		SKIP(return, "RESTORE_STRESS_N=0");
+	}
 	ASSERT_GT(n, 0) TH_LOG("RESTORE_STRESS_N=%s", env);
 	ASSERT_TRUE(vcpus >= 1 && vcpus <= 8)
 		TH_LOG("RESTORE_STRESS_VCPUS=%s", vcpus_env);
@@ -413,6 +417,83 @@ TEST_F_TIMEOUT(stress, restore_n_times, 6 * 3600)
 				   backends);
 	EXPECT_EQ(0, failed) TH_LOG("%u of %u restores failed", failed,
 				    tried);
+}
+
+#define NX_HUGE_PAGES	"/sys/module/kvm/parameters/nx_huge_pages"
+
+/*
+ * The control for the restored guest's triple fault: a booted guest,
+ * never snapshotted, whose nested page tables KVM drops before each
+ * invocation, so that the guest's next steps fault on its IDT, stacks
+ * and code as a restored guest's first steps do.  Changing
+ * kvm.nx_huge_pages zaps every VM's page tables.  Only with
+ * RESTORE_STRESS_ZAP_N (invocations); a guest that dies is booted again.
+ */
+TEST_F_TIMEOUT(stress, zapped_booted_guest, 6 * 3600)
+{
+	const char *env = getenv("RESTORE_STRESS_ZAP_N");
+	const char *vcpus_env = getenv("RESTORE_STRESS_VCPUS");
+	const char *secs_env = getenv("RESTORE_STRESS_SECONDS");
+	const char *trace_dir = getenv("RESTORE_TRACE_DIR");
+	long vcpus = vcpus_env ? strtol(vcpus_env, NULL, 10) : 2;
+	time_t end = secs_env ? time(NULL) + strtol(secs_env, NULL, 10) : 0;
+	char want[17] = "", sum[17], why[256], line[256], name[32];
+	unsigned int ok = 0, failed = 0, boots = 0;
+	long n, i;
+	bool up = false;
+
+	if (!env)
+		SKIP(return, "RESTORE_STRESS_ZAP_N unset");
+	n = strtol(env, NULL, 10);
+	ASSERT_GT(n, 0);
+	ASSERT_EQ(0, access(NX_HUGE_PAGES, W_OK));
+	if (trace_dir)
+		trace__setup(&self->trace, trace_dir);
+	for (i = 0; i < n; i++) {
+		if (end && time(NULL) >= end) {
+			TH_LOG("time is up after %ld invocations", i);
+			break;
+		}
+		if (!up) {
+			snprintf(name, sizeof(name), "booted-%u", ++boots);
+			vmm_proc__start(&self->v, self->dir, name);
+			vmm_proc__configure(&self->v, INITRD, vcpus, false);
+			ASSERT_TRUE(vmm_proc__boot(&self->v, "FN-READY", line,
+						   sizeof(line), 600));
+			up = true;
+			if (!*want) {
+				ASSERT_TRUE(invoke(&self->v, want, why,
+						   sizeof(why)))
+					TH_LOG("the first invocation: %s", why);
+				continue;
+			}
+		}
+		/* Each change of the parameter zaps; "auto" is off on AMD. */
+		ASSERT_TRUE(write_file("/sys/module/kvm/parameters",
+				       "nx_huge_pages", i % 2 ? "off" :
+				       "force"));
+		trace__start(&self->trace);
+		*why = '\0';
+		if (invoke(&self->v, sum, why, sizeof(why)) &&
+		    !strcmp(sum, want)) {
+			ok++;
+			continue;
+		}
+		if (!strcmp(why, ""))
+			snprintf(why, sizeof(why), "checksum %s, not %s", sum,
+				 want);
+		failed++;
+		fprintf(stderr, "# invocation %ld of %s failed: %s\n", i, name,
+			why);
+		snprintf(line, sizeof(line), "%s-%ld", name, i);
+		trace__keep(&self->trace, line, self->v.log);
+		vmm_proc__kill(&self->v);
+		up = false;
+	}
+	write_file("/sys/module/kvm/parameters", "nx_huge_pages", "auto");
+	TH_LOG("%u invocations after a zap, %u failed, in %u boots of %ld "
+	       "vCPUs", ok + failed, failed, boots, vcpus);
+	EXPECT_EQ(0, failed);
 }
 
 TEST_HARNESS_MAIN
