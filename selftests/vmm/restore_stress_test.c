@@ -18,7 +18,8 @@
  * traced into a ring buffer of their own, emptied before each restore and
  * stopped by the shutdown exit itself, so the events that led to it are
  * the newest kept; a failed restore leaves its trace and console there,
- * and the snapshot's snapinfo (RIPs and LSTAR, the guest's KASLR offset).
+ * with the snapshot's snapinfo (RIPs, LSTAR) and this kernel's symbols,
+ * for scripts/trace-syms.sh.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -79,6 +80,16 @@ static bool write_file(const char *dir, const char *name, const char *val)
 	return ok;
 }
 
+/* @cmd run by the shell, its output into @out/@name. */
+static void save_output(const char *cmd, const char *out, const char *name)
+{
+	char line[1024];
+
+	snprintf(line, sizeof(line), "%s > %s/%s 2>&1", cmd, out, name);
+	if (system(line))
+		fprintf(stderr, "# %s failed\n", line);
+}
+
 /* A tracefs instance of its own, so nothing else's events crowd it. */
 static bool trace__setup(struct trace *t, const char *out)
 {
@@ -88,6 +99,12 @@ static bool trace__setup(struct trace *t, const char *out)
 	unsigned int i, on = 0;
 
 	t->out = out;
+	/*
+	 * The guests boot this kernel's image: its symbols name their
+	 * code (scripts/trace-syms.sh).  Modules' are of no use there.
+	 */
+	save_output("grep ' [tTwW] ' /proc/kallsyms | grep -v '\\['", out,
+		    "kallsyms.txt");
 	for (i = 0; i < 2; i++) {
 		snprintf(inst, sizeof(inst), "%s/instances", roots[i]);
 		if (!access(inst, W_OK))
@@ -130,16 +147,6 @@ static void trace__start(struct trace *t)
 	write_file(t->dir, "tracing_on", "0");
 	write_file(t->dir, "trace", "");
 	write_file(t->dir, "tracing_on", "1");
-}
-
-/* @cmd run by the shell, its output into @out/@name. */
-static void save_output(const char *cmd, const char *out, const char *name)
-{
-	char line[1024];
-
-	snprintf(line, sizeof(line), "%s > %s/%s 2>&1", cmd, out, name);
-	if (system(line))
-		fprintf(stderr, "# %s failed\n", line);
 }
 
 /*
