@@ -6,22 +6,29 @@
  * What "agree" means is read from KVM itself: a vCPU's TSC is the host's
  * plus that vCPU's offset (debugfs kvm/PID-FD/vcpuN/tsc-offset, at a
  * scaling ratio of 1), so the difference of two vCPUs' offsets is what
- * their TSCs differ by at any one instant, with no reading by the guest
- * and no timing of two reads.  On a host whose TSC is stable the offsets
- * are fixed, and a VM whose vCPUs KVM matched into one TSC generation has
- * equal ones.  On an unstable one (the nested test VM under TCG: "SMP vm
- * created on host with unstable TSC") KVM rewrites a vCPU's offset each
- * time it loads it, catching the TSC up to its generation's write plus
- * the time since: matched vCPUs still agree each time they wake, within
- * the host's own TSC jitter, which varies from host to host.  So the
- * bound is relative: the same measurement in the booted, never
- * snapshotted VM, taken in the same run, sets it.
+ * their TSCs differ by at that instant, with no reading by the guest and
+ * no timing of two reads.  On a host whose TSC is stable the offsets are
+ * fixed, and vCPUs KVM matched into one TSC generation have equal ones.
+ * On an unstable one (the nested test VM under TCG: "SMP vm created on
+ * host with unstable TSC") KVM rewrites a vCPU's offset each time it
+ * loads it: first back to the TSC of the vCPU's last exit (the TSC
+ * stands still while the vCPU is not loaded), then, at its next entry,
+ * up to its generation's first write plus the time since.  So a sleeping
+ * vCPU's offset lags by the time it slept, and only the instants when
+ * both vCPUs have just caught up show how far their generations' lines
+ * are apart: the smallest of many differences, read 100 ms apart.  How
+ * small it gets varies from host to host, so the bound is relative: the
+ * same measurement in the booted, never snapshotted VM, taken in the
+ * same run, sets it.
  *
- * A restore that created and restored its vCPUs interleaved (vCPU 1
- * created after vCPU 0's TSC was written, which starts a new generation)
- * leaves vCPU 1 in a generation of its own, and its TSC behind by the
- * time between the two writes.  That, and a vmstate whose vCPUs' TSCs
- * were read far apart, is what this test catches.
+ * A restore that creates and restores its vCPUs interleaved (vCPU 1
+ * created after vCPU 0's TSC was written) puts vCPU 1 in a generation of
+ * its own, whose line starts from vCPU 1's saved TSC: the TSC of its
+ * last exit before the snapshot, which differs from vCPU 0's by as long
+ * as one of them had been halted.  Measured in the nested test VM (QEMU
+ * 10.0 TCG, TSC unstable, 21 readings each): booted, 0.1 to 220 us;
+ * restored, under 0.2 us; restored by a VMM built to interleave, 1.46 s
+ * in each of three restores.
  */
 #include <glob.h>
 #include <stdio.h>
@@ -37,13 +44,13 @@
 #define INITRD		"build/guest/fn.cpio.gz"
 #define VCPUS		2
 #define RESTORES	3
-#define SAMPLES		21	/* one every 100 ms; the median counts */
+#define SAMPLES		31	/* one every 100 ms; the smallest counts */
 /*
  * The bound: this many times the booted VM's disagreement, and never
- * below FLOOR_NS, jitter of a host too steady to measure.
+ * below FLOOR_NS, for a booted VM that happened to agree to the tick.
  */
 #define TIMES_BOOTED	4
-#define FLOOR_NS	20000
+#define FLOOR_NS	100000
 
 FIXTURE(tsc) {
 	char dir[64];
@@ -114,8 +121,8 @@ static int cmp_ll(const void *a, const void *b)
 
 /*
  * How far vCPU 1's TSC is from vCPU 0's, in TSC ticks, unsigned: the
- * median over SAMPLES readings of the two offsets, so that a reading
- * between a vCPU's reload and its catch-up does not count.
+ * smallest difference of the two offsets over SAMPLES readings, taken
+ * when neither vCPU's TSC stood still (see the top).
  */
 static bool tsc_disagreement(struct vmm_proc *v, long long *ticks)
 {
@@ -136,7 +143,7 @@ static bool tsc_disagreement(struct vmm_proc *v, long long *ticks)
 	qsort(d, SAMPLES, sizeof(d[0]), cmp_ll);
 	fprintf(stderr, "# vCPU 1 - vCPU 0: min %lld median %lld max %lld "
 		"ticks\n", d[0], d[SAMPLES / 2], d[SAMPLES - 1]);
-	*ticks = d[SAMPLES / 2];
+	*ticks = d[0];
 	return true;
 }
 
