@@ -26,9 +26,9 @@
  * its own, whose line starts from vCPU 1's saved TSC: the TSC of its
  * last exit before the snapshot, which differs from vCPU 0's by as long
  * as one of them had been halted.  Measured in the nested test VM (QEMU
- * 10.0 TCG, TSC unstable, 21 readings each): booted, 0.1 to 220 us;
- * restored, under 0.2 us; restored by a VMM built to interleave, 1.46 s
- * in each of three restores.
+ * 10.0 TCG, TSC unstable, two runs): booted, 0.1 to 834 us; restored, at
+ * most 0.7 us in 6 restores; restored by a VMM built to interleave
+ * (PT_VMM_BIN), 1.03 to 1.46 s in each of 6 restores.
  */
 #include <glob.h>
 #include <stdio.h>
@@ -48,7 +48,7 @@
 /*
  * The bound: this many times the booted VM's disagreement, and never
  * below FLOOR_NS: a booted VM may agree to the tick in one run and show
- * 220 us in the next, when no reading caught both vCPUs caught up.  A
+ * 834 us in the next, when no reading caught both vCPUs caught up.  A
  * restore that put the vCPUs in two generations is off by as long as
  * one of them had been halted before the snapshot, tens of ms and more.
  */
