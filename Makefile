@@ -51,7 +51,7 @@ KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
 	bench bench-tracker bench-snapshot bench-restore dkms-install \
-	stress-vm stress-restore
+	stress-vm stress-restore trace-restore
 
 all: module tools vmm
 
@@ -63,6 +63,7 @@ help:
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
 	@echo "make tests      build unit tests and selftests only"
 	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates; 3 and 4 GiB snapshots"
+	@echo "make trace-restore  N restores (N=100, VCPUS=2, BACKENDS=\"File layers Uffd\"), KVM events traced; failures' traces in build/trace-restore/"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
 	@echo "make fuzz-kmod  in the test VM: the ioctl fuzzer, FUZZ_KMOD_CALLS calls (100000)"
@@ -376,6 +377,23 @@ stress-restore: module vmm tools tests
 		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test \
 		$(B)/selftests/vmm/crash_create_test \
 		$(B)/selftests/vmm/snapshot_size_test
+
+# make trace-restore N=100 VCPUS=2 BACKENDS=File: restores only, each
+# traced (KVM events, stopped by a shutdown exit); a failed restore's
+# trace and console go to build/trace-restore/, with what
+# scripts/trace-syms.sh needs to name the guest's RIPs.
+TRACE_DIR = $(CURDIR)/$(B)/trace-restore
+
+trace-restore: module vmm tools tests
+	mkdir -p $(TRACE_DIR)
+	tools/vmtest --insmod $(PT_KO) --out $(TRACE_DIR) \
+		--timeout $$((600 + 15 * $(STRESS_N))) -- \
+		env RESTORE_STRESS_N=$(STRESS_N) \
+		RESTORE_STRESS_VCPUS=$(or $(VCPUS),2) \
+		RESTORE_STRESS_BACKENDS="$(or $(BACKENDS),File layers Uffd)" \
+		RESTORE_TRACE_DIR=$(TRACE_DIR) \
+		VM_TEST_TIMEOUT=$$((500 + 15 * $(STRESS_N))) \
+		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \

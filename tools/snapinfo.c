@@ -82,6 +82,7 @@ static void mib(const char *what, uint64_t pages)
 #define MSR_IA32_TSC		0x10
 #define MSR_MTRR_FIRST		0x200
 #define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_LSTAR		0xc0000082
 #define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
 
 /*
@@ -93,7 +94,7 @@ static void print_vcpus(const struct vstate *vs, unsigned int nr_vcpus)
 {
 	const struct kvm_msr_entry *msr;
 	const struct vs_vcpu *vcpu;
-	unsigned long long tsc;
+	unsigned long long tsc, lstar;
 	unsigned int i, k, mtrrs;
 	size_t len;
 
@@ -104,10 +105,13 @@ static void print_vcpus(const struct vstate *vs, unsigned int nr_vcpus)
 			continue;
 		msr = (const struct kvm_msr_entry *)(vcpu + 1);
 		tsc = 0;
+		lstar = 0;
 		mtrrs = 0;
 		for (k = 0; k < vcpu->nr_msrs; k++) {
 			if (msr[k].index == MSR_IA32_TSC)
 				tsc = msr[k].data;
+			if (msr[k].index == MSR_LSTAR)
+				lstar = msr[k].data;
 			/*
 			 * KVM writes the wall clock there as the MSR is
 			 * restored: the one page a restore changes.
@@ -122,6 +126,18 @@ static void print_vcpus(const struct vstate *vs, unsigned int nr_vcpus)
 		}
 		printf("  vCPU %-3u     MSRs %u (%u MTRRs) TSC %llu\n", i,
 		       vcpu->nr_msrs, mtrrs, tsc);
+		/*
+		 * Where it stopped, and the kernel's system call entry:
+		 * LSTAR minus entry_SYSCALL_64 in System.map is the
+		 * guest kernel's KASLR offset, which turns a RIP in a
+		 * trace into a symbol.
+		 */
+		printf("  vCPU %-3u     rip %#llx rsp %#llx cr3 %#llx "
+		       "lstar %#llx mp_state %u\n", i,
+		       (unsigned long long)vcpu->regs.rip,
+		       (unsigned long long)vcpu->regs.rsp,
+		       (unsigned long long)vcpu->sregs.cr3, lstar,
+		       vcpu->mp_state.mp_state);
 	}
 }
 

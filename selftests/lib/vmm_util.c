@@ -20,6 +20,13 @@
 
 #define ROOTFS_INITRD	"build/guest/rootfs-initrd.cpio.gz"
 
+const char *vmm_util__bin(void)
+{
+	const char *bin = getenv("PT_VMM_BIN");
+
+	return bin && *bin ? bin : VMM_BIN;
+}
+
 const char *vmm_util__kernel(void)
 {
 	static char path[300];
@@ -69,7 +76,8 @@ void vmm_proc__start_as(struct vmm_proc *v, const char *dir,
 		dup2(fd, 2);
 		if (flags & VMM_PROC_NO_FILE_CAPS)
 			drop_file_caps();
-		execl(VMM_BIN, VMM_BIN, "--api-sock", v->sock, NULL);
+		execl(vmm_util__bin(), vmm_util__bin(), "--api-sock", v->sock,
+		      NULL);
 		_exit(127);
 	}
 	close(in[0]);

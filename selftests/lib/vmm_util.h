@@ -17,6 +17,11 @@ struct vmm_proc {
 	char log[128];
 };
 
+/*
+ * The VMM vmm_proc__start() runs: VMM_BIN, or $PT_VMM_BIN, so that a test
+ * can be shown to fail against a deliberately broken build.
+ */
+const char *vmm_util__bin(void);
 /* The running kernel's image, which the test guests boot. */
 const char *vmm_util__kernel(void);
 /* Start vmm --api-sock in @dir (console to @name.log), wait for the socket. */
