@@ -100,63 +100,113 @@ int ptctl_attach_session(const struct ptctl_opts *o, uint64_t start,
 	return fd;
 }
 
+static void result_add(struct scan_result *res,
+		       const struct pagetrack_scan *sc)
+{
+	res->count[PRESENT] += sc->nr_present;
+	res->count[ACCESSED] += sc->nr_accessed;
+	res->count[DIRTY] += sc->nr_dirty;
+	res->count[WRITTEN] += sc->nr_written;
+	res->kvm_queries += sc->nr_kvm_queries;
+	res->duration_ns += sc->duration_ns;
+}
+
+/*
+ * With runs wanted, a mapping is scanned a window at a time into bitmaps
+ * for one window: a process may map terabytes it never touches (ASan's
+ * shadow, a runtime's reservation), and bitmaps for all of it would be
+ * gigabytes to zero, copy and search.  Each window is first counted
+ * without bitmaps and without clearing; only one that holds pages is
+ * scanned again, as asked, for its runs.
+ */
+#define SCAN_WINDOW_PAGES	(1ULL << 18)	/* 1 GiB of 4 KiB pages */
+
+static int scan_window(int fd, uint64_t start, uint64_t n, uint32_t flags,
+		       uint64_t **bm, struct scan_result *res)
+{
+	struct pagetrack_scan sc = {
+		.flags = flags & ~PAGETRACK_SCAN_CLEAR_ACCESSED,
+		.start = start,
+		.length = n * PAGE,
+	};
+	int c, ret;
+
+	ret = pagetrack__scan(fd, &sc);
+	if (ret)
+		return ret;
+	if (!(sc.nr_present | sc.nr_accessed | sc.nr_dirty | sc.nr_written)) {
+		result_add(res, &sc);
+		return 0;
+	}
+	sc = (struct pagetrack_scan) {
+		.flags = flags,
+		.start = start,
+		.length = n * PAGE,
+		.bitmap_bytes = bitmap__bytes(n),
+		.present = (uintptr_t)bm[PRESENT],
+		.accessed = (uintptr_t)bm[ACCESSED],
+		.dirty = (uintptr_t)bm[DIRTY],
+		.written = (uintptr_t)bm[WRITTEN],
+	};
+	ret = pagetrack__scan(fd, &sc);
+	if (ret)
+		return ret;
+	result_add(res, &sc);
+	for (c = 0; c < NR_CLASSES && !ret; c++) {
+		uint64_t s, e, from = 0;
+
+		while (!ret && bitmap__next_run(bm[c], n, from, &s, &e)) {
+			ret = runs_add(&res->runs[c], start + s * PAGE,
+				       start + e * PAGE);
+			from = e;
+		}
+	}
+	return ret;
+}
+
 /* Scan every range into @res; with @want_runs, collect address runs. */
 static int scan_once(int fd, const struct maps *maps, uint32_t flags,
 		     bool want_runs, struct scan_result *res)
 {
+	uint64_t *bm[NR_CLASSES] = { NULL };
+	int c, ret = 0;
 	size_t i;
-	int c;
 
-	for (i = 0; i < maps->nr; i++) {
+	for (c = 0; c < NR_CLASSES && want_runs; c++)
+		if (!(bm[c] = bitmap__alloc(SCAN_WINDOW_PAGES)))
+			ret = -ENOMEM;
+	for (i = 0; i < maps->nr && !ret; i++) {
 		uint64_t start = maps->ranges[i].start;
-		uint64_t n = (maps->ranges[i].end - start) / PAGE;
-		uint64_t *bm[NR_CLASSES] = { NULL };
+		uint64_t n = (maps->ranges[i].end - start) / PAGE, done, w;
 		struct pagetrack_scan sc = {
 			.flags = flags,
 			.start = start,
 			.length = n * PAGE,
-			.bitmap_bytes = bitmap__bytes(n),
 		};
-		int ret = 0;
 
-		if (want_runs) {
-			for (c = 0; c < NR_CLASSES; c++)
-				if (!(bm[c] = bitmap__alloc(n)))
-					ret = -ENOMEM;
-			sc.present = (uintptr_t)bm[PRESENT];
-			sc.accessed = (uintptr_t)bm[ACCESSED];
-			sc.dirty = (uintptr_t)bm[DIRTY];
-			sc.written = (uintptr_t)bm[WRITTEN];
+		if (!want_runs) {
+			ret = pagetrack__scan(fd, &sc);
+			if (!ret) {
+				res->pages += n;
+				result_add(res, &sc);
+			}
+			/* A mapping that vanished since /proc/PID/maps was read. */
+			if (ret == -EINVAL)
+				ret = 0;
+			continue;
+		}
+		for (done = 0; done < n && !ret; done += w) {
+			w = n - done < SCAN_WINDOW_PAGES ? n - done :
+			    SCAN_WINDOW_PAGES;
+			ret = scan_window(fd, start + done * PAGE, w, flags, bm,
+					  res);
 		}
 		if (!ret)
-			ret = pagetrack__scan(fd, &sc);
-		if (!ret) {
 			res->pages += n;
-			res->count[PRESENT] += sc.nr_present;
-			res->count[ACCESSED] += sc.nr_accessed;
-			res->count[DIRTY] += sc.nr_dirty;
-			res->count[WRITTEN] += sc.nr_written;
-			res->kvm_queries += sc.nr_kvm_queries;
-			res->duration_ns += sc.duration_ns;
-		}
-		for (c = 0; c < NR_CLASSES && want_runs && !ret; c++) {
-			uint64_t s, e, from = 0;
-
-			while (!ret && bitmap__next_run(bm[c], n, from, &s, &e)) {
-				ret = runs_add(&res->runs[c], start + s * PAGE,
-					       start + e * PAGE);
-				from = e;
-			}
-		}
-		for (c = 0; c < NR_CLASSES; c++)
-			free(bm[c]);
-		/* A mapping that vanished since /proc/PID/maps was read. */
-		if (ret == -EINVAL && !want_runs)
-			continue;
-		if (ret)
-			return ret;
 	}
-	return 0;
+	for (c = 0; c < NR_CLASSES; c++)
+		free(bm[c]);
+	return ret;
 }
 
 static void print_text(const struct ptctl_opts *o, const struct maps *maps,
