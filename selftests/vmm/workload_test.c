@@ -125,22 +125,6 @@ static long fn_frames(const char *map, const char *tag, uint64_t *frames,
 	return total;
 }
 
-/* What fn computes, by fn.h's own code in this process. */
-static uint64_t expected_sum(void)
-{
-	FILE *null = fopen("/dev/null", "w");
-	struct fn fn;
-	uint64_t sum;
-
-	if (!null || fn__init(&fn))
-		return 0;
-	sum = fn__invoke(&fn, null);
-	fclose(null);
-	free(fn.data);
-	free(fn.out);
-	return sum;
-}
-
 /* fnd's "go" on @uds: true if it answered invocation @n with @sum. */
 static bool fn_go(const char *uds, unsigned long long n, uint64_t sum,
 		  double *ms)
@@ -235,7 +219,7 @@ TEST_F_TIMEOUT(workload, fn_pages_all_present, 900)
 	uint32_t *place = calloc(GUEST_PAGES, sizeof(uint32_t));
 	char vmstate[128], mem[128], layers[128], body[1024], line[128];
 	char *map = malloc(MAP_MAX);
-	uint64_t want = expected_sum();
+	uint64_t want = fn__expected_sum();
 	double ms;
 	uint32_t first_quarter_last = 0, last_quarter_first = UINT32_MAX;
 	uint64_t nr_present, nr_resident;
