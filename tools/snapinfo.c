@@ -118,8 +118,11 @@ static void print_vcpus(const struct vstate *vs, unsigned int nr_vcpus)
 			 */
 			if (!i && msr[k].index == MSR_KVM_WALL_CLOCK_NEW &&
 			    msr[k].data)
-				printf("  wall clock   at %#llx (kvmclock)\n",
-				       (unsigned long long)msr[k].data);
+				printf("  wall clock   at %#llx (kvmclock), "
+				       "memory file offset %#llx\n",
+				       (unsigned long long)msr[k].data,
+				       (unsigned long long)
+				       memfile__offset(msr[k].data));
 			if (msr[k].index >= MSR_MTRR_FIRST &&
 			    msr[k].index <= MSR_MTRR_DEF_TYPE)
 				mtrrs++;

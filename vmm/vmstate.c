@@ -13,6 +13,7 @@
 #include "bitmap.h"
 #include "crc32.h"
 #include "layers.h"
+#include "vmm.h"
 #include "vmstate.h"
 
 void vsbuf__init(struct vsbuf *b)
@@ -554,6 +555,13 @@ void vstate__format_id(const uint8_t id[VS_ID_BYTES], char *out)
 
 _Static_assert(sizeof(struct memfile_id) == 48,
 	       "the identity layout vmm.rst documents");
+
+uint64_t memfile__offset(uint64_t gpa)
+{
+	if (gpa < VMM_HIGH_MEM_START)
+		return gpa;
+	return gpa - (VMM_HIGH_MEM_START - VMM_LOW_MEM_END);
+}
 
 int memfile__write_id(int fd, uint64_t mem_size,
 		      const uint8_t id[VS_ID_BYTES])

@@ -202,6 +202,13 @@ struct memfile_id {
 	uint32_t crc;		/* of the fields above */
 };
 
+/*
+ * The memory-file offset of guest-physical @gpa: the file holds the RAM
+ * below the 32-bit hole, then the RAM from 4 GiB (vmm/vmm.h), so from
+ * 4 GiB a page is 1 GiB before its address.
+ */
+uint64_t memfile__offset(uint64_t gpa);
+
 /* Write the identity page of snapshot @id into memory file @fd. */
 int memfile__write_id(int fd, uint64_t mem_size,
 		      const uint8_t id[VS_ID_BYTES]);

@@ -228,8 +228,9 @@ static void expect_goes_on(struct __test_metadata *_metadata,
 
 /*
  * What snapinfo tells of snapshot @name: the TSC rate in @khz, the fewest
- * MTRRs a vCPU had saved in @mtrrs, the guest's kvmclock wall clock in
- * @wall (0: none).  The number of vCPUs it listed.
+ * MTRRs a vCPU had saved in @mtrrs, where the guest's kvmclock wall clock
+ * is in the memory file in @wall (0: none; above 4 GiB, where a guest's
+ * kernel may be, the offset is not the address).  The number of vCPUs it listed.
  */
 static int snapinfo(FIXTURE_DATA(size) *self, const char *name,
 		    unsigned int *khz, unsigned int *mtrrs,
@@ -251,7 +252,8 @@ static int snapinfo(FIXTURE_DATA(size) *self, const char *name,
 	*wall = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, " TSC %u kHz", khz) == 1 ||
-		    sscanf(line, " wall clock at %llx", wall) == 1)
+		    sscanf(line, " wall clock at %*x (kvmclock), memory file "
+			   "offset %llx", wall) == 1)
 			continue;
 		if (sscanf(line, " vCPU %u MSRs %u (%u MTRRs) TSC %llu", &id,
 			   &nr, &m, &v) == 4) {
@@ -319,7 +321,8 @@ static long same_memory(FIXTURE_DATA(size) *self, unsigned int mib,
 
 /*
  * The same but for the kvmclock wall clock of snapshot @name (12 bytes
- * at the GPA its MSR holds), which KVM writes as it restores that MSR:
+ * where the GPA its MSR holds is in the file), which KVM writes as it
+ * restores that MSR:
  * the number of other bytes that differ, or -1.
  */
 static long differ_but_wall_clock(FIXTURE_DATA(size) *self,

@@ -646,6 +646,21 @@ static void test_as_full_keeps_id(void **state)
 	free(dirty);
 }
 
+/*
+ * A guest's kernel may sit above 4 GiB (KASLR): what KVM writes there is
+ * found 1 GiB lower in the file, below the hole at its address.
+ */
+static void test_memfile_offset(void **state)
+{
+	(void)state;
+	assert_int_equal(memfile__offset(0), 0);
+	assert_int_equal(memfile__offset(MEMFILE_ID_OFFSET), MEMFILE_ID_OFFSET);
+	assert_int_equal(memfile__offset((3ULL << 30) - 4096),
+			 (3ULL << 30) - 4096);
+	assert_int_equal(memfile__offset(4ULL << 30), 3ULL << 30);
+	assert_int_equal(memfile__offset(0x105802000ULL), 0xc5802000ULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +688,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_as_full_keeps_id, setup,
 						teardown),
+		cmocka_unit_test(test_memfile_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
