@@ -24,7 +24,7 @@ PACKAGES="
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 kmod
 	busybox-static cpio gzip xz-utils
 	libnl-genl-3-dev libcap-dev libcmocka-dev
-	libmicrohttpd-dev libjansson-dev
+	libjansson-dev
 	perl curl socat e2fsprogs dmsetup gnuplot-nox
 	clang libclang-rt-dev
 "

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Firecracker's HTTP API (the v1.10 subset this VMM implements) on a Unix
- * socket: libmicrohttpd serves, jansson parses.  Requests are checked in
+ * socket: http.c frames the requests, jansson parses them.  Requests are checked in
  * full before anything changes, so a bad request leaves the VM as it was:
  * 400 with {"fault_message": ...}; success is 204, a GET's is 200 with
  * the JSON Firecracker gives.
@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +93,7 @@ static struct reply reply_fault(const char *fmt, ...)
 
 static struct reply reply_fault(const char *fmt, ...)
 {
-	struct reply r = { .status = MHD_HTTP_BAD_REQUEST };
+	struct reply r = { .status = 400 };
 	char msg[512];
 	json_t *obj;
 	va_list ap;
@@ -111,13 +110,13 @@ static struct reply reply_fault(const char *fmt, ...)
 
 static struct reply reply_ok(void)
 {
-	return (struct reply) { .status = MHD_HTTP_NO_CONTENT };
+	return (struct reply) { .status = 204 };
 }
 
 /* 200 with @obj, whose reference this takes. */
 static struct reply reply_json(json_t *obj)
 {
-	struct reply r = { .status = MHD_HTTP_OK };
+	struct reply r = { .status = 200 };
 
 	r.json = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
@@ -1572,125 +1571,25 @@ unsigned int api__handle(struct api *api, const char *method, const char *url,
 	return r.status;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn,
-				  struct reply r)
+/* One request the server read whole, answered as Firecracker would. */
+static unsigned int api__serve(void *ctx, const struct http_request *hr,
+			       char **json)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-
-	resp = MHD_create_response_from_buffer(r.json ? strlen(r.json) : 0,
-					       r.json ? r.json : "",
-					       MHD_RESPMEM_MUST_COPY);
-	if (r.json)
-		MHD_add_response_header(resp, "Content-Type",
-					"application/json");
-	ret = MHD_queue_response(conn, r.status, resp);
-	MHD_destroy_response(resp);
-	free(r.json);
-	return ret;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *data,
-				  size_t *data_size, void **con_cls)
-{
-	struct request *req = *con_cls;
-	struct api *api = cls;
+	struct request req = { .body = hr->body, .len = hr->len };
+	struct api *api = ctx;
 	struct reply r;
 
-	(void)version;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		*con_cls = req;
-		/* Firecracker's name for the thread, which log lines carry. */
-		pthread_setname_np(pthread_self(), "fc_api");
-		return MHD_YES;
-	}
-	if (*data_size) {
-		/* Keep reading an oversized body, but not storing it. */
-		if (!req->too_big && req->len + *data_size <= API_MAX_BODY) {
-			char *b = realloc(req->body, req->len + *data_size + 1);
-
-			if (!b)
-				return MHD_NO;
-			memcpy(b + req->len, data, *data_size);
-			req->body = b;
-			req->len += *data_size;
-			req->body[req->len] = '\0';
-		} else {
-			req->too_big = true;
-		}
-		*data_size = 0;
-		return MHD_YES;
-	}
-	log_request(method, url, req);
-	r = dispatch(api, method, url, req);
+	log_request(hr->method, hr->target, &req);
+	r = dispatch(api, hr->method, hr->target, &req);
 	log_reply(&r);
-	return send_reply(conn, r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode code)
-{
-	struct request *req = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)code;
-	if (req) {
-		free(req->body);
-		free(req);
-		*con_cls = NULL;
-	}
-}
-
-/*
- * One client must not lock the others out by holding connections open:
- * idle ones would fill the VMM's fds, and then every new client is
- * refused.  So past API_MAX_CONNS a new connection closes the oldest:
- * its socket is shut down, which the server then reads as the client's
- * EOF and cleans up as any other.  Called in the server's thread only.
- */
-static void on_connection(void *cls, struct MHD_Connection *conn,
-			  void **socket_ctx,
-			  enum MHD_ConnectionNotificationCode code)
-{
-	const union MHD_ConnectionInfo *info;
-	struct api *api = cls;
-	unsigned int i;
-
-	(void)socket_ctx;
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		/* Not there if it was closed as the oldest. */
-		for (i = 0; i < api->nr_conns; i++) {
-			if (api->conns[i] != conn)
-				continue;
-			api->nr_conns--;
-			memmove(&api->conns[i], &api->conns[i + 1],
-				(api->nr_conns - i) * sizeof(conn));
-			break;
-		}
-		return;
-	}
-	if (api->nr_conns == API_MAX_CONNS) {
-		info = MHD_get_connection_info(api->conns[0],
-					       MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (info)
-			shutdown(info->connect_fd, SHUT_RDWR);
-		api->nr_conns--;
-		memmove(&api->conns[0], &api->conns[1],
-			api->nr_conns * sizeof(conn));
-	}
-	api->conns[api->nr_conns++] = conn;
+	*json = r.json;
+	return r.status;
 }
 
 int api__start(struct api *api, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
@@ -1707,28 +1606,21 @@ int api__start(struct api *api, const char *path)
 	}
 	pthread_mutex_init(&api->lock, NULL);
 	api->path = path;
-	api->nr_conns = 0;
-	api->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0,
-				       NULL, NULL, on_request, api,
-				       MHD_OPTION_LISTEN_SOCKET, fd,
-				       MHD_OPTION_NOTIFY_COMPLETED,
-				       on_completed, NULL,
-				       MHD_OPTION_NOTIFY_CONNECTION,
-				       on_connection, api,
-				       MHD_OPTION_END);
-	if (!api->daemon) {
+	ret = http__start(&api->http, fd, API_MAX_BODY, api__serve, api);
+	if (ret) {
 		close(fd);
 		unlink(path);
-		return -EIO;
+		return ret;
 	}
+	api->serving = true;
 	return 0;
 }
 
 void api__stop(struct api *api)
 {
-	if (api->daemon) {
-		MHD_stop_daemon(api->daemon);
-		api->daemon = NULL;
+	if (api->serving) {
+		http__stop(&api->http);
+		api->serving = false;
 		unlink(api->path);
 	}
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "http.h"
 #include "virtio/virtio.h"
 
 #define API_VMM_VERSION		"0.1.0"
@@ -108,7 +109,7 @@ struct api_ops {
 };
 
 /* Open API connections at most; a new one past that closes the oldest. */
-#define API_MAX_CONNS		64
+#define API_MAX_CONNS		HTTP_MAX_CONNS
 
 struct api {
 	const struct api_ops *ops;
@@ -117,10 +118,8 @@ struct api {
 	bool configured;	/* boot-source or machine-config was set */
 	pthread_mutex_t lock;	/* one request changes the VM at a time */
 	const char *path;
-	struct MHD_Daemon *daemon;
-	/* The server thread's open connections, oldest first. */
-	struct MHD_Connection *conns[API_MAX_CONNS];
-	unsigned int nr_conns;
+	struct http_server http;
+	bool serving;
 };
 
 int api__start(struct api *api, const char *path);
