@@ -119,6 +119,8 @@ static enum http_result parse_request_line(struct http_parser *p,
 	if ((size_t)(s - m) >= sizeof(r->method))
 		return bad(p, 400, "malformed request line: method too long");
 	memcpy(r->method, m, s - m);
+	/* Known now: even a refusal of what follows has no body then. */
+	r->head = !strcmp(r->method, "HEAD");
 	t = ++s;
 	while (s < e && (unsigned char)*s > ' ' && *s != 0x7f)
 		s++;
@@ -145,7 +147,6 @@ static enum http_result parse_request_line(struct http_parser *p,
 	r->target = t == s ? strdup("/") : strndup(t, s - t);
 	if (!r->target)
 		return bad(p, 500, "out of memory");
-	r->head = !strcmp(r->method, "HEAD");
 	return HTTP_MORE;
 }
 

@@ -782,7 +782,7 @@ static void gen_framing(struct fuzz *f, uint64_t *s, struct req *r,
 {
 	static const char *const bad_len[] = {
 		"abc", "-1", "1 2", "99999999999999999999", "0x10", "",
-		"+5", " 5",
+		"+5", "5,5",
 	};
 	struct buf body = { 0 };
 	unsigned int route = FIRST_BODY + pick(s, NR_ROUTES - FIRST_BODY);
@@ -827,7 +827,9 @@ static void gen_framing(struct fuzz *f, uint64_t *s, struct req *r,
 		}
 		break;
 	case 4:
-		/* A header, then a URI, past the server's 32 KiB. */
+		/* A header, then a URI, around the server's 32 KiB. */
+		snprintf(r->method, sizeof(r->method), "GET");
+		snprintf(r->path, sizeof(r->path), "/");
 		n = 20000 + pick(s, 60000);
 		buf_printf(b, "GET / HTTP/1.1\r\nHost: x\r\nX-Fuzz: ");
 		for (i = 0; i < n; i++)
@@ -835,6 +837,8 @@ static void gen_framing(struct fuzz *f, uint64_t *s, struct req *r,
 		buf_printf(b, "\r\nConnection: close\r\n\r\n");
 		break;
 	case 5:
+		snprintf(r->method, sizeof(r->method), "GET");
+		snprintf(r->path, sizeof(r->path), "/");
 		n = 20000 + pick(s, 60000);
 		buf_printf(b, "GET /");
 		for (i = 0; i < n; i++)

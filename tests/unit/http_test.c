@@ -177,6 +177,7 @@ static void test_refusals(void **state)
 		{ "PUT /vm HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", 400 },
 		{ "PUT /vm HTTP/1.1\r\nContent-Length:\r\n\r\n", 400 },
 		{ "PUT /vm HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400 },
+		{ "PUT /vm HTTP/1.1\r\nContent-Length: 2,2\r\n\r\n{}", 400 },
 		{ "PUT /vm HTTP/1.1\r\nContent-Length: 2\r\n"
 		  "Content-Length: 3\r\n\r\n{}", 400 },
 		{ "PUT /vm HTTP/1.1\r\nContent-Length: 99999999999999999999"
@@ -205,10 +206,18 @@ static void test_refusals(void **state)
 		{ "PUT /vm\r\n\r\n", 400 },
 		{ "\x01GET / HTTP/1.1\r\n\r\n", 400 },
 	};
+	static const char head_bad[] = "HEAD /a\rb HTTP/1.1\r\n\r\n";
+	struct http_parser p;
 	struct parsed o;
-	size_t i;
+	size_t i, used;
 
 	(void)state;
+	/* A HEAD refused for its target: the answer has no body either. */
+	http_parser__init(&p, MAX_BODY);
+	assert_int_equal(http_parser__feed(&p, head_bad, sizeof(head_bad) - 1,
+					   &used), HTTP_BAD);
+	assert_true(p.req.head);
+	http_parser__free(&p);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		parse_all_ways(bad[i].in, &o);
 		if (o.status != bad[i].status)
