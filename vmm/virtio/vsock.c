@@ -135,6 +135,13 @@ struct vsock {
 	 * through uds_path, reset after its "OK").
 	 */
 	bool reset_unacked;
+	/*
+	 * The event queue's available index as the TRANSPORT_RESET went:
+	 * the driver's acknowledgement is a buffer given back after it,
+	 * not any notification.  virtio__restored_all() kicks every queue
+	 * itself, the event queue too, and that kick acknowledges nothing.
+	 */
+	uint16_t reset_avail;
 	struct virtq_chain chain;
 };
 
@@ -521,6 +528,7 @@ static void vsock__ev_fill(struct virtio_dev *vdev)
 	virtq__push(vdev, vq, &vs->chain, sizeof(ev));
 	vs->reset_event = false;
 	vs->reset_unacked = true;
+	vs->reset_avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	virtio_dev__signal_used(vdev, vq);
 }
 
@@ -784,8 +792,13 @@ static void vsock__queue_notify(struct virtio_dev *vdev, unsigned int q)
 	if (q == VSOCK_TXQ)
 		vsock__tx(vdev);
 	else if (q == VSOCK_EVQ) {
-		/* The driver handled what it had: held requests may go. */
-		((struct vsock *)vdev->priv)->reset_unacked = false;
+		struct vsock *vs = vdev->priv;
+		struct virtq *vq = &vdev->vqs[VSOCK_EVQ];
+
+		/* The driver handled the reset: held requests may go. */
+		if (__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) !=
+		    vs->reset_avail)
+			vs->reset_unacked = false;
 		vsock__ev_fill(vdev);
 	}
 	/* Anything may have made packets due, or brought receive buffers. */
