@@ -108,7 +108,7 @@ struct api_ops {
 			       unsigned int max);
 };
 
-/* Open API connections at most; a new one past that closes the oldest. */
+/* Open API connections at most; a new one past that closes the idlest. */
 #define API_MAX_CONNS		HTTP_MAX_CONNS
 
 struct api {

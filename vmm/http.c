@@ -31,6 +31,8 @@ enum {
 
 /* What a refused connection may still send before it is closed. */
 #define HTTP_MAX_DRAIN		(1 << 20)
+/* How long the server leaves a listening socket it cannot accept on. */
+#define HTTP_ACCEPT_PAUSE_MS	100
 
 static enum http_result bad(struct http_parser *p, unsigned int status,
 			    const char *fmt, ...)
@@ -41,19 +43,32 @@ static enum http_result bad(struct http_parser *p, unsigned int status,
 {
 	va_list ap;
 
+	char *c;
+
 	p->req.status = status;
 	va_start(ap, fmt);
 	vsnprintf(p->req.why, sizeof(p->req.why), fmt, ap);
 	va_end(ap);
+	/*
+	 * The reason quotes the client, and goes into a JSON string and
+	 * the log: printable ASCII only, or jansson would refuse it and
+	 * the answer would go without its fault_message.
+	 */
+	for (c = p->req.why; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
 	p->req.close = true;
 	return HTTP_BAD;
 }
 
-static void request__reset(struct http_request *r)
+static void request__reset(struct http_parser *p)
 {
-	free(r->target);
-	free(r->body);
-	memset(r, 0, sizeof(*r));
+	free(p->req.target);
+	free(p->req.body);
+	memset(&p->req, 0, sizeof(p->req));
+	p->cap = 0;
+	p->scan = 0;
+	p->want_continue = false;
 }
 
 void http_parser__init(struct http_parser *p, size_t max_body)
@@ -64,7 +79,7 @@ void http_parser__init(struct http_parser *p, size_t max_body)
 
 void http_parser__free(struct http_parser *p)
 {
-	request__reset(&p->req);
+	request__reset(p);
 }
 
 /* RFC 9110's tchar: what a method or a field name is made of. */
@@ -198,6 +213,12 @@ static enum http_result parse_fields(struct http_parser *p, const char *s,
 			if (!is_tchar(*v))
 				return bad(p, 400, "a header field name with "
 					   "a space or a control character");
+		/* obs-text (0x80 and up) is allowed, controls are not. */
+		for (v = colon + 1; v < end; v++)
+			if (((unsigned char)*v < 0x20 && *v != '\t') ||
+			    *v == 0x7f)
+				return bad(p, 400, "a header field value with a "
+					   "control character");
 		v = colon + 1;
 		ve = end;
 		while (v < ve && (*v == ' ' || *v == '\t'))
@@ -239,7 +260,8 @@ static enum http_result parse_fields(struct http_parser *p, const char *s,
 			   p->max_body);
 	p->chunked = te;
 	p->need = len;
-	p->want_continue = expect && (te || len);
+	/* RFC 9110 10.1.1: an HTTP/1.0 client gets no 100 Continue. */
+	p->want_continue = expect && !http10 && (te || len);
 	p->phase = te ? P_CHUNK_SIZE : len ? P_BODY : P_HEAD;
 	return HTTP_MORE;
 }
@@ -348,7 +370,8 @@ static enum http_result parse_chunk_size(struct http_parser *p,
 		n = n * 16 + (*s <= '9' ? *s - '0' : (*s | 0x20) - 'a' + 10);
 		s++;
 	}
-	while (s < e && (*s == ' ' || *s == '\t'))
+	/* chunk-ext: BWS only before its ';'. */
+	while (s < e && (*s == ' ' || *s == '\t') && memchr(s, ';', e - s))
 		s++;
 	if (s == in || (s < e && *s != ';'))
 		return bad(p, 400, "a chunk size that is not hexadecimal");
@@ -368,9 +391,9 @@ enum http_result http_parser__feed(struct http_parser *p, const char *in,
 
 	*used = 0;
 	if (p->phase == P_HEAD) {
-		request__reset(&p->req);
-		p->cap = 0;
-		p->want_continue = false;
+		/* A new request, unless one is half read. */
+		if (p->req.target || p->req.status)
+			request__reset(p);
 		n = 0;
 		if (parse_head(p, in, len, &n) != HTTP_MORE || !n ||
 		    p->phase == P_HEAD) {
@@ -413,13 +436,12 @@ enum http_result http_parser__feed(struct http_parser *p, const char *in,
 		case P_CHUNK_SIZE:
 		case P_TRAILER:
 			n = chunk_line(s, left, &end);
-			if (!n) {
-				if (left > HTTP_MAX_LINE)
-					return bad(p, 400, "a chunk-size or "
-						   "trailer line longer than "
-						   "%d bytes", HTTP_MAX_LINE);
+			if ((!n && left > HTTP_MAX_LINE) || n > HTTP_MAX_LINE)
+				return bad(p, 400, "a chunk-size or trailer line "
+					   "longer than %d bytes",
+					   HTTP_MAX_LINE);
+			if (!n)
 				return HTTP_MORE;
-			}
 			*used += n;
 			if (p->phase == P_CHUNK_SIZE) {
 				if (parse_chunk_size(p, s, end) == HTTP_BAD)
@@ -457,31 +479,28 @@ static const char *reason(unsigned int status)
 size_t http__format(unsigned int status, const char *json, bool head,
 		    bool close, char **out)
 {
-	size_t blen = json ? strlen(json) : 0;
-	char *buf = malloc(256 + blen + 1);
+	size_t blen = json && !head && status != 204 ? strlen(json) : 0;
+	char hdr[256];
 	int n;
 
-	*out = buf;
-	if (!buf)
-		return 0;
-	n = snprintf(buf, 256, "HTTP/1.1 %u %s\r\nServer: Firecracker API\r\n"
-		     "Connection: %s\r\n", status, reason(status),
-		     close ? "close" : "keep-alive");
+	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %u %s\r\nServer: Firecracker "
+		     "API\r\nConnection: %s\r\n%s", status, reason(status),
+		     close ? "close" : "keep-alive",
+		     json && status >= 200 && status != 204 ?
+		     "Content-Type: application/json\r\n" : "");
 	/* RFC 9110 8.6: no Content-Length in a 1xx or 204. */
-	if (status >= 200 && status != 204) {
-		if (json)
-			n += snprintf(buf + n, 256 - n, "Content-Type: "
-				      "application/json\r\n");
-		n += snprintf(buf + n, 256 - n, "Content-Length: %zu\r\n",
-			      blen);
-	}
-	n += snprintf(buf + n, 256 - n, "\r\n");
-	if (json && !head && status != 204) {
-		memcpy(buf + n, json, blen);
-		n += blen;
-	}
-	buf[n] = '\0';
-	return n;
+	if (status >= 200 && status != 204)
+		n += snprintf(hdr + n, sizeof(hdr) - n,
+			      "Content-Length: %zu\r\n", json ? strlen(json) : 0);
+	n += snprintf(hdr + n, sizeof(hdr) - n, "\r\n");
+	*out = malloc(n + blen + 1);
+	if (!*out)
+		return 0;
+	memcpy(*out, hdr, n);
+	if (blen)
+		memcpy(*out + n, json, blen);
+	(*out)[n + blen] = '\0';
+	return n + blen;
 }
 
 /* A refusal of the framing itself: Firecracker's fault_message object. */
@@ -504,6 +523,7 @@ struct http_conn {
 	bool closing;		/* answered with "Connection: close" */
 	bool eof;		/* the client sends no more */
 	bool shut;		/* our side is shut down */
+	uint64_t active;	/* the server's clock when last heard from */
 	size_t drained;
 };
 
@@ -565,7 +585,7 @@ static int conn__flush(struct http_conn *c)
  */
 static int conn__process(struct http_server *s, struct http_conn *c)
 {
-	while (!c->closing && c->out_off == c->out_len) {
+	while (!c->closing && c->out_off == c->out_len && c->in_len) {
 		enum http_result res;
 		size_t used;
 		char *json = NULL;
@@ -579,8 +599,9 @@ static int conn__process(struct http_server *s, struct http_conn *c)
 			if (c->p.want_continue) {
 				c->p.want_continue = false;
 				if (!c->p.req.len && !c->eof &&
-				    conn__answer(c, 100, NULL, false, false))
-					return -ENOMEM;
+				    (conn__answer(c, 100, NULL, false, false) ||
+				     conn__flush(c)))
+					return -EIO;
 			}
 			break;
 		}
@@ -654,43 +675,72 @@ static void server__drop(struct http_server *s, unsigned int i)
 		(s->nr_conns - i) * sizeof(s->conns[0]));
 }
 
+/* The connection that has been quiet longest. */
+static unsigned int server__idlest(const struct http_server *s)
+{
+	unsigned int i, idlest = 0;
+
+	for (i = 1; i < s->nr_conns; i++)
+		if (s->conns[i]->active < s->conns[idlest]->active)
+			idlest = i;
+	return idlest;
+}
+
 /*
  * One client must not lock the others out by holding connections open:
  * idle ones would fill the VMM's fds, and then every new client would be
- * refused.  So past HTTP_MAX_CONNS a new connection closes the oldest.
+ * refused.  So past HTTP_MAX_CONNS a new connection closes the one quiet
+ * longest (not the oldest: that is an orchestrator's keep-alive one).
+ * Out of fds, the same makes room.  Returns false when nothing could be
+ * accepted: the listening socket is then left alone for a while, else it
+ * would wake the server again at once.
  */
-static void server__accept(struct http_server *s)
+static bool server__accept(struct http_server *s)
 {
 	struct http_conn *c;
 	int fd;
 
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0 && s->nr_conns &&
+	    (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	     errno == ENOMEM)) {
+		server__drop(s, server__idlest(s));
+		fd = accept4(s->listen_fd, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK);
+	}
 	if (fd < 0)
-		return;
+		return errno == EAGAIN || errno == EINTR ||
+		       errno == ECONNABORTED;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
-		return;
+		return false;
 	}
 	c->fd = fd;
+	c->active = ++s->clock;
 	http_parser__init(&c->p, s->max_body);
 	if (s->nr_conns == HTTP_MAX_CONNS)
-		server__drop(s, 0);
+		server__drop(s, server__idlest(s));
 	s->conns[s->nr_conns++] = c;
+	return true;
 }
 
 static void *server__thread(void *arg)
 {
 	struct pollfd pfd[HTTP_MAX_CONNS + 2];
+	int ret;
 	struct http_server *s = arg;
+	bool listening = true;
 	unsigned int i, n;
 
 	/* Firecracker's name for the thread, which log lines carry. */
 	pthread_setname_np(pthread_self(), "fc_api");
 	for (;;) {
 		pfd[0] = (struct pollfd) { .fd = s->wake[0], .events = POLLIN };
-		pfd[1] = (struct pollfd) { .fd = s->listen_fd,
-					   .events = POLLIN };
+		/* A negative fd is skipped: not listening, for a while. */
+		pfd[1] = (struct pollfd) {
+			.fd = listening ? s->listen_fd : -1, .events = POLLIN,
+		};
 		n = s->nr_conns;
 		for (i = 0; i < n; i++) {
 			struct http_conn *c = s->conns[i];
@@ -701,7 +751,8 @@ static void *server__thread(void *arg)
 					  c->eof ? 0 : POLLIN,
 			};
 		}
-		if (poll(pfd, n + 2, -1) < 0) {
+		ret = poll(pfd, n + 2, listening ? -1 : HTTP_ACCEPT_PAUSE_MS);
+		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
 			vmm__log("API server: poll: %s", strerror(errno));
@@ -709,6 +760,7 @@ static void *server__thread(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
+		listening = true;
 		/* Back to front: dropping one moves only those after it. */
 		for (i = n; i-- > 0;) {
 			struct http_conn *c = s->conns[i];
@@ -716,6 +768,7 @@ static void *server__thread(void *arg)
 
 			if (!pfd[i + 2].revents)
 				continue;
+			c->active = ++s->clock;
 			if (pfd[i + 2].revents & (POLLIN | POLLHUP | POLLERR))
 				ret = conn__read(c);
 			if (!ret)
@@ -725,8 +778,11 @@ static void *server__thread(void *arg)
 			if (ret)
 				server__drop(s, i);
 		}
-		if (pfd[1].revents & POLLIN)
-			server__accept(s);
+		if ((pfd[1].revents & POLLIN) && !server__accept(s)) {
+			vmm__log("API server: cannot accept a connection: %s",
+				 strerror(errno));
+			listening = false;
+		}
 	}
 	return NULL;
 }

@@ -16,13 +16,14 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Request line and header fields together, at most. */
 #define HTTP_MAX_HEAD		(32 * 1024)
 /* A chunk-size line or a trailer field line, at most. */
 #define HTTP_MAX_LINE		1024
 #define HTTP_MAX_METHOD		16
-/* Open connections at most; a new one past that closes the oldest. */
+/* Open connections at most; a new one past that closes the idlest. */
 #define HTTP_MAX_CONNS		64
 
 /* One request, as the parser hands it over. */
@@ -59,7 +60,8 @@ struct http_parser {
 void http_parser__init(struct http_parser *p, size_t max_body);
 /*
  * Parse from @in[0..@len): the bytes used go to @used, which in the
- * request's head stays 0 until the head is whole (the caller keeps them).
+ * request's head counts only empty lines before it until the head is
+ * whole (the caller keeps the head's bytes meanwhile).
  * After HTTP_REQUEST, the request is the caller's until the next call,
  * which starts the next request.
  */
@@ -83,12 +85,16 @@ struct http_server {
 	http_handler handle;
 	void *ctx;
 	size_t max_body;
-	/* Open connections, oldest first; the server thread's own. */
+	/* Open connections; the server thread's own. */
 	struct http_conn *conns[HTTP_MAX_CONNS];
 	unsigned int nr_conns;
+	uint64_t clock;		/* counts the server's events */
 };
 
-/* Serve @listen_fd, which this takes, from a thread named "fc_api". */
+/*
+ * Serve @listen_fd from a thread named "fc_api"; http__stop() closes it,
+ * a failed start leaves it to the caller.
+ */
 int http__start(struct http_server *s, int listen_fd, size_t max_body,
 		http_handler handle, void *ctx);
 void http__stop(struct http_server *s);

@@ -46,7 +46,11 @@ static void parse(const char *in, size_t len, size_t step, struct parsed *o)
 		have -= used;
 		o->want_continue |= p.want_continue;
 		if (res == HTTP_BAD) {
+			const char *c;
+
 			assert_true(p.req.why[0]);
+			for (c = p.req.why; *c; c++)
+				assert_true(*c >= 0x20 && *c <= 0x7e);
 			o->status = p.req.status;
 			break;
 		}
@@ -163,6 +167,11 @@ static void test_expect_continue(void **state)
 	assert_true(o.want_continue);
 	parse_all_ways("PUT /vm HTTP/1.1\r\nExpect: something\r\n\r\n", &o);
 	assert_int_equal(o.status, 417);
+	/* RFC 9110 10.1.1: not to an HTTP/1.0 client. */
+	parse_all_ways("PUT /vm HTTP/1.0\r\nExpect: 100-continue\r\n"
+		       "Content-Length: 2\r\n\r\n{}", &o);
+	assert_int_equal(o.n, 1);
+	assert_false(o.want_continue);
 }
 
 /* Bad framing, and what each is answered with. */
@@ -205,6 +214,12 @@ static void test_refusals(void **state)
 		{ "PUT /vm HTTP/2.0\r\n\r\n", 505 },
 		{ "PUT /vm\r\n\r\n", 400 },
 		{ "\x01GET / HTTP/1.1\r\n\r\n", 400 },
+		{ "PUT /vm HTTP/1.1\r\nX: a\rTransfer-Encoding: chunked\r\n"
+		  "\r\n", 400 },
+		{ "PUT /vm HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "2 \r\n{}\r\n0\r\n\r\n", 400 },
+		{ "PUT /vm HTTP/1.1\r\nTransfer-Encoding: \xff\xfe\r\n\r\n",
+		  501 },
 	};
 	static const char head_bad[] = "HEAD /a\rb HTTP/1.1\r\n\r\n";
 	struct http_parser p;
@@ -255,6 +270,27 @@ static void test_head_limits(void **state)
 	free(in);
 }
 
+/* A chunk extension past HTTP_MAX_LINE, in one read or many. */
+static void test_long_chunk_line(void **state)
+{
+	static const char start[] = "PUT /vm HTTP/1.1\r\nTransfer-Encoding: "
+				    "chunked\r\n\r\n2;x=";
+	size_t n = sizeof(start) - 1 + HTTP_MAX_LINE + 16;
+	char *in = malloc(n + 16);
+	struct parsed o;
+
+	(void)state;
+	assert_non_null(in);
+	memcpy(in, start, sizeof(start) - 1);
+	memset(in + sizeof(start) - 1, 'a', n - sizeof(start) + 1);
+	memcpy(in + n, "\r\n{}\r\n0\r\n\r\n", 11);
+	parse(in, n + 11, 0, &o);
+	assert_int_equal(o.status, 400);
+	parse(in, n + 11, 100, &o);
+	assert_int_equal(o.status, 400);
+	free(in);
+}
+
 static void test_format(void **state)
 {
 	char *out;
@@ -290,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_head_limits),
+		cmocka_unit_test(test_long_chunk_line),
 		cmocka_unit_test(test_format),
 	};
 
