@@ -13,6 +13,7 @@
 #include "vmm.h"
 #include "vmstate.h"
 
+#define MSR_IA32_TSC_DEADLINE	0x6e0
 #define MSR_MTRRCAP		0xfe
 #define MSR_MTRR_PHYSBASE0	0x200
 #define MSR_MTRR_FIX64K		0x250
@@ -276,6 +277,63 @@ static int restore_tsc_khz(struct vcpu *vcpu, uint32_t khz, char *err,
 		}							\
 	} while (0)
 
+
+/*
+ * Move the TSC deadline to the end of @msrs; returns how many entries
+ * moved (0 or 1).  It is written last, on its own: KVM arms the timer
+ * from the deadline against the guest's TSC as it is at that write, and
+ * drops the write unless KVM_SET_LAPIC has put LVTT in TSC-deadline mode
+ * (QEMU writes it after the vCPU events too).  KVM's MSR list happens to
+ * put MSR_IA32_TSC first today; this does not rely on it.
+ */
+static uint32_t defer_tsc_deadline(struct kvm_msrs *msrs)
+{
+	struct kvm_msr_entry *e = msrs->entries, deadline;
+	uint32_t i;
+
+	for (i = 0; i < msrs->nmsrs; i++) {
+		if (e[i].index != MSR_IA32_TSC_DEADLINE)
+			continue;
+		deadline = e[i];
+		memmove(&e[i], &e[i + 1], (msrs->nmsrs - i - 1) * sizeof(*e));
+		e[msrs->nmsrs - 1] = deadline;
+		return 1;
+	}
+	return 0;
+}
+
+/* Entries [@first, @first + @n) of @msrs: every one must set. */
+static int set_msrs(struct vcpu *vcpu, const struct kvm_msrs *msrs,
+		    uint32_t first, uint32_t n, char *err, size_t errlen)
+{
+	struct kvm_msrs *part;
+	int ret;
+
+	if (!n)
+		return 0;
+	part = malloc(sizeof(*part) + n * sizeof(part->entries[0]));
+	if (!part)
+		return -ENOMEM;
+	part->nmsrs = n;
+	part->pad = 0;
+	memcpy(part->entries, &msrs->entries[first], n * sizeof(part->entries[0]));
+	/* Every saved MSR read back on the source: each must set here. */
+	ret = ioctl(vcpu->fd, KVM_SET_MSRS, part);
+	if (ret < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", vcpu->id,
+			 strerror(-ret));
+	} else if (ret != (int)n) {
+		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS set %d of %u "
+			 "MSRs: MSR %#x was refused", vcpu->id, ret, n,
+			 part->entries[ret].index);
+		ret = -EINVAL;
+	} else {
+		ret = 0;
+	}
+	free(part);
+	return ret;
+}
 /*
  * Firecracker's order; each constraint is explained in vmm.rst.  In
  * short: TSC rate before anything reads or writes the TSC, CPUID before
@@ -290,6 +348,7 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	struct kvm_cpuid2 *cpuid = NULL;
 	struct kvm_msrs *msrs = NULL;
 	int ret = -EINVAL;
+	uint32_t late;
 
 	if (vstate__check_vcpu(data, len, vcpu->id, err, errlen))
 		return -EINVAL;
@@ -320,22 +379,14 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	RESTORE(KVM_SET_XCRS, &vs->xcrs);
 	RESTORE(KVM_SET_DEBUGREGS, &vs->debugregs);
 	RESTORE(KVM_SET_LAPIC, &vs->lapic);
-	/* Every saved MSR read back on the source: each must set here. */
-	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
-	if (ret < 0) {
-		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: %s", vcpu->id,
-			 strerror(errno));
-		ret = -errno;
+	late = defer_tsc_deadline(msrs);
+	ret = set_msrs(vcpu, msrs, 0, msrs->nmsrs - late, err, errlen);
+	if (ret)
 		goto out;
-	}
-	if (ret != (int)vs->nr_msrs) {
-		snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS set %d of %u "
-			 "MSRs: MSR %#x was refused", vcpu->id, ret,
-			 vs->nr_msrs, msrs->entries[ret].index);
-		ret = -EINVAL;
-		goto out;
-	}
 	RESTORE(KVM_SET_VCPU_EVENTS, &vs->events);
+	ret = set_msrs(vcpu, msrs, msrs->nmsrs - late, late, err, errlen);
+	if (ret)
+		goto out;
 	/* The snapshot was a pause too; the kvmclock MSRs are set by now. */
 	vcpu__kvmclock_ctrl(vcpu);
 	ret = 0;
