@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -206,10 +207,22 @@ long vmm_proc__last_tick(struct vmm_proc *v)
 
 	if (!f)
 		return -1;
-	/* A line still being printed has no newline yet: not a tick. */
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "TICK ", 5) && strchr(line, '\n'))
-			n = atol(line + 5);
+	/*
+	 * A line still being printed has no newline yet: not a tick.  Nor
+	 * is one the VMM's own log lines cut into: the UART goes out a byte
+	 * at a time, so "TICK " may be followed by "vmm: ...", which read
+	 * as a number is tick 0.  A tick is "TICK <digits>" and its end.
+	 */
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		long t;
+
+		if (strncmp(line, "TICK ", 5) || !isdigit((unsigned char)line[5]))
+			continue;
+		t = strtol(line + 5, &end, 10);
+		if (*end == '\n' || (*end == ' ' && strchr(end, '\n')))
+			n = t;
+	}
 	fclose(f);
 	return n;
 }
