@@ -21,7 +21,7 @@ trap 'pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
 prog=snapshot_bench
 . "$(dirname "$0")/lib.sh"
 
-last_tick() { grep -o '^TICK [0-9][0-9]*$' "$1" | tail -n 1 | cut -d' ' -f2; }
+last_tick() { grep -o '^TICK [0-9][0-9]*' "$1" | tail -n 1 | cut -d' ' -f2; }
 
 declare -A R
 

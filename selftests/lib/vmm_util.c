@@ -211,7 +211,8 @@ long vmm_proc__last_tick(struct vmm_proc *v)
 	 * A line still being printed has no newline yet: not a tick.  Nor
 	 * is one the VMM's own log lines cut into: the UART goes out a byte
 	 * at a time, so "TICK " may be followed by "vmm: ...", which read
-	 * as a number is tick 0.  A tick is "TICK <digits>" and its end.
+	 * as a number is tick 0.  A tick is "TICK <digits>" and its end
+	 * (or a space: memcheck's ticks say more).
 	 */
 	while (fgets(line, sizeof(line), f)) {
 		char *end;
@@ -220,7 +221,9 @@ long vmm_proc__last_tick(struct vmm_proc *v)
 		if (strncmp(line, "TICK ", 5) || !isdigit((unsigned char)line[5]))
 			continue;
 		t = strtol(line + 5, &end, 10);
-		if (*end == '\n' || (*end == ' ' && strchr(end, '\n')))
+		/* The guest's tty ends its lines with CRLF. */
+		if ((*end == '\r' || *end == '\n' || *end == ' ') &&
+		    strchr(end, '\n'))
 			n = t;
 	}
 	fclose(f);
