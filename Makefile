@@ -361,7 +361,8 @@ bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 RESTORE_ENV = $(if $(REPS),REPS=$(REPS)) $(if $(CASES),CASES="$(CASES)") \
 	      $(if $(LAT_US),LAT_US="$(LAT_US)")
 
-bench-restore: module vmm tools $(B)/bench/mincore_layers $(B)/guest/fn.cpio.gz
+bench-restore: module vmm tools $(B)/bench/mincore_layers \
+	       $(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
 		env $(RESTORE_ENV) bench/restore_bench.sh | \

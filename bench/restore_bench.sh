@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # restore_bench - the FaaSnap experiment: first-invocation latency of a
-# restored serverless function (build/guest/fn: reads a 64 MiB dataset,
-# computes, writes 8 MiB), restored these ways in one run:
+# restored serverless function (fnd, selftests/vmm/guest/fn.h: reads a
+# 64 MiB dataset, computes, writes 8 MiB), invoked as a Firecracker user
+# invokes one: the rootfs guest (read-only root drive, vsock) serves it
+# on vsock port 5000, build/fn-invoke calls it through the VMM's
+# uds_path on a new connection after each restore.  Restored these ways
+# in one run:
 #
 #   cold     File backend, lazy, page cache dropped
 #   warm     File backend, memory file already in the page cache (bound)
@@ -34,7 +38,8 @@
 
 set -u
 kernel=/boot/vmlinuz-$(uname -r)
-initrd=build/guest/fn.cpio.gz
+initrd=build/guest/rootfs-initrd.cpio.gz
+rootfs=build/guest/rootfs.ext4
 args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 reps=${REPS:-3}
 cases=${CASES:-cold warm layers addr uffd fcuffd mincore}
@@ -62,10 +67,14 @@ done
 first=${lats%% *}
 dir=$top/$first
 
-# start_vmm NAME: a vmm whose console input is a FIFO held open on fd 9.
+# The vsock's uds_path, in the snapshot: each restore binds it anew.
+uds=$top/fn.vsock
+
+# start_vmm NAME: a vmm whose console input is a FIFO held open on fd 9,
+# so that it never ends (the function is called over vsock).
 start_vmm() {
 	sock=$top/$1.sock log=$top/$1.log
-	rm -f "$sock" "$top/$1.in" "$log"
+	rm -f "$sock" "$top/$1.in" "$log" "$uds"
 	mkfifo "$top/$1.in"
 	exec 9<>"$top/$1.in"
 	build/vmm --api-sock "$sock" <"$top/$1.in" >"$log" 2>&1 &
@@ -85,11 +94,13 @@ load_body() { # BACKEND PATH [EXTRA]
 	echo "{\"snapshot_path\":\"$dir/fn.vmstate\",\"mem_backend\":{\"backend_type\":\"$1\",\"backend_path\":\"$2\"},\"resume_vm\":true${3:+,$3}}"
 }
 
-# invoke: one "go", until the function reports; prints its checksum.
+# invoke: one "go" on a new vsock connection; prints its checksum.
 invoke() {
-	echo go >&9
-	wait_for "$log" "FN-DONE n=1 " 300 "$vmm_pid" || return 1
-	sed -n 's/.*FN-DONE n=1 .*sum=\([0-9a-f]*\).*/\1/p' "$log"
+	local out
+
+	out=$(build/fn-invoke --timeout 300 "$uds" go 2>>"$top/invoke.log") ||
+		return 1
+	echo "$out" | sed -n 's/^FN-DONE n=1 .*sum=\([0-9a-f]*\).*/\1/p' | grep .
 }
 
 # record LAYERS [EXTRA]: restore cold, invoke once, write the working set.
@@ -111,9 +122,11 @@ record() {
 echo "restore_bench: booting the function" >&2
 start_vmm base
 api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" &&
+api "$sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$rootfs\",\"is_root_device\":true,\"is_read_only\":true}" &&
+api "$sock" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$uds\"}" &&
 api "$sock" PUT /machine-config '{"vcpu_count":2,"mem_size_mib":256}' &&
 api "$sock" PUT /actions '{"action_type":"InstanceStart"}' || die "boot failed"
-wait_for "$log" FN-READY 600 || exit 1
+wait_for "$log" FND-LISTENING 600 || exit 1
 api "$sock" PATCH /vm '{"state":"Paused"}' &&
 api "$sock" PUT /snapshot/create "{\"snapshot_path\":\"$dir/fn.vmstate\",\"mem_file_path\":\"$dir/fn.mem\"}" || die "snapshot failed"
 stop_vmm
@@ -169,6 +182,7 @@ run_case() {
 	else
 		echo "restore_bench: $1 failed; vmm said:" >&2
 		tail -n 12 "$log" | sed 's/^/  /' >&2
+		tail -n 3 "$top/invoke.log" 2>/dev/null | sed 's/^/  fn-invoke: /' >&2
 		[ -n "$handler_pid" ] && sed 's/^/  handler: /' "$top/handler.log" >&2
 		t=FAIL
 	fi
