@@ -50,7 +50,7 @@ SELFTEST_CFLAGS := -isystem $(KSRC)/tools/testing/selftests -Iselftests/lib -Ivm
 KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
-	bench bench-tracker bench-snapshot bench-restore dkms-install \
+	bench bench-tracker bench-snapshot bench-restore bench-clones dkms-install \
 	stress-vm stress-restore trace-restore
 
 all: module tools vmm
@@ -404,6 +404,17 @@ trace-restore: module vmm tools tests
 		RESTORE_TRACE_DIR=$(TRACE_DIR) \
 		VM_TEST_TIMEOUT=$$((500 + 15 * $(STRESS_N))) \
 		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test
+
+# make bench-clones KS="1 2 4" BACKENDS="cold layers", say.
+CLONES_ENV = $(if $(KS),KS="$(KS)") $(if $(BACKENDS),BACKENDS="$(BACKENDS)") \
+	     $(if $(LAT_US),LAT_US="$(LAT_US)")
+
+bench-clones: module vmm tools $(B)/bench/mincore_layers \
+	      $(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz
+	@mkdir -p $(B)/bench
+	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
+		env $(CLONES_ENV) bench/clones_bench.sh | \
+		tee $(B)/bench/clones.txt
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \
