@@ -60,7 +60,7 @@ help:
 	@echo "make deps       install the Debian packages needed (as root)"
 	@echo "make check      deps, build, unit tests, checkpatch, VM tests"
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
-	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore"
+	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore, bench-clones"
 	@echo "make tests      build unit tests and selftests only"
 	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates; 3 and 4 GiB snapshots"
 	@echo "make trace-restore  N restores (N=100, VCPUS=2, BACKENDS=\"File layers Uffd\"), KVM events traced; failures' traces in build/trace-restore/"
@@ -350,7 +350,7 @@ $(B)/bench/page_census: bench/page_census.c
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $<
 
-bench: bench-tracker bench-snapshot bench-restore
+bench: bench-tracker bench-snapshot bench-restore bench-clones
 
 bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 	@mkdir -p $(B)/bench

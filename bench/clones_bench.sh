@@ -73,7 +73,7 @@ load_body() { # BACKEND PATH [EXTRA]
 
 # invoke PID: one "go" in the mount namespace of vmm PID; its checksum.
 invoke() {
-	nsenter -t "$1" -m build/fn-invoke --timeout 300 "$uds" go \
+	nsenter -t "$1" -m -r -w build/fn-invoke --timeout 300 "$uds" go \
 		2>>"$top/invoke.log" |
 		sed -n 's/^FN-DONE n=1 .*sum=\([0-9a-f]*\).*/\1/p' | grep .
 }
@@ -116,7 +116,10 @@ drop_caches
 start_clone 0
 api "$top/c0.sock" PUT /snapshot/load "$(load_body File "$dir/fn.mem" '"track_working_set":true')" ||
 	die "recording load failed"
-want=$(invoke "${pid[0]}") || die "the recording invocation failed"
+want=$(invoke "${pid[0]}") || {
+	tail -n 5 "$top/invoke.log" "$top/c0.log" >&2
+	die "the recording invocation failed"
+}
 api "$top/c0.sock" PATCH /vm '{"state":"Paused"}' || exit 1
 build/bench/mincore_layers "$dir/fn.vmstate" "$dir/fn.mem" "$dir/mc.layers" >/dev/null ||
 	die "mincore_layers failed"
