@@ -21,9 +21,17 @@
 #	boots.txt		one line per boot: status, binaries, outcome
 # Exits 0 when nothing failed.
 #
+# A binary that fails with a guest's triple fault in its output runs once
+# more in a fresh VM (VM_SUITE_FAULT_RERUNS): the emulated CPU of a TCG
+# test VM makes guests triple-fault now and then, QEMU's own guests too,
+# and corrupts the test VM's memory as it does (Documentation/testing.rst,
+# "The guests' triple faults").  The failed attempt stays in boot-N.tap
+# and reruns.txt; a second failure fails, whatever its cause.
+#
 # Environment: VMTEST_QEMU_BIN (or VM_SUITE_QEMU, a --qemu argument),
 # VM_SUITE_BUDGET (seconds for all boots, default 900), VM_SUITE_STALL
-# (default 150), VM_SUITE_RERUNS (default 2), VM_SUITE_INSMOD.
+# (default 150), VM_SUITE_RERUNS (default 2), VM_SUITE_FAULT_RERUNS
+# (default 1), VM_SUITE_INSMOD.
 
 set -u
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +40,7 @@ shift
 budget=${VM_SUITE_BUDGET:-900}
 stall=${VM_SUITE_STALL:-150}
 reruns=${VM_SUITE_RERUNS:-2}
+fault_reruns=${VM_SUITE_FAULT_RERUNS:-1}
 insmod=${VM_SUITE_INSMOD-$srcdir/build/pagetrack.ko}
 qemu=${VM_SUITE_QEMU:-${VMTEST_QEMU_BIN:-qemu-system-x86_64}}
 
@@ -42,7 +51,7 @@ tap=$dir/vm.tap
 : >"$dir/boots.txt"
 
 queue=("$@")
-declare -A deaths=()
+declare -A deaths=() faults=()
 boot=0
 empty_boots=0
 start=$SECONDS
@@ -53,6 +62,12 @@ section() {
 		$0 == b { on = 1 }
 		on { print }
 		on && index($0, e) == 1 { exit }' "$1"
+}
+
+# triple_faulted FILE NAME: NAME failed, and a guest triple-faulted in it.
+triple_faulted() {
+	grep -q "^# === end $2 status [1-9]" "$1" &&
+		section "$1" "$2" | grep -q 'guest triple-faulted\|: triple fault'
 }
 
 # last_words CONSOLE: why the VM died, in a few lines.
@@ -91,10 +106,19 @@ while [ ${#queue[@]} -gt 0 ]; do
 
 	# What finished stands, whatever happened to the VM afterwards.
 	rest=()
+	again=()
 	running=
 	for t in "${queue[@]}"; do
 		if grep -qxF "# === begin $t" "$raw"; then
-			if grep -q "^# === end $t status " "$raw"; then
+			if triple_faulted "$raw" "$t" &&
+			   [ "${faults[$t]:-0}" -lt "$fault_reruns" ]; then
+				faults[$t]=$((${faults[$t]:-0} + 1))
+				echo "rerun $t, boot $boot: it failed, a guest triple-faulted; its output: $raw" \
+					>>"$dir/reruns.txt"
+				echo "# vm-suite: $t failed in boot $boot with a guest's triple fault; it runs again" \
+					>>"$tap"
+				again+=("$t")
+			elif grep -q "^# === end $t status " "$raw"; then
 				section "$raw" "$t" >>"$tap"
 			else
 				running=$t
@@ -110,13 +134,18 @@ while [ ${#queue[@]} -gt 0 ]; do
 
 	case $st in
 	124) why="the VM hung" ;;
-	125) why="the VM died" ;;
+	125) why="the VM died"
+	     # A silent death may be the test VM's own triple fault (vmtest).
+	     grep -qs '^Triple fault$' "${console%.log}.qemu.log" &&
+		why="the VM died: its CPU triple-faulted" ;;
 	*)  echo "boot $boot: status $st, ${#queue[@]} binaries, VM survived" \
 		>>"$dir/boots.txt"
 	    for t in $running "${rest[@]}"; do
 		echo "not ok - $t did not run, though the VM survived" | tee -a "$tap"
 	    done
-	    break ;;
+	    [ ${#again[@]} -gt 0 ] || break
+	    queue=("${again[@]}")
+	    continue ;;
 	esac
 	echo "boot $boot: status $st, ${#queue[@]} binaries, $why${running:+ in $running}" \
 		>>"$dir/boots.txt"
@@ -135,20 +164,20 @@ while [ ${#queue[@]} -gt 0 ]; do
 			echo "rerun (whole queue), boot $boot: $why before the first binary; console: $console" \
 				>>"$dir/reruns.txt"
 		fi
-		queue=("${rest[@]}")
+		queue=("${rest[@]}" "${again[@]}")
 		continue
 	fi
 
 	deaths[$running]=$((${deaths[$running]:-0} + 1))
 	if grep -q '\[pagetrack\]' "$console"; then
 		fail "$running" "$why with pagetrack.ko in a kernel trace" "$console"
-		queue=("${rest[@]}")
+		queue=("${rest[@]}" "${again[@]}")
 	elif [ "${deaths[$running]}" -gt "$reruns" ]; then
 		fail "$running" "$why ${deaths[$running]} times while it ran" "$console"
-		queue=("${rest[@]}")
+		queue=("${rest[@]}" "${again[@]}")
 	else
 		echo "rerun $running, boot $boot: $why; console: $console" >>"$dir/reruns.txt"
-		queue=("$running" "${rest[@]}")
+		queue=("$running" "${rest[@]}" "${again[@]}")
 	fi
 done
 

@@ -5,7 +5,8 @@
 # silence the test VM on purpose: a VM death costs only the binary it
 # interrupted, which runs again; what finished is never run twice; a test
 # that fails is never rerun and still fails the suite, with its output; a
-# binary that kills the VM every time fails with its name.  TAP on stdout.
+# binary that kills the VM every time fails with its name; a test whose
+# guest triple-faulted runs once more.  TAP on stdout.
 
 set -u
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -100,6 +101,24 @@ st=$?
 check "a hung VM: the suite passes after a rerun" "[ $st -eq 0 ]"
 check "a hung VM: the rerun says the VM hung" \
 	"grep -q 'rerun $h, boot 1: the VM hung' $work/C/reruns.txt"
+
+# D: a test whose guest triple-faulted runs once more in a fresh VM; a
+# second triple fault fails it, with its output.
+s=$work/D/share
+t1=$(make_bin D faults_once triple_faults.sh 1 "$s/once.runs")
+t2=$(make_bin D faults_always triple_faults.sh 99 "$s/always.runs")
+p=$(make_bin D after passes.sh "$s/after.runs")
+suite D "$t1" "$t2" "$p"
+st=$?
+check "a guest's triple fault twice fails the suite" "[ $st -ne 0 ]"
+check "a guest's triple fault once: run again, and passing" \
+	"[ $(runs "$s/once.runs") -eq 2 ] && grep -q '^ok 1 triple_faults passed' $work/D/vm.tap"
+check "a guest's triple fault: the rerun is named with its reason" \
+	"grep -q 'rerun $t1, boot 1: it failed, a guest triple-faulted' $work/D/reruns.txt"
+check "a guest's triple fault twice: run twice, failing with its output" \
+	"[ $(runs "$s/always.runs") -eq 2 ] && grep -q '^not ok 1 triple_faults: the guest never ticked' $work/D/vm.tap"
+check "a guest's triple fault: the binaries after it run once" \
+	"[ $(runs "$s/after.runs") -eq 1 ]"
 
 echo "1..$n"
 exit $failed
