@@ -230,15 +230,46 @@ long vmm_proc__last_tick(struct vmm_proc *v)
 	return n;
 }
 
+/*
+ * Whether the VMM has exited, without reaping it: the test may wait for it
+ * itself.  A VMM whose guest triple-faulted exits, and waiting on for its
+ * console would only spend the test's time.
+ */
+static bool vmm_proc__exited(struct vmm_proc *v)
+{
+	siginfo_t si = { 0 };
+
+	return v->pid > 0 &&
+	       !waitid(P_PID, v->pid, &si, WEXITED | WNOHANG | WNOWAIT) &&
+	       si.si_pid == v->pid;
+}
+
 bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds)
 {
 	time_t end = time(NULL) + seconds;
+	bool exited;
 
-	while (time(NULL) < end) {
+	for (;;) {
+		exited = vmm_proc__exited(v);
 		if (vmm_proc__last_tick(v) > above)
 			return true;
+		if (exited || time(NULL) >= end)
+			return false;
 		usleep(100000);
 	}
+}
+
+bool vmm_proc__expect_tick(struct vmm_proc *v, long above, int seconds)
+{
+	if (vmm_proc__wait_tick(v, above, seconds))
+		return true;
+	if (vmm_proc__exited(v))
+		fprintf(stderr, "# the VMM exited before a tick above %ld\n",
+			above);
+	else
+		fprintf(stderr, "# no tick above %ld in %d s\n", above,
+			seconds);
+	vmm_proc__show_console(v, 40);
 	return false;
 }
 
@@ -269,13 +300,16 @@ bool vmm_proc__wait_line(struct vmm_proc *v, const char *prefix, char *line,
 			 size_t len, int seconds)
 {
 	time_t end = time(NULL) + seconds;
+	bool exited;
 
-	while (time(NULL) < end) {
+	for (;;) {
+		exited = vmm_proc__exited(v);
 		if (vmm_proc__find_line(v, prefix, line, len))
 			return true;
+		if (exited || time(NULL) >= end)
+			return false;
 		usleep(100000);
 	}
-	return false;
 }
 
 void vmm_proc__show_console(struct vmm_proc *v, int lines)
@@ -306,7 +340,11 @@ bool vmm_proc__boot(struct vmm_proc *v, const char *ready, char *line,
 		return false;
 	if (vmm_proc__wait_line(v, ready, line, len, seconds))
 		return true;
-	fprintf(stderr, "# no '%s' on the console in %d s\n", ready, seconds);
+	if (vmm_proc__exited(v))
+		fprintf(stderr, "# the VMM exited before '%s'\n", ready);
+	else
+		fprintf(stderr, "# no '%s' on the console in %d s\n", ready,
+			seconds);
 	vmm_proc__show_console(v, 40);
 	return false;
 }

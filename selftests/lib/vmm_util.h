@@ -60,11 +60,16 @@ bool vmm_util__fn_call(const char *uds_path, const char *request,
 		       char *reply, size_t len, double *ms);
 /* Highest "TICK n" on the console so far, or -1. */
 long vmm_proc__last_tick(struct vmm_proc *v);
-/* Wait up to @seconds for a tick above @above. */
+/* Wait up to @seconds for a tick above @above; false at once if the VMM exits. */
 bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds);
+/* The same; when it fails, why on stderr with the console's end. */
+bool vmm_proc__expect_tick(struct vmm_proc *v, long above, int seconds);
 /* Type @text on the guest's console. */
 void vmm_proc__type(struct vmm_proc *v, const char *text);
-/* Wait up to @seconds for a console line that starts with @prefix. */
+/*
+ * Wait up to @seconds for a console line that starts with @prefix; false
+ * at once if the VMM exits without it.
+ */
 bool vmm_proc__wait_line(struct vmm_proc *v, const char *prefix, char *line,
 			 size_t len, int seconds);
 /* Print the last @lines lines of the console, for a failure's report. */

@@ -53,7 +53,7 @@ TEST_F_TIMEOUT(vmm, start_pause_resume, 400)
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PUT", "/actions",
 			   "{\"action_type\":\"InstanceStart\"}", self->out,
 			   sizeof(self->out)));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->v, 2, 300)) TH_LOG("guest never ticked");
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->v, 2, 300)) TH_LOG("guest never ticked");
 	vmm_proc__api(&self->v, "GET", "/", NULL, self->out, sizeof(self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"Running\""));
 
@@ -85,7 +85,7 @@ TEST_F_TIMEOUT(vmm, start_pause_resume, 400)
 
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PATCH", "/vm", "{\"state\":\"Resumed\"}",
 			   self->out, sizeof(self->out)));
-	EXPECT_TRUE(vmm_proc__wait_tick(&self->v, paused_at, 120))
+	EXPECT_TRUE(vmm_proc__expect_tick(&self->v, paused_at, 120))
 		TH_LOG("no tick after resume");
 	EXPECT_EQ(204, vmm_proc__api(&self->v, "PATCH", "/vm", "{\"state\":\"Resumed\"}",
 			   self->out, sizeof(self->out)));
@@ -162,7 +162,7 @@ TEST_F_TIMEOUT(vmm, bad_requests_keep_vm_running, 400)
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PUT", "/actions",
 			   "{\"action_type\":\"InstanceStart\"}", self->out,
 			   sizeof(self->out)));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->v, 2, 300));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->v, 2, 300));
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		EXPECT_EQ(400, vmm_proc__api(&self->v, bad[i][0], bad[i][1], bad[i][2],
@@ -186,7 +186,7 @@ TEST_F_TIMEOUT(vmm, bad_requests_keep_vm_running, 400)
 			   sizeof(self->out)));
 
 	before = vmm_proc__last_tick(&self->v);
-	EXPECT_TRUE(vmm_proc__wait_tick(&self->v, before, 120))
+	EXPECT_TRUE(vmm_proc__expect_tick(&self->v, before, 120))
 		TH_LOG("the VM stopped after bad requests");
 	vmm_proc__api(&self->v, "GET", "/", NULL, self->out, sizeof(self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"Running\""));
@@ -326,7 +326,7 @@ TEST_F_TIMEOUT(vmm, machine_config_and_gets, 400)
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PUT", "/actions",
 			   "{\"action_type\":\"InstanceStart\"}", self->out,
 			   sizeof(self->out)));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->v, 2, 300)) TH_LOG("guest never ticked");
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->v, 2, 300)) TH_LOG("guest never ticked");
 	/* Started: the VM's own vCPUs and memory, and no more changes. */
 	expect_get(_metadata, self, "/machine-config", MACHINE(2, 192, false));
 	expect_get(_metadata, self, "/vm/config", want);
@@ -334,7 +334,7 @@ TEST_F_TIMEOUT(vmm, machine_config_and_gets, 400)
 			   "{\"mem_size_mib\":256}", self->out, sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "cannot change after InstanceStart"));
 	expect_get(_metadata, self, "/machine-config", MACHINE(2, 192, false));
-	EXPECT_TRUE(vmm_proc__wait_tick(&self->v, vmm_proc__last_tick(&self->v), 120))
+	EXPECT_TRUE(vmm_proc__expect_tick(&self->v, vmm_proc__last_tick(&self->v), 120))
 		TH_LOG("the VM stopped");
 }
 

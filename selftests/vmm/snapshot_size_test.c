@@ -213,9 +213,7 @@ static void expect_goes_on(struct __test_metadata *_metadata,
 	char want[32], got[32], line[256];
 	long verify = (n + 6) / 5 * 5;
 
-	if (!vmm_proc__wait_tick(v, verify, 180))
-		vmm_proc__show_console(v, 30);
-	ASSERT_TRUE(vmm_proc__wait_tick(v, verify, 1))
+	ASSERT_TRUE(vmm_proc__expect_tick(v, verify, 180))
 		TH_LOG("restored guest did not tick past %ld", verify);
 	ASSERT_TRUE(tick_sum(orig, n + 2, want));
 	ASSERT_TRUE(tick_sum(v, n + 2, got));
@@ -481,7 +479,7 @@ TEST_F_TIMEOUT(size, full_diff_chain_identical, 2400)
 	drop(self, "d0");
 	for (g = 1; g <= DIFFS; g++) {
 		ASSERT_EQ(204, state(self, &self->a, "Resumed"));
-		ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n[g - 1] + 3, 60));
+		ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n[g - 1] + 3, 60));
 		ASSERT_EQ(204, state(self, &self->a, "Paused"));
 		n[g] = vmm_proc__last_tick(&self->a);
 		snprintf(name, sizeof(name), "d%d", g);
@@ -496,7 +494,7 @@ TEST_F_TIMEOUT(size, full_diff_chain_identical, 2400)
 	}
 	expect_sparse(_metadata, self, "truth");
 	ASSERT_EQ(204, state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n[DIFFS] + 8, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n[DIFFS] + 8, 60));
 	vmm_proc__kill(&self->a);
 
 	/* The Full. */
