@@ -51,7 +51,7 @@ KERNEL_SRCS := $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/pagetrack.h
 
 .PHONY: all module tools vmm tests deps check demo clean help checkpatch \
 	bench bench-tracker bench-snapshot bench-restore bench-clones dkms-install \
-	stress-vm stress-restore trace-restore
+	stress-vm stress-restore stress-boot trace-restore
 
 all: module tools vmm
 
@@ -62,7 +62,8 @@ help:
 	@echo "make demo       in the test VM: the module, then a function's working set recorded and restored five ways"
 	@echo "make bench      benchmarks in the test VM: bench-tracker, bench-snapshot, bench-restore, bench-clones"
 	@echo "make tests      build unit tests and selftests only"
-	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd (N=100); kill 20 creates; 3 and 4 GiB snapshots"
+	@echo "make stress-restore  restore the function guest N times per backend, File, layers, Uffd and QEMU's -incoming as control (N=100); kill 20 creates; 3 and 4 GiB snapshots"
+	@echo "make stress-boot  boot the ticker guest N times in this VMM and in QEMU, interleaved (N=50, VCPUS=2, KREL: the test VM's kernel)"
 	@echo "make trace-restore  N restores (N=100, VCPUS=2, BACKENDS=\"File layers Uffd\"), KVM events traced; failures' traces in build/trace-restore/"
 	@echo "make stress-vm  boot the test VM K times per QEMU with the whole VM suite (K=5 QEMUS=\"stable backports\")"
 	@echo "make fuzz       libFuzzer on every parser, FUZZ_TIME s each (60); fuzz-smoke: 10 s each"
@@ -381,12 +382,26 @@ STRESS_N = $(or $(N),100)
 
 stress-restore: module vmm tools tests
 	tools/vmtest --insmod $(PT_KO) \
-		--timeout $$((3300 + 60 * $(STRESS_N))) -- \
+		--timeout $$((3300 + 80 * $(STRESS_N))) -- \
 		env RESTORE_STRESS_N=$(STRESS_N) CRASH_CREATE_TRIALS=20 \
-		SNAPSHOT_SIZES="256 3072 4096" VM_TEST_TIMEOUT=$$((2400 + 60 * $(STRESS_N))) \
+		RESTORE_STRESS_BACKENDS="$(or $(BACKENDS),File layers Uffd QEMU)" \
+		SNAPSHOT_SIZES="256 3072 4096" VM_TEST_TIMEOUT=$$((2400 + 80 * $(STRESS_N))) \
 		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test \
 		$(B)/selftests/vmm/crash_create_test \
 		$(B)/selftests/vmm/snapshot_size_test
+
+# make stress-boot N=50: fresh boots only, no snapshot, no pagetrack, this
+# VMM's and QEMU's interleaved (scripts/boot-stress.sh): the control that
+# shows whose the guests' triple faults are.  KREL picks the test VM's
+# kernel; each boot's outcome lands in build/boot-stress/results.txt.
+BOOT_STRESS_OUT = $(CURDIR)/$(B)/boot-stress
+
+stress-boot: vmm tests
+	rm -rf $(BOOT_STRESS_OUT) && mkdir -p $(BOOT_STRESS_OUT)
+	tools/vmtest $(if $(KREL),--kernel-release $(KREL)) --out $(BOOT_STRESS_OUT) \
+		--timeout $$((300 + 60 * $(or $(N),50))) -- \
+		env BOOT_STRESS_N=$(or $(N),50) BOOT_STRESS_VCPUS=$(or $(VCPUS),2) \
+		BOOT_STRESS_DIR=$(BOOT_STRESS_OUT) scripts/boot-stress.sh
 
 # make trace-restore N=100 VCPUS=2 BACKENDS=File: restores only, each
 # traced (KVM events, stopped by a shutdown exit); a failed restore's

@@ -13,8 +13,8 @@
  * looks like, but they almost never land between two renames (0 of 20 in
  * every run so far), so the instants that matter are hit by
  * sigkill_at_each_step instead; each timed trial is one more restored
- * guest, and restored guests still fail now and then (layers.rst,
- * "Known problem").
+ * guest, and guests in the test VM still fail now and then
+ * (Documentation/testing.rst, "The guests' triple faults").
  */
 #include <signal.h>
 #include <stdio.h>

@@ -12,9 +12,10 @@
  * make check runs the default; make stress-restore N=... runs it alone.
  *
  * For the rare restored guest that triple-faults (Documentation/testing.rst,
- * "The restored guest's triple fault"), also: RESTORE_STRESS_VCPUS (the
+ * "The guests' triple faults"), also: RESTORE_STRESS_VCPUS (the
  * guest's vCPUs, default 2), RESTORE_STRESS_BACKENDS (a list such as
- * "File", default all three) and RESTORE_TRACE_DIR: KVM's events are
+ * "File", default the three; "QEMU" adds QEMU's own restores of the same
+ * guest as a control) and RESTORE_TRACE_DIR: KVM's events are
  * traced into a ring buffer of their own, emptied before each restore and
  * stopped by the shutdown exit itself, so the events that led to it are
  * the newest kept; a failed restore leaves its trace and console there,
@@ -39,11 +40,21 @@
 #define INVOKE_SECONDS	120
 #define MAX_FAILURES	20	/* causes kept per backend */
 
-enum backend { BACKEND_FILE, BACKEND_LAYERS, BACKEND_UFFD, NR_BACKENDS };
+/*
+ * BACKEND_QEMU is the control, run only when RESTORE_STRESS_BACKENDS names
+ * it: the same guest booted by QEMU in this test VM, saved by a migration
+ * to a file and restored from it with -incoming, each time in a new QEMU.
+ * What fails for QEMU's restores too is the test VM's, not this VMM's.
+ */
+enum backend {
+	BACKEND_FILE, BACKEND_LAYERS, BACKEND_UFFD, BACKEND_QEMU, NR_BACKENDS
+};
 
 static const char *const backend_names[NR_BACKENDS] = {
-	"File", "layers", "Uffd",
+	"File", "layers", "Uffd", "QEMU",
 };
+
+#define QEMU_BIN	"qemu-system-x86_64"
 
 /*
  * The KVM events kept: every exit and entry with its RIP, the exceptions
@@ -189,6 +200,7 @@ struct tally {
 FIXTURE(stress) {
 	char dir[64];
 	char vmstate[128], mem[128], layers[128], sock[128], hlog[128];
+	char qemu_mig[128], qemu_want[17];
 	char out[4096];
 	struct vmm_proc v;
 	pid_t handler;
@@ -250,6 +262,211 @@ static bool invoke(struct vmm_proc *v, char *sum, char *why, size_t len)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * QEMU as a struct vmm_proc, so that the console helpers serve it too: its
+ * serial console goes to @name.log and reads @name.in, a FIFO; its HMP
+ * monitor listens on @name.mon (in v->sock).  @incoming: "exec:..." to
+ * restore from, or NULL to boot @vcpus vCPUs of the fn guest.
+ */
+static bool qemu__start(struct vmm_proc *v, const char *dir, const char *name,
+			long vcpus, const char *incoming)
+{
+	char fifo[160], smp[16], chardev[400], mon[200], trace[200];
+	/* The buffers above are filled in below. */
+	const char *argv[] = {
+		QEMU_BIN,
+		"-accel", "kvm",
+		"-cpu", "host",
+		"-smp", smp,
+		"-m", "256",
+		"-nodefaults",
+		"-display", "none",
+		"-no-reboot",
+		"-kernel", vmm_util__kernel(),
+		"-initrd", INITRD,
+		"-append", "console=ttyS0 reboot=k panic=1 pci=off quiet",
+		"-chardev", chardev,
+		"-serial", "chardev:con",
+		"-monitor", mon,
+		"-d", "trace:kvm_run_exit",
+		"-D", trace,
+		NULL, NULL,	/* -incoming @incoming */
+		NULL,
+	};
+
+	snprintf(v->log, sizeof(v->log), "%s/%s.log", dir, name);
+	snprintf(v->sock, sizeof(v->sock), "%s/%s.mon", dir, name);
+	snprintf(fifo, sizeof(fifo), "%s/%s.in", dir, name);
+	unlink(v->log);
+	unlink(v->sock);
+	unlink(fifo);
+	if (mkfifo(fifo, 0600))
+		return false;
+	/* Read-write: neither this open nor QEMU's waits for the other. */
+	v->console_in = open(fifo, O_RDWR | O_CLOEXEC);
+	if (v->console_in < 0)
+		return false;
+	snprintf(smp, sizeof(smp), "%ld", vcpus);
+	snprintf(chardev, sizeof(chardev),
+		 "file,id=con,path=%s,input-path=%s", v->log, fifo);
+	snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", v->sock);
+	/* KVM's exit reasons: 8, KVM_EXIT_SHUTDOWN, is a triple fault. */
+	snprintf(trace, sizeof(trace), "%s/%s.qemu", dir, name);
+	if (incoming) {
+		argv[ARRAY_SIZE(argv) - 3] = "-incoming";
+		argv[ARRAY_SIZE(argv) - 2] = incoming;
+	}
+	v->pid = fork();
+	if (!v->pid) {
+		execvp(QEMU_BIN, (char **)argv);
+		_exit(127);
+	}
+	return v->pid > 0;
+}
+
+/* @cmd to QEMU's HMP monitor; its answer in @out.  False if unreachable. */
+static bool qemu__hmp(struct vmm_proc *v, const char *cmd, char *out,
+		      size_t len)
+{
+	char line[512];
+	size_t got = 0;
+	int i;
+	FILE *p;
+
+	/* The monitor socket appears as QEMU starts. */
+	for (i = 0; i < 600 && access(v->sock, F_OK); i++)
+		usleep(100000);
+	snprintf(line, sizeof(line),
+		 "printf '%%s\\n' '%s' | socat - UNIX-CONNECT:%s 2>&1", cmd,
+		 v->sock);
+	p = popen(line, "r");
+	if (!p)
+		return false;
+	if (out && len) {
+		got = fread(out, 1, len - 1, p);
+		out[got] = '\0';
+	} else {
+		while (fread(line, 1, sizeof(line), p) > 0)
+			;
+	}
+	return !pclose(p);
+}
+
+/*
+ * Poll "info @what" until it shows @want and not @unless (NULL: no such
+ * condition), for up to @seconds.
+ */
+static bool qemu__wait_info(struct vmm_proc *v, const char *what,
+			    const char *want, const char *unless, int seconds,
+			    char *why, size_t len)
+{
+	char cmd[64], out[4096];
+	time_t end = time(NULL) + seconds;
+
+	snprintf(cmd, sizeof(cmd), "info %s", what);
+	while (time(NULL) < end) {
+		if (qemu__hmp(v, cmd, out, sizeof(out)) && strstr(out, want) &&
+		    !(unless && strstr(out, unless)))
+			return true;
+		if (strstr(out, "failed") || strstr(out, "cancelled"))
+			break;
+		usleep(200000);
+	}
+	snprintf(why, len, "QEMU's 'info %s' never showed '%s'%s%s", what,
+		 want, unless ? " without " : "", unless ? unless : "");
+	return false;
+}
+
+/* Why QEMU @v stopped short: a triple fault if KVM said shutdown. */
+static void qemu__why(struct vmm_proc *v, const char *dir, const char *name,
+		      char *why, size_t len)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "grep -q 'kvm_run_exit.*reason 8$' %s/%s.qemu",
+		 dir, name);
+	if (!system(cmd)) {
+		snprintf(why, len, "QEMU: KVM_EXIT_SHUTDOWN, the guest triple-faulted");
+		return;
+	}
+	vmm_proc__why_stuck(v, why, len);
+}
+
+/*
+ * The QEMU control's original: booted, migrated to a file while stopped,
+ * then continued and invoked for its own checksum (its dataset is its
+ * own boot's, not the VMM original's).
+ */
+static bool qemu__prepare(FIXTURE_DATA(stress) *self, long vcpus, char *why,
+			  size_t len)
+{
+	char line[256], cmd[300];
+	bool ok = false;
+
+	snprintf(self->qemu_mig, sizeof(self->qemu_mig), "%s/fn.qemu-mig",
+		 self->dir);
+	if (!qemu__start(&self->v, self->dir, "qemu-original", vcpus, NULL)) {
+		snprintf(why, len, "cannot start " QEMU_BIN);
+		return false;
+	}
+	if (!vmm_proc__wait_line(&self->v, "FN-READY", line, sizeof(line),
+				 600)) {
+		qemu__why(&self->v, self->dir, "qemu-original", why, len);
+		goto out;
+	}
+	snprintf(cmd, sizeof(cmd), "migrate \"exec:cat > %s\"",
+		 self->qemu_mig);
+	if (!qemu__hmp(&self->v, "stop", NULL, 0) ||
+	    !qemu__hmp(&self->v, cmd, NULL, 0) ||
+	    !qemu__wait_info(&self->v, "migrate", "completed", NULL, 600, why,
+			     len) ||
+	    !qemu__hmp(&self->v, "cont", NULL, 0))
+		goto out;
+	ok = invoke(&self->v, self->qemu_want, why, len);
+out:
+	vmm_proc__kill(&self->v);
+	return ok;
+}
+
+/* One restore of the QEMU control; false with the cause in @why. */
+static bool qemu__restore_once(FIXTURE_DATA(stress) *self, long vcpus,
+			       const char *name, char *why, size_t len)
+{
+	char incoming[200], sum[17];
+	bool ok = false;
+
+	snprintf(incoming, sizeof(incoming), "exec:cat %s", self->qemu_mig);
+	if (!qemu__start(&self->v, self->dir, name, vcpus, incoming)) {
+		snprintf(why, len, "cannot start " QEMU_BIN);
+		return false;
+	}
+	/*
+	 * Saved stopped, the guest comes back paused once loaded; typed
+	 * before that, "go" would be lost with the UART's loaded state.
+	 */
+	if (!qemu__wait_info(&self->v, "status", "VM status: paused",
+			     "inmigrate", 300, why, len) ||
+	    !qemu__hmp(&self->v, "cont", NULL, 0)) {
+		qemu__why(&self->v, self->dir, name, why, len);
+		goto out;
+	}
+	if (!invoke(&self->v, sum, why, len)) {
+		qemu__why(&self->v, self->dir, name, why, len);
+		goto out;
+	}
+	ok = !strcmp(sum, self->qemu_want);
+	if (!ok)
+		snprintf(why, len, "checksum %s, QEMU's original computed %s",
+			 sum, self->qemu_want);
+out:
+	if (!ok)
+		vmm_proc__show_console(&self->v, 10);
+	vmm_proc__kill(&self->v);
+	if (ok)
+		unlink(self->v.log);
+	return ok;
 }
 
 /* One restore with @b in a new VMM; false with the cause in @why. */
@@ -371,6 +588,12 @@ TEST_F_TIMEOUT(stress, restore_n_times, 6 * 3600)
 				     line, self->out, sizeof(self->out)));
 	vmm_proc__kill(&self->v);
 
+	if (backends && strstr(backends, backend_names[BACKEND_QEMU])) {
+		ASSERT_TRUE(qemu__prepare(self, vcpus, why, sizeof(why)))
+			TH_LOG("QEMU's original: %s", why);
+		TH_LOG("QEMU's original computed %s", self->qemu_want);
+	}
+
 	for (i = 0; i < n; i++) {
 		/* RESTORE_STRESS_SECONDS: the table before the VM's timeout. */
 		if (end && time(NULL) >= end) {
@@ -381,13 +604,17 @@ TEST_F_TIMEOUT(stress, restore_n_times, 6 * 3600)
 			struct tally *bt = &t[b];
 			struct timespec t0, t1;
 
-			if (backends && !strstr(backends, backend_names[b]))
+			if (backends ? !strstr(backends, backend_names[b]) :
+				       b == BACKEND_QEMU)
 				continue;
 			tried++;
 			snprintf(name, sizeof(name), "%s-%ld",
 				 backend_names[b], i + 1);
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			if (restore_once(self, b, name, want, why,
+			if (b == BACKEND_QEMU ?
+			    qemu__restore_once(self, vcpus, name, why,
+					       sizeof(why)) :
+			    restore_once(self, b, name, want, why,
 					 sizeof(why))) {
 				bt->ok++;
 				clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -429,7 +656,7 @@ TEST_F_TIMEOUT(stress, restore_n_times, 6 * 3600)
 #define NX_HUGE_PAGES	"/sys/module/kvm/parameters/nx_huge_pages"
 
 /*
- * The control for the restored guest's triple fault: a booted guest,
+ * A control for the restored guests' triple faults: a booted guest,
  * never snapshotted, whose nested page tables KVM drops before each
  * invocation, so that the guest's next steps fault on its IDT, stacks
  * and code as a restored guest's first steps do.  Changing
