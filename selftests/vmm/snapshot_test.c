@@ -203,9 +203,7 @@ static void expect_continues(struct __test_metadata *_metadata,
 {
 	char want[32], got[32], line[256];
 
-	if (!vmm_proc__wait_tick(v, n + 6, 120))
-		vmm_proc__show_console(v, 40);
-	ASSERT_TRUE(vmm_proc__wait_tick(v, n + 6, 1))
+	ASSERT_TRUE(vmm_proc__expect_tick(v, n + 6, 120))
 		TH_LOG("restored guest did not tick past %ld", n + 6);
 	ASSERT_TRUE(tick_sum(orig, n + 2, want));
 	ASSERT_TRUE(tick_sum(v, n + 2, got)) TH_LOG("no tick %ld", n + 2);
@@ -302,7 +300,7 @@ TEST_F_TIMEOUT(snap, full_restore_in_new_process, 900)
 	ASSERT_EQ(204, create(self, &self->a, "Full", "full"));
 	/* The original runs on to show what tick n + 2 must look like. */
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 2, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n + 2, 60));
 	vmm_proc__kill(&self->a);
 
 	vmm_proc__start(&self->b, self->dir, "b");
@@ -342,14 +340,14 @@ TEST_F_TIMEOUT(snap, diff_generations, 1800)
 	ASSERT_EQ(204, create(self, &self->a, "Full", "base"));
 	for (g = 1; g <= GENERATIONS; g++) {
 		ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-		ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n[g - 1] + 4, 60));
+		ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n[g - 1] + 4, 60));
 		ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 		n[g] = vmm_proc__last_tick(&self->a);
 		snprintf(name, sizeof(name), "diff%d", g);
 		ASSERT_EQ(204, create(self, &self->a, "Diff", name));
 	}
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n[GENERATIONS] + 2, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n[GENERATIONS] + 2, 60));
 	vmm_proc__kill(&self->a);
 
 	/* A diff is sparse: far smaller on disk than the full memory. */
@@ -559,7 +557,7 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 			TH_LOG("%s: want '%s'", bad[i].name, bad[i].reason);
 	}
 	ASSERT_EQ(204, load(self, &self->b, "full", false));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, 12, 120));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->b, 12, 120));
 	/* Loading is once per process. */
 	EXPECT_EQ(400, load(self, &self->b, "full", false));
 	vmm_proc__kill(&self->b);
@@ -576,7 +574,7 @@ TEST_F_TIMEOUT(snap, bad_snapshots_are_refused, 900)
 	EXPECT_EQ(400, set_state(self, &self->b, "Paused"));
 	EXPECT_NE(NULL, strstr(self->out, "not started"));
 	ASSERT_EQ(204, load(self, &self->b, "full", false));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, 12, 120));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->b, 12, 120));
 	EXPECT_EQ(200, vmm_proc__api(&self->b, "GET", "/", NULL, self->out,
 				     sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "Running"));
@@ -633,7 +631,7 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 	ASSERT_EQ(0, system(cmd));
 
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 3, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n + 3, 60));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	/* Another memory file as large as the first one does not fit. */
 	snprintf(cmd, sizeof(cmd), "%s/full.mem", self->dir);
@@ -655,7 +653,7 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 	 */
 	n2 = vmm_proc__last_tick(&self->a);
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n2 + 2, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n2 + 2, 60));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	n2 = vmm_proc__last_tick(&self->a);
 	elsewhere(self, vmstate, "full.vmstate");
@@ -668,7 +666,7 @@ TEST_F_TIMEOUT(snap, failed_snapshot_keeps_previous, 900)
 
 	/* The VM is still there; the old snapshot still loads. */
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n2 + 4, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n2 + 4, 60));
 	vmm_proc__kill(&self->a);
 	vmm_proc__start(&self->b, "/tmp", "snapfail-b");
 	ASSERT_EQ(204, load(self, &self->b, "full", false));
@@ -756,7 +754,7 @@ TEST_F_TIMEOUT(snap, unwritable_target_keeps_previous, 900)
 	ASSERT_EQ(204, create(self, &self->a, "Full", "full"))
 		TH_LOG("%s", self->out);
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 3, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n + 3, 60));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	fingerprint(self, true, whole, sizeof(whole));
 	fingerprint(self, false, before, sizeof(before));
@@ -797,7 +795,7 @@ TEST_F_TIMEOUT(snap, unwritable_target_keeps_previous, 900)
 
 	/* The VM goes on, and is snapshotted elsewhere. */
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 6, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n + 6, 60));
 	ASSERT_EQ(204, set_state(self, &self->a, "Paused"));
 	n2 = vmm_proc__last_tick(&self->a);
 	elsewhere(self, vmstate, "d.vmstate");
@@ -809,7 +807,7 @@ TEST_F_TIMEOUT(snap, unwritable_target_keeps_previous, 900)
 	ASSERT_EQ(204, create_at(self, &self->a, "Full", vmstate, mem))
 		TH_LOG("%s", self->out);
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n2 + 4, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n2 + 4, 60));
 	vmm_proc__kill(&self->a);
 
 	/* The failed Diffs lost no page: full + d is again. */
@@ -947,7 +945,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	/* The original runs on to show what tick n + 2 must look like. */
 	n = vmm_proc__last_tick(&self->a);
 	ASSERT_EQ(204, set_state(self, &self->a, "Resumed"));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->a, n + 2, 60));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n + 2, 60));
 	vmm_proc__kill(&self->a);
 
 	/* Loaded: the window runs from resume to pause. */
@@ -959,8 +957,8 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/load", body,
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, n, 120));
-	ASSERT_TRUE(vmm_proc__wait_tick(&self->b, n + 6, 120));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->b, n, 120));
+	ASSERT_TRUE(vmm_proc__expect_tick(&self->b, n + 6, 120));
 	ASSERT_EQ(204, set_state(self, &self->b, "Paused"));
 	path(self, layers, "fn.layers");
 	snprintf(body, sizeof(body), "{\"layers_path\":\"%s\"}", layers);
