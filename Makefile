@@ -399,8 +399,9 @@ BOOT_STRESS_OUT = $(CURDIR)/$(B)/boot-stress
 stress-boot: vmm tests
 	rm -rf $(BOOT_STRESS_OUT) && mkdir -p $(BOOT_STRESS_OUT)
 	tools/vmtest $(if $(KREL),--kernel-release $(KREL)) --out $(BOOT_STRESS_OUT) \
-		--timeout $$((300 + 60 * $(or $(N),50))) -- \
+		--timeout $$((600 + 90 * $(or $(N),50))) -- \
 		env BOOT_STRESS_N=$(or $(N),50) BOOT_STRESS_VCPUS=$(or $(VCPUS),2) \
+		BOOT_STRESS_SECONDS=$$((90 * $(or $(N),50))) \
 		BOOT_STRESS_DIR=$(BOOT_STRESS_OUT) scripts/boot-stress.sh
 
 # make trace-restore N=100 VCPUS=2 BACKENDS=File: restores only, each

@@ -34,14 +34,26 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$keep"
 
-for f in "$kernel" "$initrd" "$top/build/vmm"; do
+for f in "$kernel" "$initrd"; do
 	[ -r "$f" ] || { echo "boot-stress: $f is missing" >&2; exit 2; }
+done
+for vmm in $vmms; do
+	case "$vmm" in
+	vmm) [ -x "$top/build/vmm" ] ||
+		{ echo "boot-stress: $top/build/vmm is missing" >&2; exit 2; } ;;
+	qemu) command -v qemu-system-x86_64 >/dev/null ||
+		{ echo "boot-stress: no qemu-system-x86_64" >&2; exit 2; } ;;
+	*) echo "boot-stress: BOOT_STRESS_VMMS names vmm and qemu, not '$vmm'" >&2
+	   exit 2 ;;
+	esac
 done
 
 declare -A ok failed cause total_ms
 
 # Wait for PID to print "TICK 3" in LOG, or to exit, or 180 s.
-# Prints ok, triple, panic, exit or timeout.
+# Prints ok, triple, panic, reboot, exit or timeout.  The VMM reports a
+# triple fault on its stderr (LOG.err), QEMU through its kvm_run_exit
+# trace (LOG.trace).
 watch_boot() {
 	local pid=$1 log=$2 i
 	for ((i = 0; i < 1800; i++)); do
@@ -50,7 +62,7 @@ watch_boot() {
 			return
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
-			if grep -q 'triple fault' "$log"; then
+			if grep -qs 'triple fault' "$log" "$log.err"; then
 				echo triple
 			elif grep -q 'Kernel panic' "$log"; then
 				echo panic
@@ -83,7 +95,7 @@ boot_one() {
 		qemu-system-x86_64 -accel kvm -cpu host -smp "$vcpus" \
 			-m "$mib" -nodefaults -display none -no-reboot \
 			-kernel "$kernel" -initrd "$initrd" -append "$args" \
-			-serial "file:$log" -trace "kvm_run_exit,file=$log.trace" \
+			-serial "file:$log" -d trace:kvm_run_exit -D "$log.trace" \
 			</dev/null >"$log.err" 2>&1 &
 		;;
 	esac

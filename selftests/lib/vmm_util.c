@@ -230,12 +230,7 @@ long vmm_proc__last_tick(struct vmm_proc *v)
 	return n;
 }
 
-/*
- * Whether the VMM has exited, without reaping it: the test may wait for it
- * itself.  A VMM whose guest triple-faulted exits, and waiting on for its
- * console would only spend the test's time.
- */
-static bool vmm_proc__exited(struct vmm_proc *v)
+bool vmm_proc__exited(struct vmm_proc *v)
 {
 	siginfo_t si = { 0 };
 

@@ -58,9 +58,15 @@ void vmm_proc__configure_rootfs(struct vmm_proc *v, const char *rootfs,
  */
 bool vmm_util__fn_call(const char *uds_path, const char *request,
 		       char *reply, size_t len, double *ms);
+/*
+ * Whether the VMM has exited, without reaping it: the test may wait for it
+ * itself.  A VMM whose guest triple-faulted exits, and waiting longer for
+ * its console would only spend the test's time.
+ */
+bool vmm_proc__exited(struct vmm_proc *v);
 /* Highest "TICK n" on the console so far, or -1. */
 long vmm_proc__last_tick(struct vmm_proc *v);
-/* Wait up to @seconds for a tick above @above; false at once if the VMM exits. */
+/* Wait up to @seconds for a tick above @above; false once the VMM exits. */
 bool vmm_proc__wait_tick(struct vmm_proc *v, long above, int seconds);
 /* The same; when it fails, why on stderr with the console's end. */
 bool vmm_proc__expect_tick(struct vmm_proc *v, long above, int seconds);
