@@ -448,6 +448,8 @@ static int open_memory(const struct snapshot_load *p, const struct vs_vm *vsvm,
 int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		   char *err, size_t errlen)
 {
+	const void *sections[VMM_MAX_VCPUS];
+	size_t lens[VMM_MAX_VCPUS];
 	const struct vs_memory *mem;
 	const struct vs_vm *vsvm;
 	struct vstate vs;
@@ -538,19 +540,15 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			goto out;
 		}
 	}
-	for (i = 0; i < vsvm->nr_vcpus; i++) {
-		size_t len;
-		const void *data = vstate__find(&vs, VS_VCPU, i, &len);
-
-		if (!data) {
-			snprintf(err, errlen, "vmstate lacks vCPU %u", i);
-			ret = -EINVAL;
-			goto out;
-		}
-		ret = vcpu__restore(&vm->vcpus[i], data, len, err, errlen);
-		if (ret)
-			goto out;
-	}
+	/* Each there and well-formed: vstate__check_sections(). */
+	for (i = 0; i < vsvm->nr_vcpus; i++)
+		sections[i] = vstate__find(&vs, VS_VCPU, i, &lens[i]);
+	ret = vcpus__restore_tsc(vm, sections, err, errlen);
+	for (i = 0; !ret && i < vsvm->nr_vcpus; i++)
+		ret = vcpu__restore(&vm->vcpus[i], sections[i], lens[i], err,
+				    errlen);
+	if (ret)
+		goto out;
 	ret = restore_vm_state(vm, &vs, err, errlen);
 	if (!ret)
 		ret = virtio__restore_all(vm, &vs, err, errlen);

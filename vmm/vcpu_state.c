@@ -13,6 +13,7 @@
 #include "vmm.h"
 #include "vmstate.h"
 
+#define MSR_IA32_TSC		0x10
 #define MSR_IA32_TSC_DEADLINE	0x6e0
 #define MSR_MTRRCAP		0xfe
 #define MSR_MTRR_PHYSBASE0	0x200
@@ -279,27 +280,38 @@ static int restore_tsc_khz(struct vcpu *vcpu, uint32_t khz, char *err,
 
 
 /*
- * Move the TSC deadline to the end of @msrs; returns how many entries
- * moved (0 or 1).  It is written last, on its own: KVM arms the timer
- * from the deadline against the guest's TSC as it is at that write, and
- * drops the write unless KVM_SET_LAPIC has put LVTT in TSC-deadline mode
- * (QEMU writes it after the vCPU events too).  KVM's MSR list happens to
- * put MSR_IA32_TSC first today; this does not rely on it.
+ * Move MSR @index to the end of @msrs; returns how many entries moved (0
+ * or 1).
  */
-static uint32_t defer_tsc_deadline(struct kvm_msrs *msrs)
+static uint32_t move_msr_last(struct kvm_msrs *msrs, uint32_t index)
 {
-	struct kvm_msr_entry *e = msrs->entries, deadline;
+	struct kvm_msr_entry *e = msrs->entries, last;
 	uint32_t i;
 
 	for (i = 0; i < msrs->nmsrs; i++) {
-		if (e[i].index != MSR_IA32_TSC_DEADLINE)
+		if (e[i].index != index)
 			continue;
-		deadline = e[i];
+		last = e[i];
 		memmove(&e[i], &e[i + 1], (msrs->nmsrs - i - 1) * sizeof(*e));
-		e[msrs->nmsrs - 1] = deadline;
+		e[msrs->nmsrs - 1] = last;
 		return 1;
 	}
 	return 0;
+}
+
+/* The IA32_TSC a checked vCPU section holds; false if it holds none. */
+static bool saved_tsc(const struct vs_vcpu *vs, uint64_t *tsc)
+{
+	const struct kvm_msr_entry *e = (const void *)(vs + 1);
+	uint32_t i;
+
+	for (i = 0; i < vs->nr_msrs; i++) {
+		if (e[i].index == MSR_IA32_TSC) {
+			*tsc = e[i].data;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Entries [@first, @first + @n) of @msrs: every one must set. */
@@ -335,11 +347,64 @@ static int set_msrs(struct vcpu *vcpu, const struct kvm_msrs *msrs,
 	return ret;
 }
 /*
- * Firecracker's order; each constraint is explained in vmm.rst.  In
- * short: TSC rate before anything reads or writes the TSC, CPUID before
- * what it validates (XSAVE, MSRs), SREGS (APIC base) before the LAPIC,
- * the LAPIC before the MSRs (TSC deadline), REGS before the events,
- * which SET_REGS would otherwise clear.
+ * Give every vCPU of @vm its TSC rate, then one TSC value: the greatest
+ * of the saved ones.  @sections are the vCPU sections, by id.
+ *
+ * The guest ran with its vCPUs' TSCs in step; what was saved is not.
+ * KVM_GET_MSRS reads each vCPU at its own moment, and on a host whose TSC
+ * is unstable KVM stops a vCPU's TSC while the vCPU is not loaded, so one
+ * that sat halted before the pause saved the TSC of its last exit, up to
+ * seconds behind the others.  Written back as saved, the values stay
+ * apart: KVM puts host writes into one generation only within a second
+ * of each other, and even then, on an unstable host, keeps each vCPU at
+ * its own value plus the time since (kvm_synchronize_tsc()).  One value
+ * written to all in one pass, milliseconds apart, puts every vCPU on one
+ * line; the greatest moves no vCPU's TSC backwards.
+ */
+int vcpus__restore_tsc(struct vm *vm, const void *const *sections,
+		       char *err, size_t errlen)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} one = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
+	uint64_t tsc;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		const struct vs_vcpu *vs = sections[i];
+
+		ret = restore_tsc_khz(&vm->vcpus[i], vs->tsc_khz, err, errlen);
+		if (ret)
+			return ret;
+		if (!saved_tsc(vs, &tsc)) {
+			snprintf(err, errlen, "vCPU %u state has no IA32_TSC",
+				 i);
+			return -EINVAL;
+		}
+		if (tsc > one.e.data)
+			one.e.data = tsc;
+	}
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = ioctl(vm->vcpus[i].fd, KVM_SET_MSRS, &one);
+		if (ret != 1) {
+			ret = ret < 0 ? -errno : -EINVAL;
+			snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: IA32_TSC: "
+				 "%s", i, ret == -EINVAL ? "refused" :
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Firecracker's order, after vcpus__restore_tsc(); each constraint is
+ * explained in vmm.rst.  In short: CPUID before what it validates (XSAVE,
+ * MSRs), SREGS (APIC base) before the LAPIC, the LAPIC before the MSRs
+ * (TSC deadline), REGS before the events, which SET_REGS would otherwise
+ * clear.
  */
 int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 		  char *err, size_t errlen)
@@ -368,9 +433,6 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	memcpy(msrs->entries, vs + 1,
 	       vs->nr_msrs * sizeof(struct kvm_msr_entry));
 
-	ret = restore_tsc_khz(vcpu, vs->tsc_khz, err, errlen);
-	if (ret)
-		goto out;
 	RESTORE(KVM_SET_CPUID2, cpuid);
 	RESTORE(KVM_SET_MP_STATE, &vs->mp_state);
 	RESTORE(KVM_SET_REGS, &vs->regs);
@@ -379,7 +441,18 @@ int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 	RESTORE(KVM_SET_XCRS, &vs->xcrs);
 	RESTORE(KVM_SET_DEBUGREGS, &vs->debugregs);
 	RESTORE(KVM_SET_LAPIC, &vs->lapic);
-	late = defer_tsc_deadline(msrs);
+	/*
+	 * IA32_TSC is written already, to every vCPU alike: a second write
+	 * would start a new TSC generation if it came a second later.
+	 */
+	msrs->nmsrs -= move_msr_last(msrs, MSR_IA32_TSC);
+	/*
+	 * The TSC deadline alone, last: KVM arms the timer from it against
+	 * the guest's TSC as it is at that write, and drops the write unless
+	 * KVM_SET_LAPIC has put LVTT in TSC-deadline mode (QEMU writes it
+	 * after the vCPU events too).
+	 */
+	late = move_msr_last(msrs, MSR_IA32_TSC_DEADLINE);
 	ret = set_msrs(vcpu, msrs, 0, msrs->nmsrs - late, err, errlen);
 	if (ret)
 		goto out;

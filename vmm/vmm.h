@@ -156,6 +156,8 @@ uint64_t vm__low_mem(const struct vm *vm);
 /* vcpu_state.c */
 struct vsbuf;
 int vcpu__save(struct vcpu *vcpu, struct vsbuf *b);
+int vcpus__restore_tsc(struct vm *vm, const void *const *sections,
+		       char *err, size_t errlen);
 int vcpu__restore(struct vcpu *vcpu, const void *data, size_t len,
 		  char *err, size_t errlen);
 

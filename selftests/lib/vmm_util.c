@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32.h"
 #include "test_util.h"
 #include "vmstate.h"
 #include "vmm_util.h"
@@ -552,4 +553,112 @@ void netns__remove(const char *name)
 	snprintf(cmd, sizeof(cmd), "ip netns del %s", name);
 	if (system(cmd))
 		fprintf(stderr, "# cannot remove namespace %s\n", name);
+}
+
+void *vmstate_file__read(const char *path)
+{
+	struct vmstate_header h;
+	void *file = NULL;
+	size_t size;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h) ||
+	    h.header_size != sizeof(h) || h.payload_len > VMSTATE_MAX_SIZE)
+		goto out;
+	size = sizeof(h) + h.payload_len;
+	file = malloc(size);
+	if (file && pread(fd, file, size, 0) != (ssize_t)size) {
+		free(file);
+		file = NULL;
+	}
+out:
+	close(fd);
+	return file;
+}
+
+void *vmstate_file__section(void *file, uint32_t type, unsigned int nth,
+			    uint64_t *len)
+{
+	struct vmstate_header *h = file;
+	uint8_t *p = (uint8_t *)(h + 1), *end = p + h->payload_len;
+
+	/* Sections are packed: a header may be unaligned. */
+	while ((size_t)(end - p) >= sizeof(struct vmstate_section)) {
+		struct vmstate_section sec;
+
+		memcpy(&sec, p, sizeof(sec));
+		p += sizeof(sec);
+		if (sec.len > (uint64_t)(end - p))
+			break;
+		if (sec.type == type && !nth--) {
+			*len = sec.len;
+			return p;
+		}
+		p += sec.len;
+	}
+	return NULL;
+}
+
+bool vmstate_file__write(const char *path, void *file)
+{
+	struct vmstate_header *h = file;
+	size_t size = sizeof(*h) + h->payload_len;
+	bool ok = false;
+	int fd;
+
+	h->payload_crc = crc32__update(0, h + 1, h->payload_len);
+	h->header_crc = crc32__update(0, h, offsetof(struct vmstate_header,
+						     header_crc));
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd >= 0) {
+		ok = write(fd, file, size) == (ssize_t)size;
+		ok = !close(fd) && ok;
+	}
+	if (!ok)
+		fprintf(stderr, "# writing %s: %s\n", path, strerror(errno));
+	free(file);
+	return ok;
+}
+
+bool vmm_proc__invoke(struct vmm_proc *v, long nth, int seconds, char *sum,
+		      char *why, size_t len)
+{
+	char line[256], done[32], *s;
+
+	snprintf(done, sizeof(done), "FN-DONE n=%ld ", nth);
+	vmm_proc__type(v, "go\n");
+	if (!vmm_proc__wait_line(v, done, line, sizeof(line), seconds)) {
+		vmm_proc__why_stuck(v, why, len);
+		return false;
+	}
+	s = strstr(line, "sum=");
+	if (!s || sscanf(s, "sum=%16[0-9a-f]", sum) != 1) {
+		snprintf(why, len, "unreadable report: %s", line);
+		return false;
+	}
+	return true;
+}
+
+int vmm_util__layer_pages(const char *vmstate, const char *layers, long *ro,
+			  long *dirty)
+{
+	char cmd[700], line[256];
+	FILE *f;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "build/snapinfo --verify --snapshot %s %s "
+		 "2>&1", vmstate, layers);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		fprintf(stderr, "# %s", line);
+		sscanf(line, " read-only %ld pages", ro);
+		sscanf(line, " dirty %ld pages", dirty);
+	}
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -102,6 +102,20 @@ int vmm_proc__load(struct vmm_proc *v, const char *vmstate,
 		   const char *backend, const char *backend_path,
 		   const char *extra, char *out, size_t len);
 /*
+ * The fn guest's function: type "go" and wait up to @seconds for its
+ * report of the @nth invocation in the guest's life (an earlier report
+ * must not answer): its checksum in @sum (17 bytes), or false with the
+ * reason in @why.
+ */
+bool vmm_proc__invoke(struct vmm_proc *v, long nth, int seconds, char *sum,
+		      char *why, size_t len);
+/*
+ * build/snapinfo --verify of layer file @layers against @vmstate, its
+ * output on stderr: its exit status, and the page counts it printed.
+ */
+int vmm_util__layer_pages(const char *vmstate, const char *layers, long *ro,
+			  long *dirty);
+/*
  * Why @v's guest stopped answering, in @why: the VMM's exit, its own
  * report (a triple fault), a guest panic, or the console's last line.
  */
@@ -131,6 +145,19 @@ pid_t fc_uffd_handler__start(const char *sock, const char *mem,
  */
 long memfile_diff_bytes(const char *a, const char *b, uint64_t size,
 			uint64_t skip, uint64_t skip_len);
+
+/*
+ * Editing a vmstate file as a test's premise: vmstate_file__read() reads
+ * all of @path into a malloc'd buffer (NULL if it cannot), whose @nth
+ * section of @type vmstate_file__section() finds (NULL if none; its
+ * length in *@len; unaligned, as sections are packed); vmstate_file__write() seals the buffer's checksums
+ * again, writes it to @path and frees it (false, and why on stderr, if
+ * it cannot).
+ */
+void *vmstate_file__read(const char *path);
+void *vmstate_file__section(void *file, uint32_t type, unsigned int nth,
+			    uint64_t *len);
+bool vmstate_file__write(const char *path, void *file);
 
 /*
  * Make network namespace @name afresh (removing what an interrupted run

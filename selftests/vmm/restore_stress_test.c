@@ -242,35 +242,10 @@ FIXTURE_TEARDOWN(stress)
 		fprintf(stderr, "# cannot remove %s\n", self->dir);
 }
 
-/*
- * Invoke the function ("go") for the @nth time in this guest's life:
- * its checksum in @sum (17 bytes), or false with the reason in @why.
- */
-static bool invoke_nth(struct vmm_proc *v, long nth, char *sum, char *why,
-		       size_t len)
-{
-	char line[256], done[32], *s;
-
-	/* Each report is numbered: an earlier one must not answer. */
-	snprintf(done, sizeof(done), "FN-DONE n=%ld ", nth);
-	vmm_proc__type(v, "go\n");
-	if (!vmm_proc__wait_line(v, done, line, sizeof(line),
-				 INVOKE_SECONDS)) {
-		vmm_proc__why_stuck(v, why, len);
-		return false;
-	}
-	s = strstr(line, "sum=");
-	if (!s || sscanf(s, "sum=%16[0-9a-f]", sum) != 1) {
-		snprintf(why, len, "unreadable report: %s", line);
-		return false;
-	}
-	return true;
-}
-
 /* The first invocation since the snapshot, as every restore's is. */
 static bool invoke(struct vmm_proc *v, char *sum, char *why, size_t len)
 {
-	return invoke_nth(v, 1, sum, why, len);
+	return vmm_proc__invoke(v, 1, INVOKE_SECONDS, sum, why, len);
 }
 
 /*
@@ -737,7 +712,7 @@ TEST_F_TIMEOUT(stress, zapped_booted_guest, 6 * 3600)
 			up = true;
 			nth = 0;
 			if (!*want) {
-				ASSERT_TRUE(invoke_nth(&self->v, ++nth, want,
+				ASSERT_TRUE(vmm_proc__invoke(&self->v, ++nth, INVOKE_SECONDS, want,
 						       why, sizeof(why)))
 					TH_LOG("the first invocation: %s", why);
 				continue;
@@ -749,7 +724,8 @@ TEST_F_TIMEOUT(stress, zapped_booted_guest, 6 * 3600)
 				       "force"));
 		trace__start(&self->trace);
 		*why = '\0';
-		if (invoke_nth(&self->v, ++nth, sum, why, sizeof(why)) &&
+		if (vmm_proc__invoke(&self->v, ++nth, INVOKE_SECONDS, sum, why,
+				     sizeof(why)) &&
 		    !strcmp(sum, want)) {
 			ok++;
 			continue;

@@ -427,19 +427,15 @@ static void damaged_copy(FIXTURE_DATA(snap) *self, const char *to,
 /* A newer format version, with a header that is otherwise valid. */
 static void future_version(FIXTURE_DATA(snap) *self)
 {
-	struct vmstate_header h;
+	struct vmstate_header *h;
 	char p[256];
-	int fd;
 
 	damaged_copy(self, "future", -1, -1);
 	path(self, p, "future.vmstate");
-	fd = open(p, O_RDWR);
-	TEST_REQUIRE(pread(fd, &h, sizeof(h), 0) == sizeof(h), "pread");
-	h.version = VMSTATE_VERSION + 1;
-	h.header_crc = crc32__update(0, &h, offsetof(struct vmstate_header,
-						     header_crc));
-	TEST_REQUIRE(pwrite(fd, &h, sizeof(h), 0) == sizeof(h), "pwrite");
-	close(fd);
+	h = vmstate_file__read(p);
+	TEST_REQUIRE(h, "reading %s", p);
+	h->version = VMSTATE_VERSION + 1;
+	TEST_REQUIRE(vmstate_file__write(p, h), "writing %s", p);
 }
 
 /*
@@ -448,30 +444,21 @@ static void future_version(FIXTURE_DATA(snap) *self)
  */
 static void extra_vcpu(FIXTURE_DATA(snap) *self)
 {
-	struct vmstate_header *h;
-	struct vmstate_section *sec;
-	struct vs_vm *vm;
-	uint8_t buf[1 << 16];
+	struct vs_vm vm;
+	uint64_t len;
 	char p[256];
-	ssize_t len;
-	int fd;
+	void *file, *sec;
 
 	damaged_copy(self, "halfvm", -1, -1);
 	path(self, p, "halfvm.vmstate");
-	fd = open(p, O_RDWR);
-	len = pread(fd, buf, sizeof(buf), 0);
-	TEST_REQUIRE(len > (ssize_t)(sizeof(*h) + sizeof(*sec) + sizeof(*vm)) &&
-		     len < (ssize_t)sizeof(buf), "vmstate size %zd", len);
-	h = (struct vmstate_header *)buf;
-	sec = (struct vmstate_section *)(h + 1);
-	vm = (struct vs_vm *)(sec + 1);
-	TEST_REQUIRE(sec->type == VS_VM, "VM section is not first");
-	vm->nr_vcpus++;
-	h->payload_crc = crc32__update(0, h + 1, h->payload_len);
-	h->header_crc = crc32__update(0, h, offsetof(struct vmstate_header,
-						     header_crc));
-	TEST_REQUIRE(pwrite(fd, buf, len, 0) == len, "pwrite");
-	close(fd);
+	file = vmstate_file__read(p);
+	TEST_REQUIRE(file, "reading %s", p);
+	sec = vmstate_file__section(file, VS_VM, 0, &len);
+	TEST_REQUIRE(sec && len == sizeof(vm), "no VM section in %s", p);
+	memcpy(&vm, sec, sizeof(vm));
+	vm.nr_vcpus++;
+	memcpy(sec, &vm, sizeof(vm));
+	TEST_REQUIRE(vmstate_file__write(p, file), "writing %s", p);
 }
 
 /*
@@ -835,31 +822,6 @@ TEST_F_TIMEOUT(snap, unwritable_target_keeps_previous, 900)
 }
 
 /*
- * Run snapinfo on a layer file, checking it against @vmstate; its exit
- * status, and the page counts it printed.
- */
-static int snapinfo(const char *vmstate, const char *layers, long *ro,
-		    long *dirty)
-{
-	char cmd[700], line[256];
-	FILE *f;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), "build/snapinfo --verify --snapshot %s %s "
-		 "2>&1", vmstate, layers);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		fprintf(stderr, "# %s", line);
-		sscanf(line, " read-only %ld pages", ro);
-		sscanf(line, " dirty %ld pages", dirty);
-	}
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/*
  * The Uffd backend with tools/uffd-handler: the handshake, the working
  * set installed at the first fault, the guest going on as the original.
  */
@@ -877,7 +839,7 @@ static void uffd_restore(struct __test_metadata *_metadata,
 	path(self, layers, "fn.layers");
 	path(self, sock, "fn.uffd");
 	path(self, log, "handler.log");
-	ASSERT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	ASSERT_EQ(0, vmm_util__layer_pages(vmstate, layers, &ro, &dirty));
 
 	vmm_proc__start(&self->d, self->dir, "d");
 	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\",\"mem_backend\":"
@@ -940,7 +902,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	ASSERT_EQ(204, vmm_proc__api(&self->a, "PUT", "/snapshot/create", body,
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
-	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_EQ(0, vmm_util__layer_pages(vmstate, layers, &ro, &dirty));
 	EXPECT_GE(ro + dirty, 2048);
 	/* The original runs on to show what tick n + 2 must look like. */
 	n = vmm_proc__last_tick(&self->a);
@@ -966,7 +928,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
 	ro = dirty = 0;
-	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_EQ(0, vmm_util__layer_pages(vmstate, layers, &ro, &dirty));
 	EXPECT_GE(ro + dirty, 2048);
 	EXPECT_GE(dirty, 5);
 	EXPECT_LT(ro + dirty, 65536 / 2);
@@ -974,7 +936,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	/* The layers belong to the loaded snapshot, not to a newer one. */
 	ASSERT_EQ(204, create(self, &self->b, "Full", "later"));
 	snap_paths(self, "later", later, mem);
-	EXPECT_EQ(1, snapinfo(later, layers, &ro, &dirty));
+	EXPECT_EQ(1, vmm_util__layer_pages(later, layers, &ro, &dirty));
 	/* A window as short as a resume and a pause makes valid layers. */
 	ASSERT_EQ(204, set_state(self, &self->b, "Resumed"));
 	ASSERT_EQ(204, set_state(self, &self->b, "Paused"));
@@ -982,7 +944,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	snprintf(body, sizeof(body), "{\"layers_path\":\"%s\"}", layers);
 	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/layers", body,
 				     self->out, sizeof(self->out)));
-	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_EQ(0, vmm_util__layer_pages(vmstate, layers, &ro, &dirty));
 	vmm_proc__kill(&self->b);
 
 	/*
@@ -1017,7 +979,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
 	ro = dirty = 0;
-	EXPECT_EQ(0, snapinfo(vmstate, layers, &ro, &dirty));
+	EXPECT_EQ(0, vmm_util__layer_pages(vmstate, layers, &ro, &dirty));
 	EXPECT_GE(ro + dirty, 2048);
 	vmm_proc__kill(&self->c);
 
