@@ -33,7 +33,6 @@ set -u
 kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/rootfs-initrd.cpio.gz
 rootfs=build/guest/rootfs.ext4
-args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 ks=${KS:-1 4 8}
 backends=${BACKENDS:-cold layers mincore uffd}
 lat=${LAT_US:-200}
@@ -99,7 +98,7 @@ build/vmm --api-sock "$top/base.sock" </dev/null >"$top/base.log" 2>&1 &
 base=$!
 while [ ! -S "$top/base.sock" ]; do sleep 0.005; done
 sock=$top/base.sock
-api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" &&
+api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args\"}" &&
 api "$sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$rootfs\",\"is_root_device\":true,\"is_read_only\":true}" &&
 api "$sock" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$uds\"}" &&
 api "$sock" PUT /machine-config '{"vcpu_count":2,"mem_size_mib":256}' &&

@@ -2,6 +2,9 @@
 #
 # Shell helpers the benchmarks share; source it after setting $prog.
 
+# The guests' kernel command line, as Firecracker's docs give it.
+boot_args="console=ttyS0 reboot=k panic=1 pci=off quiet"
+
 now_ms() { date +%s%3N; }
 
 # wait_for FILE PATTERN SECONDS [PID]: 0 once PATTERN appears in FILE;

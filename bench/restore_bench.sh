@@ -40,7 +40,6 @@ set -u
 kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/rootfs-initrd.cpio.gz
 rootfs=build/guest/rootfs.ext4
-args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 reps=${REPS:-3}
 cases=${CASES:-cold warm layers addr uffd fcuffd mincore}
 lats=${LAT_US:-200 2000}
@@ -121,7 +120,7 @@ record() {
 
 echo "restore_bench: booting the function" >&2
 start_vmm base
-api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" &&
+api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args\"}" &&
 api "$sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$rootfs\",\"is_root_device\":true,\"is_read_only\":true}" &&
 api "$sock" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$uds\"}" &&
 api "$sock" PUT /machine-config '{"vcpu_count":2,"mem_size_mib":256}' &&

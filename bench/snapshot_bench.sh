@@ -14,7 +14,6 @@
 set -u
 kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/memcheck.cpio.gz
-args="console=ttyS0 reboot=k panic=1 pci=off quiet"
 dir=$(mktemp -d /tmp/snapbench.XXXXXX)
 trap 'pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
 
@@ -30,7 +29,7 @@ bench_vmm() {
 	build/vmm --api-sock "$sock" >"$log" 2>&1 &
 	pid=$!
 	while [ ! -S "$sock" ]; do sleep 0.02; done
-	api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$args\"}" &&
+	api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args\"}" &&
 	api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$mem,\"track_dirty_pages\":true}" || return 1
 	t0=$(now_ms)
 	api "$sock" PUT /actions '{"action_type":"InstanceStart"}' || return 1
@@ -70,7 +69,7 @@ bench_qemu() {
 	local mem=$1 mon=$dir/qemu.mon log=$dir/qemu.log t0 pid st
 	local qemu=(qemu-system-x86_64 -accel kvm -cpu host -smp 2 -m "$mem"
 		-nodefaults -display none -kernel "$kernel" -initrd "$initrd"
-		-append "$args" -serial "file:$log")
+		-append "$boot_args" -serial "file:$log")
 	t0=$(now_ms)
 	"${qemu[@]}" -monitor "unix:$mon,server,nowait" 2>"$dir/qemu.err" &
 	pid=$!

@@ -29,7 +29,8 @@ budget=${BOOT_STRESS_SECONDS:-0}
 keep=${BOOT_STRESS_DIR:-$top/build/boot-stress}
 kernel=/boot/vmlinuz-$(uname -r)
 initrd=$top/build/guest/ticker.cpio.gz
-args="console=ttyS0 reboot=k panic=1 pci=off quiet"
+prog=boot-stress
+. "$top/bench/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$keep"
@@ -88,13 +89,13 @@ boot_one() {
 	case "$vmm" in
 	vmm)
 		"$top/build/vmm" --kernel "$kernel" --initrd "$initrd" \
-			--cmdline "$args" --mem "${mib}M" --vcpus "$vcpus" \
+			--cmdline "$boot_args" --mem "${mib}M" --vcpus "$vcpus" \
 			--console "$log" </dev/null >"$log.err" 2>&1 &
 		;;
 	qemu)
 		qemu-system-x86_64 -accel kvm -cpu host -smp "$vcpus" \
 			-m "$mib" -nodefaults -display none -no-reboot \
-			-kernel "$kernel" -initrd "$initrd" -append "$args" \
+			-kernel "$kernel" -initrd "$initrd" -append "$boot_args" \
 			-serial "file:$log" -d trace:kvm_run_exit -D "$log.trace" \
 			</dev/null >"$log.err" 2>&1 &
 		;;

@@ -140,7 +140,7 @@ void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 
 	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"%s\","
 		 "\"initrd_path\":\"%s\",\"boot_args\":"
-		 "\"console=ttyS0 reboot=k panic=1 pci=off quiet\"}",
+		 "\"" VMM_UTIL_BOOT_ARGS "\"}",
 		 vmm_util__kernel(), initrd);
 	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/boot-source", body, out,
 				   sizeof(out)) == 204, "boot-source");

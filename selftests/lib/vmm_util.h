@@ -39,6 +39,8 @@ void vmm_proc__kill(struct vmm_proc *v);
 /* One request through curl: HTTP status, response body in @out. */
 int vmm_proc__api(struct vmm_proc *v, const char *method, const char *path,
 		  const char *body, char *out, size_t len);
+/* The test guests' kernel command line, as Firecracker's docs give it. */
+#define VMM_UTIL_BOOT_ARGS	"console=ttyS0 reboot=k panic=1 pci=off quiet"
 /* PUT /boot-source and /machine-config for @initrd. */
 void vmm_proc__configure(struct vmm_proc *v, const char *initrd,
 			 unsigned int vcpus, bool track_dirty);

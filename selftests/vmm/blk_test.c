@@ -19,7 +19,6 @@
 #define INITRD		"build/guest/blk.cpio.gz"
 #define ROOTFS		"build/guest/rootfs.ext4"
 #define ROOTFS_INITRD	"build/guest/rootfs-initrd.cpio.gz"
-#define BOOT_ARGS	"console=ttyS0 reboot=k panic=1 pci=off quiet"
 #define MEM_MIB		96
 #define BOOT_SECONDS	180
 #define CMD_SECONDS	60
@@ -87,7 +86,7 @@ static void file_md5(const char *file, long skip, long count, char *md5)
 	pclose(p);
 }
 
-/* Boot @initrd with BOOT_ARGS and @args (NULL: none). */
+/* Boot @initrd with VMM_UTIL_BOOT_ARGS and @args (NULL: none). */
 static void configure_args(struct vmm_proc *v, const char *initrd,
 			   bool track_dirty, const char *args)
 {
@@ -95,7 +94,7 @@ static void configure_args(struct vmm_proc *v, const char *initrd,
 
 	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"%s\","
 		 "\"initrd_path\":\"%s\",\"boot_args\":"
-		 "\"" BOOT_ARGS "%s%s\"}", vmm_util__kernel(), initrd,
+		 "\"" VMM_UTIL_BOOT_ARGS "%s%s\"}", vmm_util__kernel(), initrd,
 		 args ? " " : "", args ? args : "");
 	TEST_REQUIRE(vmm_proc__api(v, "PUT", "/boot-source", body, out,
 				   sizeof(out)) == 204, "boot-source: %s", out);
