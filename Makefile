@@ -353,6 +353,16 @@ $(B)/bench/page_census: bench/page_census.c
 
 bench: bench-tracker bench-snapshot bench-restore bench-clones
 
+# bench_plot NAME: the "DAT " lines of build/bench/NAME.txt plotted by
+# bench/NAME.gp into build/bench/NAME.png.
+define bench_plot
+sed -n 's/^DAT //p' $(B)/bench/$(1).txt >$(B)/bench/$(1).dat; \
+if command -v gnuplot >/dev/null; then \
+	gnuplot -e "data='$(B)/bench/$(1).dat'; out='$(B)/bench/$(1).png'" \
+		bench/$(1).gp && echo "plot: $(B)/bench/$(1).png"; \
+else echo "gnuplot not installed (make deps): no plot"; fi
+endef
+
 bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
@@ -368,11 +378,7 @@ bench-restore: module vmm tools $(B)/bench/mincore_layers \
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
 		env $(RESTORE_ENV) bench/restore_bench.sh | \
 		tee $(B)/bench/restore.txt
-	@sed -n 's/^DAT //p' $(B)/bench/restore.txt >$(B)/bench/restore.dat
-	@if command -v gnuplot >/dev/null; then \
-		gnuplot -e "data='$(B)/bench/restore.dat'; out='$(B)/bench/restore.png'" \
-			bench/restore.gp && echo "plot: $(B)/bench/restore.png"; \
-	else echo "gnuplot not installed (make deps): no plot"; fi
+	@$(call bench_plot,restore)
 
 # make stress-restore N=100: N restores per backend, each in a new VMM,
 # the function invoked and its checksum checked; make check runs N=5.
@@ -431,6 +437,7 @@ bench-clones: module vmm tools $(B)/bench/mincore_layers \
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) --timeout 3000 -- \
 		env $(CLONES_ENV) bench/clones_bench.sh | \
 		tee $(B)/bench/clones.txt
+	@$(call bench_plot,clones)
 
 bench-tracker: module $(B)/bench/tracker_bench
 	set -o pipefail; tools/vmtest --insmod $(PT_KO) -- \

@@ -19,15 +19,19 @@ proc_counters() {
 }
 
 kvm_counters() {
-	local d taken=0 fixed=0 found=
+	local t d taken=0 fixed=0 found=
 
 	[ -d /sys/kernel/debug/kvm ] ||
 		mount -t debugfs none /sys/kernel/debug 2>/dev/null
-	for d in /sys/kernel/debug/kvm/"$1"-*; do
-		[ -r "$d/pf_taken" ] || continue
-		found=1
-		taken=$((taken + $(cat "$d/pf_taken")))
-		fixed=$((fixed + $(cat "$d/pf_fixed")))
+	# KVM names a VM's directory after the thread that created it (the
+	# VMM's API thread), not the process: try each thread.
+	for t in /proc/"$1"/task/*; do
+		for d in /sys/kernel/debug/kvm/"${t##*/}"-*; do
+			[ -r "$d/pf_taken" ] || continue
+			found=1
+			taken=$((taken + $(cat "$d/pf_taken")))
+			fixed=$((fixed + $(cat "$d/pf_fixed")))
+		done
 	done
 	if [ -n "$found" ]; then echo "$taken $fixed"; else echo "- -"; fi
 }
