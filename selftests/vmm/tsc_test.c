@@ -18,7 +18,8 @@
  * both vCPUs have just caught up show how far their generations' lines
  * are apart: the smallest of many differences, read 100 ms apart, each
  * counted only when both vCPUs entered the guest since the reading
- * before (tsc_disagreement()).  How
+ * before (tsc_disagreement()); where the host's TSC is stable, KVM keeps
+ * the offsets fixed and every reading counts.  How
  * small it gets varies from host to host, so the bound is relative: the
  * same measurement in the booted, never snapshotted VM, taken in the
  * same run, sets it.
@@ -133,21 +134,24 @@ static int cmp_ll(const void *a, const void *b)
 
 /*
  * How far vCPU 1's TSC is from vCPU 0's, in TSC ticks, unsigned: the
- * smallest difference of the two offsets over SAMPLES readings taken
- * when both vCPUs had just caught up (see the top).  A reading counts
- * only if both offsets changed since the one before: each vCPU was
- * loaded and entered the guest in between.  A vCPU that slept through
- * the readings shows the offset of its last entry, as old as its sleep
- * (CI saw a restored guest's vCPU 1 sleep through all 31 readings of
- * 3 s: smallest difference 112 ms, median 1.75 s), so readings go on,
- * up to MAX_READINGS, until SAMPLES counted.
+ * smallest difference of the two offsets over SAMPLES readings 100 ms
+ * apart.  Where the host's TSC is stable KVM keeps each offset fixed and
+ * every reading counts.  Where it is not (an offset moved), a reading
+ * counts only if both offsets moved since the one before: each vCPU was
+ * loaded and entered the guest in between, and was caught up.  A vCPU
+ * that slept through the readings shows the offset of its last entry,
+ * as old as its sleep (CI saw a restored guest's vCPU 1 sleep through
+ * all 31 readings of 3 s: smallest difference 112 ms, median 1.75 s), so
+ * readings go on, up to MAX_READINGS, until SAMPLES count.
  */
 static bool tsc_disagreement(struct vmm_proc *v, long long *ticks)
 {
-	long long d[SAMPLES], off0, off1, prev0 = 0, prev1 = 0;
-	unsigned int i, n = 0;
+	long long all[SAMPLES], fresh[SAMPLES], *d, off0, off1;
+	long long prev0 = 0, prev1 = 0;
+	unsigned int i, n, nr_all = 0, nr_fresh = 0;
+	bool moving = false;
 
-	for (i = 0; i < MAX_READINGS && n < SAMPLES; i++) {
+	for (i = 0; i < MAX_READINGS; i++) {
 		if (!tsc_offset(v->pid, 0, &off0) ||
 		    !tsc_offset(v->pid, 1, &off1)) {
 			if (system("ls /sys/kernel/debug/kvm | sed 's/^/# /' "
@@ -155,12 +159,21 @@ static bool tsc_disagreement(struct vmm_proc *v, long long *ticks)
 				fprintf(stderr, "# no kvm in debugfs\n");
 			return false;
 		}
-		if (i && off0 != prev0 && off1 != prev1)
-			d[n++] = llabs(off1 - off0);
+		if (i) {
+			moving |= off0 != prev0 || off1 != prev1;
+			if (nr_all < SAMPLES)
+				all[nr_all++] = llabs(off1 - off0);
+			if (off0 != prev0 && off1 != prev1)
+				fresh[nr_fresh++] = llabs(off1 - off0);
+		}
 		prev0 = off0;
 		prev1 = off1;
+		if (moving ? nr_fresh == SAMPLES : nr_all == SAMPLES)
+			break;
 		usleep(100000);
 	}
+	d = moving ? fresh : all;
+	n = moving ? nr_fresh : nr_all;
 	if (!n) {
 		fprintf(stderr, "# in %u readings the two vCPUs never both "
 			"entered the guest\n", i);
@@ -168,7 +181,8 @@ static bool tsc_disagreement(struct vmm_proc *v, long long *ticks)
 	}
 	qsort(d, n, sizeof(d[0]), cmp_ll);
 	fprintf(stderr, "# vCPU 1 - vCPU 0: min %lld median %lld max %lld "
-		"ticks, %u of %u readings\n", d[0], d[n / 2], d[n - 1], n, i);
+		"ticks, %u of %u readings (offsets %s)\n", d[0], d[n / 2],
+		d[n - 1], n, i, moving ? "moving" : "fixed");
 	*ticks = d[0];
 	return true;
 }
