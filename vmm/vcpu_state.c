@@ -68,6 +68,18 @@ static int read_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
 	return 0;
 }
 
+static int write_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} one = { .h.nmsrs = 1, .e.index = index, .e.data = value };
+	int ret = ioctl(vcpu->fd, KVM_SET_MSRS, &one);
+
+	/* KVM_SET_MSRS answers how many it set: 0 is a refusal. */
+	return ret == 1 ? 0 : ret < 0 ? -errno : -EINVAL;
+}
+
 static void add_index(uint32_t *idx, uint32_t *nr, uint32_t index)
 {
 	uint32_t i;
@@ -364,11 +376,7 @@ static int set_msrs(struct vcpu *vcpu, const struct kvm_msrs *msrs,
 int vcpus__restore_tsc(struct vm *vm, const void *const *sections,
 		       char *err, size_t errlen)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} one = { .h.nmsrs = 1, .e.index = MSR_IA32_TSC };
-	uint64_t tsc;
+	uint64_t tsc, max = 0;
 	unsigned int i;
 	int ret;
 
@@ -383,13 +391,12 @@ int vcpus__restore_tsc(struct vm *vm, const void *const *sections,
 				 i);
 			return -EINVAL;
 		}
-		if (tsc > one.e.data)
-			one.e.data = tsc;
+		if (tsc > max)
+			max = tsc;
 	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		ret = ioctl(vm->vcpus[i].fd, KVM_SET_MSRS, &one);
-		if (ret != 1) {
-			ret = ret < 0 ? -errno : -EINVAL;
+		ret = write_msr(&vm->vcpus[i], MSR_IA32_TSC, max);
+		if (ret) {
 			snprintf(err, errlen, "vCPU %u: KVM_SET_MSRS: IA32_TSC: "
 				 "%s", i, ret == -EINVAL ? "refused" :
 				 strerror(-ret));

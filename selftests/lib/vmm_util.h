@@ -152,9 +152,9 @@ long memfile_diff_bytes(const char *a, const char *b, uint64_t size,
  * Editing a vmstate file as a test's premise: vmstate_file__read() reads
  * all of @path into a malloc'd buffer (NULL if it cannot), whose @nth
  * section of @type vmstate_file__section() finds (NULL if none; its
- * length in *@len; unaligned, as sections are packed); vmstate_file__write() seals the buffer's checksums
- * again, writes it to @path and frees it (false, and why on stderr, if
- * it cannot).
+ * length in *@len; unaligned, as sections are packed);
+ * vmstate_file__write() seals the buffer's checksums again, writes it to
+ * @path and frees it (false, and why on stderr, if it cannot).
  */
 void *vmstate_file__read(const char *path);
 void *vmstate_file__section(void *file, uint32_t type, unsigned int nth,
