@@ -1766,6 +1766,26 @@ static void quiet_restore(struct __test_metadata *_metadata,
 }
 
 /*
+ * A VMM that is gone fails every later request; say once why it went (its
+ * guest's triple fault, a sanitizer's report, a signal) and show its last
+ * lines, rather than leave only the thousand failures that follow.
+ */
+static void vmm_alive(struct __test_metadata *_metadata, struct vmm_proc *v,
+		      const char *phase, char *notes, size_t size)
+{
+	char why[512];
+	size_t o = strlen(notes);
+
+	if (!vmm_proc__exited(v))
+		return;
+	vmm_proc__why_stuck(v, why, sizeof(why));
+	vmm_proc__show_console(v, 40);
+	EXPECT_TRUE(false) TH_LOG("%s: the VMM is gone: %s", phase, why);
+	snprintf(notes + o, size - o, "#   %s: the VMM is gone: %s\n", phase,
+		 why);
+}
+
+/*
  * An expectation of this long test whose failure is also listed at its
  * end, which is what an excerpt of a CI log shows.
  */
@@ -1805,6 +1825,7 @@ TEST_F_TIMEOUT(apifuzz, running_paused_restoring, 2700)
 
 	/* Running: the guest must tick through it. */
 	bad = phase_run(f, &self->a, PH_RUNNING, n_run, true);
+	vmm_alive(_metadata, &self->a, "running", notes, sizeof(notes));
 	CHECK(!bad, "running: the guest stopped ticking under the fuzzer "
 	      "(%d windows of %d s without a tick)", bad, TICK_WINDOW_S);
 	tick = vmm_proc__last_tick(&self->a);
@@ -1820,6 +1841,7 @@ TEST_F_TIMEOUT(apifuzz, running_paused_restoring, 2700)
 	sleep(1);
 	config_of(&self->a, before, sizeof(before));
 	bad = phase_run(f, &self->a, PH_PAUSED, n_pause, false);
+	vmm_alive(_metadata, &self->a, "paused", notes, sizeof(notes));
 	CHECK(!bad, "paused: the guest ticked while paused, or resumed");
 	config_of(&self->a, after, sizeof(after));
 	CHECK(!strcmp(before, after), "paused: the configuration changed: "
@@ -1866,6 +1888,7 @@ TEST_F_TIMEOUT(apifuzz, running_paused_restoring, 2700)
 		CHECK(false, "restoring: the restored guest does not tick "
 		      "past %ld: %.300s", tick, self->out);
 	}
+	vmm_alive(_metadata, &self->b, "restoring", notes, sizeof(notes));
 	config_of(&self->b, after, sizeof(after));
 	CHECK(strstr(after, "\"state\":\"Running\""), "restoring: not "
 	      "running after the load: %.300s", after);
