@@ -368,9 +368,12 @@ bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
 
-# make bench-restore REPS=5 CASES="cold layers" LAT_US="100 5000", say.
+# make bench-restore REPS=5 CASES="cold layers" LAT_US="100 5000", say;
+# CMP_VMM=build/vmm-old CASES="warm layers cmp" measures the layers case of
+# another build of the VMM (inside the tree) beside this one's.
 RESTORE_ENV = $(if $(REPS),REPS=$(REPS)) $(if $(CASES),CASES="$(CASES)") \
-	      $(if $(LAT_US),LAT_US="$(LAT_US)")
+	      $(if $(LAT_US),LAT_US="$(LAT_US)") \
+	      $(if $(CMP_VMM),CMP_VMM="$(CMP_VMM)")
 
 bench-restore: module vmm tools $(B)/bench/mincore_layers \
 	       $(B)/guest/rootfs.ext4 $(B)/guest/rootfs-initrd.cpio.gz
@@ -390,7 +393,7 @@ stress-restore: module vmm tools tests
 	tools/vmtest --insmod $(PT_KO) \
 		--timeout $$((3300 + 80 * $(STRESS_N))) -- \
 		env RESTORE_STRESS_N=$(STRESS_N) CRASH_CREATE_TRIALS=20 \
-		RESTORE_STRESS_BACKENDS="$(or $(BACKENDS),File layers Uffd QEMU)" \
+		RESTORE_STRESS_BACKENDS="$(or $(BACKENDS),File layers huge Uffd QEMU)" \
 		SNAPSHOT_SIZES="256 3072 4096" VM_TEST_TIMEOUT=$$((2400 + 80 * $(STRESS_N))) \
 		selftests/run_vm_tests.sh $(B)/selftests/vmm/restore_stress_test \
 		$(B)/selftests/vmm/crash_create_test \

@@ -12,6 +12,8 @@
 #   layers   pagetrack's working-set layers: the read-only layer is one
 #            copy in the page cache for every clone, the dirty layer each
 #            clone's own
+#   huge     the same layers with layers_prefetch HugePages: each clone
+#            reads the working set's 2 MiB chunks into its own memory
 #   mincore  FaaSnap's layers (page-cache residency of one invocation)
 #   uffd     Uffd backend, one uffd-handler per clone with the working
 #            set: every clone gets its own copy of every page it touches,
@@ -26,7 +28,7 @@
 # Snapshot files live on ext4 over a memory-backed null_blk device with
 # LAT_US per request (bench/storage.sh).
 #
-# usage: [KS="1 4 8"] [BACKENDS="cold layers mincore uffd"] [LAT_US=200]
+# usage: [KS="1 4 8"] [BACKENDS="cold layers huge mincore uffd"] [LAT_US=200]
 #        clones_bench.sh
 
 set -u
@@ -34,7 +36,7 @@ kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/rootfs-initrd.cpio.gz
 rootfs=build/guest/rootfs.ext4
 ks=${KS:-1 4 8}
-backends=${BACKENDS:-cold layers mincore uffd}
+backends=${BACKENDS:-cold layers huge mincore uffd}
 lat=${LAT_US:-200}
 
 prog=clones_bench
@@ -147,6 +149,7 @@ run() {
 	case $1 in
 	cold) body=$(load_body File "$dir/fn.mem") ;;
 	layers) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
+	huge) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\",\"layers_prefetch\":\"HugePages\"") ;;
 	mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
 	esac
 	t0=$(now_ms)

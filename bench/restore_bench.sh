@@ -12,6 +12,10 @@
 #   cold     File backend, lazy, page cache dropped
 #   warm     File backend, memory file already in the page cache (bound)
 #   layers   pagetrack working-set layers, first-access order, prefetched
+#            while the guest runs
+#   huge     the same working set, each 2 MiB of memory that holds a page
+#            of it read into private transparent huge pages before the
+#            guest resumes (layers_prefetch HugePages)
 #   addr     the same layers recorded without sampling: address order
 #   uffd     Uffd backend, uffd-handler installing the working set
 #   fcuffd   Uffd backend, uffd-handler without a working set: page by
@@ -32,7 +36,10 @@
 # them noisy and only their ratios meaningful.
 #
 # usage: [REPS=N] [CASES="cold warm ..."] [LAT_US="200 2000"]
-#        restore_bench.sh
+#        [CMP_VMM=path] restore_bench.sh
+# CMP_VMM names another build of the VMM: its case "cmp" is the layers
+# case run by it, to measure a change of the VMM against its parent in one
+# run.
 # (REPS=3, every case, 200 us and 2 ms by default).  Lines "DAT LAT CASE
 # MS MIB" at the end are the plot's data (bench/restore.gp).
 
@@ -41,7 +48,8 @@ kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/rootfs-initrd.cpio.gz
 rootfs=build/guest/rootfs.ext4
 reps=${REPS:-3}
-cases=${CASES:-cold warm layers addr uffd fcuffd mincore}
+cases=${CASES:-cold warm layers huge addr uffd fcuffd mincore}
+cmp_vmm=${CMP_VMM:-}
 lats=${LAT_US:-200 2000}
 
 prog=restore_bench
@@ -49,6 +57,10 @@ prog=restore_bench
 . "$(dirname "$0")/storage.sh"
 . "$(dirname "$0")/counters.sh"
 die() { echo "$prog: $*" >&2; exit 1; }
+
+case " $cases " in
+*" cmp "*) [ -x "$cmp_vmm" ] || die "case cmp needs CMP_VMM, a VMM binary" ;;
+esac
 
 top=$(mktemp -d /tmp/restorebench.XXXXXX)
 cleanup() {
@@ -69,14 +81,14 @@ dir=$top/$first
 # The vsock's uds_path, in the snapshot: each restore binds it anew.
 uds=$top/fn.vsock
 
-# start_vmm NAME: a vmm whose console input is a FIFO held open on fd 9,
-# so that it never ends (the function is called over vsock).
+# start_vmm NAME [BINARY]: a vmm whose console input is a FIFO held open
+# on fd 9, so that it never ends (the function is called over vsock).
 start_vmm() {
 	sock=$top/$1.sock log=$top/$1.log
 	rm -f "$sock" "$top/$1.in" "$log" "$uds"
 	mkfifo "$top/$1.in"
 	exec 9<>"$top/$1.in"
-	build/vmm --api-sock "$sock" <"$top/$1.in" >"$log" 2>&1 &
+	"${2:-build/vmm}" --api-sock "$sock" <"$top/$1.in" >"$log" 2>&1 &
 	vmm_pid=$!
 	while [ ! -S "$sock" ]; do sleep 0.005; done
 }
@@ -151,7 +163,7 @@ run_case() {
 	warm) cat "$dir/fn.mem" >/dev/null ;;
 	*) drop_caches ;;
 	esac
-	start_vmm "$1"
+	start_vmm "$1" $([ "$1" = cmp ] && echo "$cmp_vmm")
 	case $1 in
 	uffd|fcuffd)
 		rm -f "$top/handler.sock"
@@ -166,7 +178,8 @@ run_case() {
 	esac
 	case $1 in
 	cold|warm) body=$(load_body File "$dir/fn.mem") ;;
-	layers) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
+	layers|cmp) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
+	huge) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\",\"layers_prefetch\":\"HugePages\"") ;;
 	addr) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/addr.layers\"") ;;
 	mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
 	uffd|fcuffd) body=$(load_body Uffd "$top/handler.sock") ;;

@@ -750,7 +750,7 @@ static struct reply put_snapshot_create(struct api *api, json_t *body)
 static struct reply put_snapshot_load(struct api *api, json_t *body)
 {
 	const char *backend_type = NULL, *backend_path = NULL;
-	const char *mem_file = NULL, *layers = NULL;
+	const char *mem_file = NULL, *layers = NULL, *prefetch = NULL;
 	int diff = 0, resume = 0, track_ws = 0;
 	json_int_t interval = 0;
 	struct api_load load;
@@ -759,7 +759,8 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	char err[512];
 
 	if (json_unpack_ex(body, &jerr, JSON_STRICT,
-			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b, s?I, s?s}",
+			   "{s:s, s?{s:s, s:s}, s?s, s?b, s?b, s?b, s?I, s?s, "
+			   "s?s}",
 			   "snapshot_path", &load.snapshot_path,
 			   "mem_backend", "backend_type", &backend_type,
 			   "backend_path", &backend_path,
@@ -768,7 +769,8 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 			   "resume_vm", &resume,
 			   "track_working_set", &track_ws,
 			   "working_set_interval_ms", &interval,
-			   "layers_path", &layers))
+			   "layers_path", &layers,
+			   "layers_prefetch", &prefetch))
 		return reply_fault("snapshot/load: %s", jerr.text);
 	if (!backend_path == !mem_file)
 		return reply_fault("give exactly one of mem_backend and the "
@@ -781,6 +783,16 @@ static struct reply put_snapshot_load(struct api *api, json_t *body)
 	if (load.uffd && layers)
 		return reply_fault("with the Uffd backend the page-fault "
 				   "handler serves the layers, not the VMM");
+	if (prefetch && !layers)
+		return reply_fault("layers_prefetch needs layers_path");
+	if (prefetch && strcmp(prefetch, "Background") &&
+	    strcmp(prefetch, "HugePages"))
+		return reply_fault("layers_prefetch must be Background or "
+				   "HugePages, not '%s'", prefetch);
+	load.layers_huge = prefetch && !strcmp(prefetch, "HugePages");
+	if (load.layers_huge && track_ws)
+		return reply_fault("layers_prefetch HugePages cannot record a "
+				   "working set: record with Background");
 	if (api->ops->started(api->ctx))
 		return reply_fault("a snapshot loads only into a fresh VMM "
 				   "process");

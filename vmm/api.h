@@ -55,6 +55,7 @@ struct api_load {
 	const char *mem_path;
 	bool uffd;
 	const char *layers_path;
+	bool layers_huge;	/* layers_prefetch HugePages */
 	bool enable_diff_snapshots;
 	bool track_working_set;
 	unsigned int working_set_interval_ms;

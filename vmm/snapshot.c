@@ -519,7 +519,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			goto out;
 	}
 	if (vm->prefetch) {
-		ret = restore__map_layers(vm, err, errlen);
+		ret = restore__map_layers(vm, p->layers_huge, err, errlen);
 		if (ret)
 			goto out;
 	}

@@ -22,6 +22,7 @@ struct snapshot_load {
 	const char *mem_path;		/* or the Uffd handler's socket */
 	bool uffd;
 	const char *layers_path;	/* or NULL */
+	bool layers_huge;		/* in private THPs, before resume */
 	bool track_dirty;
 	bool track_ws;
 	unsigned int ws_interval_ms;

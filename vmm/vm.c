@@ -49,6 +49,35 @@ void vm__prepare(struct vm *vm)
  * snapshot's memory file: pages load lazily on first touch and the file is
  * never written.
  */
+/*
+ * Guest memory at a host address aligned to VMM_MEM_ALIGN: KVM maps a
+ * transparent huge page of it with one entry only where guest and host
+ * addresses agree modulo 2 MiB, and mmap() aligns neither a file mapping
+ * nor, before Linux 6.7, an anonymous one.
+ */
+static uint8_t *map_guest_memory(uint64_t size, int fd)
+{
+	uint8_t *area, *mem;
+	uintptr_t pad;
+
+	area = mmap(NULL, size + VMM_MEM_ALIGN, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area == MAP_FAILED)
+		return NULL;
+	pad = -(uintptr_t)area & (VMM_MEM_ALIGN - 1);
+	mem = mmap(area + pad, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE |
+		   (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+	if (mem == MAP_FAILED) {
+		munmap(area, size + VMM_MEM_ALIGN);
+		return NULL;
+	}
+	if (pad)
+		munmap(area, pad);
+	munmap(mem + size, VMM_MEM_ALIGN - pad);
+	return mem;
+}
+
 int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 	     int mem_fd, bool track_dirty, bool track_ws)
 {
@@ -84,12 +113,9 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 		return ret;
 
 	vm->mem_size = mem_size;
-	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_NORESERVE |
-		       (mem_fd < 0 ? MAP_ANONYMOUS : 0), mem_fd, 0);
-	if (vm->mem == MAP_FAILED) {
+	vm->mem = map_guest_memory(mem_size, mem_fd);
+	if (!vm->mem) {
 		ret = -errno;
-		vm->mem = NULL;
 		vmm__log("cannot map %llu MiB of guest memory: %s",
 			 (unsigned long long)(mem_size >> 20), strerror(errno));
 		return ret;

@@ -27,6 +27,8 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
 #define VMM_PAGE_SIZE		4096ULL
+/* Where guest memory starts in the host: a huge page's size. */
+#define VMM_MEM_ALIGN		(2ULL << 20)
 /*
  * Guest RAM: slot 0 from 0 up to 3 GiB, below the 32-bit hole of the
  * virtio windows, the I/O APIC and the LAPIC; the rest in slot 1 from
@@ -216,7 +218,7 @@ int acpi_pm__init(struct vm *vm);
 /* restore.c */
 int restore__open_layers(struct vm *vm, const char *path, uint64_t mem_size,
 			 uint32_t crc, char *err, size_t errlen);
-int restore__map_layers(struct vm *vm, char *err, size_t errlen);
+int restore__map_layers(struct vm *vm, bool huge, char *err, size_t errlen);
 void restore__exit(struct vm *vm);
 
 /* sampler.c */

@@ -157,6 +157,31 @@ TEST_F_TIMEOUT(vmm, bad_requests_keep_vm_running, 400)
 			   "\"working_set_interval_ms\":-5}",
 			   self->out, sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "needs track_working_set"));
+	/* How layers are prefetched: a known way, with layers, no window. */
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/snapshot/load",
+			   "{\"snapshot_path\":\"/nonexistent\","
+			   "\"mem_backend\":{\"backend_type\":\"File\","
+			   "\"backend_path\":\"/nonexistent\"},"
+			   "\"layers_prefetch\":\"HugePages\"}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "layers_prefetch needs layers_path"));
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/snapshot/load",
+			   "{\"snapshot_path\":\"/nonexistent\","
+			   "\"mem_backend\":{\"backend_type\":\"File\","
+			   "\"backend_path\":\"/nonexistent\"},"
+			   "\"layers_path\":\"/nonexistent\","
+			   "\"layers_prefetch\":\"Eager\"}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "Background or HugePages, not 'Eager'"));
+	EXPECT_EQ(400, vmm_proc__api(&self->v, "PUT", "/snapshot/load",
+			   "{\"snapshot_path\":\"/nonexistent\","
+			   "\"mem_backend\":{\"backend_type\":\"File\","
+			   "\"backend_path\":\"/nonexistent\"},"
+			   "\"layers_path\":\"/nonexistent\","
+			   "\"track_working_set\":true,"
+			   "\"layers_prefetch\":\"HugePages\"}",
+			   self->out, sizeof(self->out)));
+	EXPECT_NE(NULL, strstr(self->out, "cannot record a working set"));
 
 	configure(_metadata, self);
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PUT", "/actions",

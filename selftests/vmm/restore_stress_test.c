@@ -3,8 +3,10 @@
  * Restores of one snapshot, many times over, in the test VM: the function
  * guest (guest/fn.c) is booted and snapshotted, one invocation's working
  * set is recorded into layers, and then the snapshot is restored
- * RESTORE_STRESS_N times (default 5) with each backend, File, layers and
- * Uffd, each time in a new VMM, and the function invoked once: it must
+ * RESTORE_STRESS_N times (default 5) with each backend, File, layers,
+ * huge (the layers read into transparent huge pages: layers_prefetch
+ * HugePages) and Uffd, each time in a new VMM, and the function invoked
+ * once: it must
  * report the checksum the original VM computed.  A failed restore is
  * recorded with its cause and the run goes on; at the end a table per
  * backend says how many went well and why the others did not.
@@ -14,7 +16,7 @@
  * For the rare restored guest that triple-faults (Documentation/testing.rst,
  * "The guests' triple faults"), also: RESTORE_STRESS_VCPUS (the
  * guest's vCPUs, default 2), RESTORE_STRESS_BACKENDS (a list such as
- * "File", default the three; "QEMU" adds QEMU's own restores of the same
+ * "File", default the four; "QEMU" adds QEMU's own restores of the same
  * guest as a control) and RESTORE_TRACE_DIR: KVM's events are
  * traced into a ring buffer of their own, emptied before each restore and
  * stopped by the shutdown exit itself, so the events that led to it are
@@ -47,11 +49,13 @@
  * What fails for QEMU's restores too is the test VM's, not this VMM's.
  */
 enum backend {
-	BACKEND_FILE, BACKEND_LAYERS, BACKEND_UFFD, BACKEND_QEMU, NR_BACKENDS
+	BACKEND_FILE, BACKEND_LAYERS, BACKEND_HUGE, BACKEND_UFFD, BACKEND_QEMU,
+	NR_BACKENDS
 };
 
+/* "huge": the layers with layers_prefetch HugePages. */
 static const char *const backend_names[NR_BACKENDS] = {
-	"File", "layers", "Uffd", "QEMU",
+	"File", "layers", "huge", "Uffd", "QEMU",
 };
 
 #define QEMU_BIN	"qemu-system-x86_64"
@@ -478,6 +482,23 @@ out:
 	return ok;
 }
 
+/* The process's anonymous memory in transparent huge pages, or -1. */
+static long anon_huge_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 /* One restore with @b in a new VMM; false with the cause in @why. */
 static bool restore_once(FIXTURE_DATA(stress) *self, enum backend b,
 			 const char *name, const char *want, char *why,
@@ -487,9 +508,11 @@ static bool restore_once(FIXTURE_DATA(stress) *self, enum backend b,
 	const char *path = b == BACKEND_UFFD ? self->sock : self->mem;
 	char sum[17], extra[200];
 	bool ok = false, started = false;
+	long thp;
 
-	snprintf(extra, sizeof(extra), "\"layers_path\":\"%s\"",
-		 self->layers);
+	snprintf(extra, sizeof(extra), "\"layers_path\":\"%s\"%s",
+		 self->layers, b == BACKEND_HUGE ?
+		 ",\"layers_prefetch\":\"HugePages\"" : "");
 
 	if (b == BACKEND_UFFD) {
 		self->handler = uffd_handler__start(self->sock, self->mem,
@@ -504,9 +527,14 @@ static bool restore_once(FIXTURE_DATA(stress) *self, enum backend b,
 	vmm_proc__start(&self->v, self->dir, name);
 	started = true;
 	if (vmm_proc__load(&self->v, self->vmstate, backend, path,
-			   b == BACKEND_LAYERS ? extra : NULL,
-			   self->out, sizeof(self->out)) != 204) {
+			   b == BACKEND_LAYERS || b == BACKEND_HUGE ? extra :
+			   NULL, self->out, sizeof(self->out)) != 204) {
 		snprintf(why, len, "load refused: %.200s", self->out);
+		goto out;
+	}
+	/* The working set's memory is in transparent huge pages. */
+	if (b == BACKEND_HUGE && (thp = anon_huge_kb(self->v.pid)) < 2048) {
+		snprintf(why, len, "AnonHugePages %ld kB after the load", thp);
 		goto out;
 	}
 	if (!invoke(&self->v, sum, why, len))
