@@ -500,6 +500,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 			goto out;
 		}
 	}
+	vm->huge_mem = p->layers_huge;
 	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty,
 		       p->track_ws);
 	vm->sampler.interval_ms = p->ws_interval_ms;

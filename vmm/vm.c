@@ -50,16 +50,25 @@ void vm__prepare(struct vm *vm)
  * never written.
  */
 /*
- * Guest memory at a host address aligned to VMM_MEM_ALIGN: KVM maps a
- * transparent huge page of it with one entry only where guest and host
- * addresses agree modulo 2 MiB, and mmap() aligns neither a file mapping
- * nor, before Linux 6.7, an anonymous one.
+ * Guest memory, with @align at a host address aligned to VMM_MEM_ALIGN:
+ * KVM maps a transparent huge page of it with one entry only where guest
+ * and host addresses agree modulo 2 MiB, and mmap() aligns neither a file
+ * mapping nor, before Linux 6.7, an anonymous one.  Only restores into
+ * huge pages ask for it: booted guests keep the 4 KiB nested mappings
+ * every test ran with (a booted guest that hung in the test VM in the
+ * first CI run with aligned memory is not yet explained).
  */
-static uint8_t *map_guest_memory(uint64_t size, int fd)
+static uint8_t *map_guest_memory(uint64_t size, int fd, bool align)
 {
 	uint8_t *area, *mem;
 	uintptr_t pad;
 
+	if (!align) {
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_NORESERVE |
+			   (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+		return mem == MAP_FAILED ? NULL : mem;
+	}
 	area = mmap(NULL, size + VMM_MEM_ALIGN, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (area == MAP_FAILED)
@@ -113,7 +122,7 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 		return ret;
 
 	vm->mem_size = mem_size;
-	vm->mem = map_guest_memory(mem_size, mem_fd);
+	vm->mem = map_guest_memory(mem_size, mem_fd, vm->huge_mem);
 	if (!vm->mem) {
 		ret = -errno;
 		vmm__log("cannot map %llu MiB of guest memory: %s",

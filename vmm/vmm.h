@@ -119,6 +119,7 @@ struct vm {
 	/* The last snapshot taken or loaded: the parent of a Diff. */
 	uint8_t snapshot_id[16];
 	struct prefetch *prefetch;	/* restored from layers */
+	bool huge_mem;			/* guest memory 2 MiB aligned */
 	int uffd;			/* Uffd backend, or -1 */
 
 	unsigned int nr_vcpus;
