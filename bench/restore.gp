@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
-# gnuplot -e "data='restore.dat'; out='restore.png'" restore.gp
-# data: lines "LAT_US CASE MS MIB_READ", one per latency and case.
+# gnuplot -e "data='restore.dat'; out='restore.png'" [-e "what='...'"] restore.gp
+# data: lines "LAT_US CASE MS MIB_READ", one per latency and case;
+# what: the function, for the title.
+if (!exists("what")) what = "fn: read 64 MiB, write 8 MiB"
 lats = system("awk '{ print $1 }' " . data . " | sort -un | tr '\\n' ' '")
 n = words(lats)
 set terminal png size 1000, 360 * n
 set output out
-set multiplot layout n, 2 title "First invocation after restore (fn: read 64 MiB, write 8 MiB)"
+set multiplot layout n, 2 title sprintf("First invocation after restore (%s)", what)
 set style fill solid 0.6
 set boxwidth 0.6
 set yrange [0:*]

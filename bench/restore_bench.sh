@@ -36,7 +36,10 @@
 # them noisy and only their ratios meaningful.
 #
 # usage: [REPS=N] [CASES="cold warm ..."] [LAT_US="200 2000"]
-#        [CMP_VMM=path] restore_bench.sh
+#        [CMP_VMM=path] [LARGE=1] restore_bench.sh
+# LARGE=1 runs the same function over a 256 MiB dataset in a 1 GiB guest,
+# to show how each way scales with the working set (the test VM needs
+# about 6 GiB for it: 'make bench-restore LARGE=1' gives it 8).
 # CMP_VMM names another build of the VMM: its case "cmp" is the layers
 # case run by it, to measure a change of the VMM against its parent in one
 # run.
@@ -51,6 +54,11 @@ reps=${REPS:-3}
 cases=${CASES:-cold warm layers huge addr uffd fcuffd mincore}
 cmp_vmm=${CMP_VMM:-}
 lats=${LAT_US:-200 2000}
+if [ "${LARGE:-0}" = 1 ]; then
+	guest_mib=1024 data_mib=256 dev_mib=2560
+else
+	guest_mib=256 data_mib=64 dev_mib=1024
+fi
 
 prog=restore_bench
 . "$(dirname "$0")/lib.sh"
@@ -72,7 +80,7 @@ cleanup() {
 trap cleanup EXIT
 
 for lat in $lats; do
-	mkdir "$top/$lat" && storage_add "l$lat" 1024 "$lat" "$top/$lat" ||
+	mkdir "$top/$lat" && storage_add "l$lat" "$dev_mib" "$lat" "$top/$lat" ||
 		die "cannot make the $lat us device"
 done
 first=${lats%% *}
@@ -132,10 +140,10 @@ record() {
 
 echo "restore_bench: booting the function" >&2
 start_vmm base
-api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args\"}" &&
+api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args fnd.dataset_mib=$data_mib\"}" &&
 api "$sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$rootfs\",\"is_root_device\":true,\"is_read_only\":true}" &&
 api "$sock" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$uds\"}" &&
-api "$sock" PUT /machine-config '{"vcpu_count":2,"mem_size_mib":256}' &&
+api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$guest_mib}" &&
 api "$sock" PUT /actions '{"action_type":"InstanceStart"}' || die "boot failed"
 wait_for "$log" FND-LISTENING 600 || exit 1
 api "$sock" PATCH /vm '{"state":"Paused"}' &&
@@ -237,7 +245,7 @@ for lat in $lats; do
 	done
 done
 
-echo "pagetrack restore benchmark: fn (reads 64 MiB, writes 8 MiB), 256 MiB guest, 2 vCPUs, median of $reps"
+echo "pagetrack restore benchmark: fn (reads $data_mib MiB, writes 8 MiB), $guest_mib MiB guest, 2 vCPUs, median of $reps"
 echo "working set (pagetrack): $ws_ro read-only + $ws_dirty dirty pages = $((ws_pages * 4 / 1024)) MiB"
 echo "$info" | sed 's/^[^ ].*: layers/  layer file: layers/'
 echo "  layer file on disk: $(du -k "$dir/ws.layers" | cut -f1) KiB; mincore's: $(du -k "$dir/mc.layers" | cut -f1) KiB"

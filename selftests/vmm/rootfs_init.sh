@@ -3,6 +3,7 @@
 # /sbin/init of the rootfs guest: load the vsock and virtio-rng modules,
 # report what the guest has, and become fnd, the function server on vsock
 # (guest/fnd.c), which prints FND-LISTENING once it accepts requests.
+# "fnd.dataset_mib=N" on the kernel command line sizes fnd's dataset.
 # The initramfs has moved its devtmpfs to /dev; booted without one, the
 # guest mounts its own.
 mount -t proc proc /proc
@@ -26,4 +27,5 @@ for dev in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do
 	[ -e "$dev" ] && vsock=virtio
 done
 echo "ROOTFS-VSOCK $vsock"
-exec /bin/fnd
+mib=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^fnd\.dataset_mib=//p' | tail -n 1)
+exec /bin/fnd ${mib:+--dataset-mib "$mib"}

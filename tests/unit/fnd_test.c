@@ -51,9 +51,18 @@ static int read_line(int fd, char *buf, size_t size, int ms)
 	return -1;
 }
 
-static int fnd_start(void **state)
+static const char *fnd_binary(void)
 {
-	const char *fnd = getenv("FND") ?: FND_DEFAULT;
+	return getenv("FND") ?: FND_DEFAULT;
+}
+
+/*
+ * Start fnd on a socket of its own, with a dataset of @mib MiB or, when
+ * @mib is NULL, the default; wait until it listens.
+ */
+static int fnd_launch(void **state, const char *mib)
+{
+	const char *fnd = fnd_binary();
 	struct fnd_ctx *c = calloc(1, sizeof(*c));
 	char arg[160], line[256];
 	int out[2];
@@ -70,7 +79,10 @@ static int fnd_start(void **state)
 		return -1;
 	if (!c->pid) {
 		dup2(out[1], 1);
-		execl(fnd, fnd, arg, (char *)NULL);
+		if (mib)
+			execl(fnd, fnd, "--dataset-mib", mib, arg, (char *)NULL);
+		else
+			execl(fnd, fnd, arg, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -86,6 +98,16 @@ static int fnd_start(void **state)
 		return -1;
 	}
 	return 0;
+}
+
+static int fnd_start(void **state)
+{
+	return fnd_launch(state, NULL);
+}
+
+static int fnd_start_1mib(void **state)
+{
+	return fnd_launch(state, "1");
 }
 
 static int fnd_stop(void **state)
@@ -243,6 +265,68 @@ static void test_bad_requests(void **state)
 	free(r);
 }
 
+/* --dataset-mib 1: the sum is fn's over 1 MiB, the map 256 pages. */
+static void test_dataset_size(void **state)
+{
+	unsigned long long n, us, sum;
+	FILE *null = fopen("/dev/null", "w");
+	uint64_t want;
+	struct fn fn;
+	long d;
+	char *r;
+
+	assert_non_null(null);
+	assert_int_equal(fn__init(&fn, 1), 0);
+	want = fn__invoke(&fn, null);
+	free(fn.data);
+	free(fn.out);
+	fclose(null);
+	assert_int_not_equal(want, fn__expected_sum());
+
+	r = fnd_call(*state, "go\n", 3);
+	assert_int_equal(sscanf(r, "FN-DONE n=%llu us=%llu sum=%llx",
+				&n, &us, &sum), 3);
+	assert_int_equal(sum, want);
+	free(r);
+	r = fnd_call(*state, "map\n", 4);
+	d = map_pages(r, "data");
+	if (geteuid())
+		assert_int_equal(d, -1);
+	else
+		assert_in_range(d, 256, 257);
+	free(r);
+}
+
+/* A dataset size fnd cannot take is a usage error (status 2). */
+static void test_bad_dataset_size(void **state)
+{
+	static const char *const bad[] = { "0", "-1", "4097", "12x", "" };
+	const char *fnd = fnd_binary();
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	for (i = 0; i <= sizeof(bad) / sizeof(bad[0]); i++) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (!pid) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 2);
+			if (i < sizeof(bad) / sizeof(bad[0]))
+				execl(fnd, fnd, "--dataset-mib", bad[i],
+				      (char *)NULL);
+			else	/* the option without its value */
+				execl(fnd, fnd, "--dataset-mib", (char *)NULL);
+			_exit(127);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +334,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map, fnd_start, fnd_stop),
 		cmocka_unit_test_setup_teardown(test_bad_requests, fnd_start,
 						fnd_stop),
+		cmocka_unit_test_setup_teardown(test_dataset_size,
+						fnd_start_1mib, fnd_stop),
+		cmocka_unit_test(test_bad_dataset_size),
 	};
 
 	return cmocka_run_group_tests_name("fnd", tests, NULL, NULL);

@@ -14,7 +14,7 @@ int main(void)
 	struct fn fn;
 	char line[64];
 
-	if (fn__init(&fn))
+	if (fn__init(&fn, FN_DATASET_MIB))
 		return 1;
 	printf("FN-READY\n");
 	fflush(stdout);

@@ -3,8 +3,8 @@
  * The serverless function of bench-restore, shared by its two front ends:
  * fn.c, fed over the serial console, and fnd.c, a server on vsock.
  *
- * A 64 MiB dataset and an 8 MiB output buffer are set up once, before the
- * snapshot; each invocation reads the whole dataset, computes over it and
+ * A dataset (64 MiB unless a front end is told otherwise) and an 8 MiB
+ * output buffer are set up once, before the snapshot; each invocation reads the whole dataset, computes over it and
  * writes the whole output, and yields a checksum that depends on every
  * dataset byte.  The replies are the same lines whichever front end
  * carries them, so the host side parses one format:
@@ -27,12 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FN_DATASET_WORDS	((64 << 20) / sizeof(uint64_t))
+#define FN_DATASET_MIB		64
+#define FN_DATASET_MAX_MIB	4096
+#define FN_DATASET_WORDS	((FN_DATASET_MIB << 20) / sizeof(uint64_t))
 #define FN_OUTPUT_WORDS		((8 << 20) / sizeof(uint64_t))
 
 struct fn {
 	uint64_t *data;
 	uint64_t *out;
+	uint64_t data_words;
 	uint64_t calls;
 };
 
@@ -44,17 +47,23 @@ static inline uint64_t fn__now_us(void)
 	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 }
 
-/* Allocate and fill both buffers, so that every page is resident. */
-static inline int fn__init(struct fn *fn)
+/*
+ * Allocate and fill both buffers, so that every page is resident; the
+ * dataset is @data_mib MiB (1 to FN_DATASET_MAX_MIB).
+ */
+static inline int fn__init(struct fn *fn, unsigned int data_mib)
 {
 	uint64_t i;
 
+	if (!data_mib || data_mib > FN_DATASET_MAX_MIB)
+		return -1;
 	fn->calls = 0;
-	fn->data = malloc(FN_DATASET_WORDS * sizeof(uint64_t));
+	fn->data_words = ((uint64_t)data_mib << 20) / sizeof(uint64_t);
+	fn->data = malloc(fn->data_words * sizeof(uint64_t));
 	fn->out = malloc(FN_OUTPUT_WORDS * sizeof(uint64_t));
 	if (!fn->data || !fn->out)
 		return -1;
-	for (i = 0; i < FN_DATASET_WORDS; i++)
+	for (i = 0; i < fn->data_words; i++)
 		fn->data[i] = i * 0x9e3779b97f4a7c15ULL;
 	/* Not zeroes: the compiler would make malloc and memset a calloc. */
 	for (i = 0; i < FN_OUTPUT_WORDS; i++)
@@ -67,7 +76,7 @@ static inline uint64_t fn__invoke(struct fn *fn, FILE *f)
 {
 	uint64_t i, t0 = fn__now_us(), sum = 0;
 
-	for (i = 0; i < FN_DATASET_WORDS; i++)
+	for (i = 0; i < fn->data_words; i++)
 		sum = (sum ^ fn->data[i]) * 0x100000001b3ULL;
 	for (i = 0; i < FN_OUTPUT_WORDS; i++)
 		fn->out[i] = sum + i;
@@ -80,9 +89,9 @@ static inline uint64_t fn__invoke(struct fn *fn, FILE *f)
 }
 
 /*
- * What a fresh function's first invocation computes, run in the calling
- * process: the sum a test checks a guest's reply against; 0 if it cannot
- * run here.
+ * What a fresh function's first invocation computes over the default
+ * dataset, run in the calling process: the sum a test checks a guest's
+ * reply against; 0 if it cannot run here.
  */
 static inline uint64_t fn__expected_sum(void)
 {
@@ -92,7 +101,7 @@ static inline uint64_t fn__expected_sum(void)
 
 	if (!null)
 		return 0;
-	if (!fn__init(&fn)) {
+	if (!fn__init(&fn, FN_DATASET_MIB)) {
 		sum = fn__invoke(&fn, null);
 		free(fn.data);
 		free(fn.out);
@@ -143,7 +152,7 @@ static inline void fn__print_frames(FILE *f, const char *tag,
 static inline void fn__map(struct fn *fn, FILE *f)
 {
 	fn__print_frames(f, "data", fn->data,
-			 FN_DATASET_WORDS * sizeof(*fn->data));
+			 fn->data_words * sizeof(*fn->data));
 	fn__print_frames(f, "out", fn->out,
 			 FN_OUTPUT_WORDS * sizeof(*fn->out));
 }

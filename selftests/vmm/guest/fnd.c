@@ -12,9 +12,11 @@
  * one after another, forever; the dataset is set up once, before the
  * first, so that a snapshot taken after "FND-LISTENING" holds it.
  *
- * usage: fnd [unix:PATH]
- * With unix:PATH it listens on an AF_UNIX stream socket instead, so that
- * the protocol can be tested on a host without vsock (tests/unit).
+ * usage: fnd [--dataset-mib N] [unix:PATH]
+ * --dataset-mib sets the dataset's size (default 64; bench-restore's
+ * LARGE variant asks for 256).  With unix:PATH it listens on an AF_UNIX
+ * stream socket instead, so that the protocol can be tested on a host
+ * without vsock (tests/unit).
  */
 #include <errno.h>
 #include <signal.h>
@@ -118,24 +120,54 @@ static void serve(struct fn *fn, int conn)
 	fclose(f);
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: fnd [--dataset-mib N] [unix:PATH]\n");
+	exit(2);
+}
+
+/* The dataset's size in MiB from @arg, 1 to FN_DATASET_MAX_MIB. */
+static unsigned int parse_mib(const char *arg)
+{
+	unsigned long mib;
+	char *end;
+
+	errno = 0;
+	mib = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || !mib || mib > FN_DATASET_MAX_MIB) {
+		fprintf(stderr, "fnd: --dataset-mib: '%s' is not 1 to %d\n",
+			arg, FN_DATASET_MAX_MIB);
+		exit(2);
+	}
+	return mib;
+}
+
 int main(int argc, char **argv)
 {
+	unsigned int mib = FN_DATASET_MIB;
+	const char *unix_path = NULL;
 	struct fn fn;
-	int lfd, conn;
+	int i, lfd, conn;
 
-	if (argc > 2 || (argc == 2 && strncmp(argv[1], "unix:", 5))) {
-		fprintf(stderr, "usage: fnd [unix:PATH]\n");
-		return 2;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dataset-mib") && i + 1 < argc)
+			mib = parse_mib(argv[++i]);
+		else if (!strncmp(argv[i], "unix:", 5) && !unix_path)
+			unix_path = argv[i] + 5;
+		else
+			usage();
 	}
 	/* A client gone before its reply must not kill the server. */
 	signal(SIGPIPE, SIG_IGN);
-	if (fn__init(&fn))
+	if (fn__init(&fn, mib)) {
+		fprintf(stderr, "fnd: no memory for a %u MiB dataset\n", mib);
 		return 1;
-	lfd = argc == 2 ? listen_unix(argv[1] + 5) : listen_vsock();
+	}
+	lfd = unix_path ? listen_unix(unix_path) : listen_vsock();
 	if (lfd < 0)
 		return 1;
-	if (argc == 2)
-		printf("FND-LISTENING %s\n", argv[1]);
+	if (unix_path)
+		printf("FND-LISTENING unix:%s\n", unix_path);
 	else
 		printf("FND-LISTENING vsock:%d\n", FND_PORT);
 	fflush(stdout);
