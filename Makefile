@@ -369,6 +369,7 @@ bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 	@mkdir -p $(B)/bench
 	set -o pipefail; tools/vmtest --timeout 3000 -- \
 		bench/snapshot_bench.sh $(BENCH_ARGS) | tee $(B)/bench/snapshot.txt
+	@$(call bench_plot,snapshot)
 
 # make bench-restore REPS=5 CASES="cold layers" LAT_US="100 5000", say;
 # CMP_VMM=build/vmm-old CASES="warm layers cmp" measures the layers case of

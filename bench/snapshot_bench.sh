@@ -154,3 +154,11 @@ for mem in $mems; do
 		printf "%-34s %8s %9d\n", "vmm snapshot/load request", m, l
 	}'
 done
+# The plot's data (bench/snapshot.gp).
+for mem in $mems; do
+	echo "DAT $mem ${R[vmm,$mem,full]} ${R[qemu,$mem,full]}" \
+		"${R[vmm,$mem,restore]} ${R[qemu,$mem,restore]}" \
+		"$(awk -v nz="${R[vmm,$mem,nonzero]}" -v da="${R[vmm,$mem,data]}" \
+			-v q="${R[qemu,$mem,streamkb]}" \
+			'BEGIN { printf "%.1f %.1f %.1f", nz / 256, da / 256, q / 1024 }')"
+done
