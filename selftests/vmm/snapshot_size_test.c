@@ -10,7 +10,9 @@
  * three Diffs and, at the last Diff's pause, a second Full, the truth;
  * every memory file stores its nonzero pages only, which is what lets a
  * 4 GiB guest's snapshots fit on the test VM's tmpfs of 1.5 GiB; then
- *  - the Full restores and the guest goes on as the original did;
+ *  - the Full restores and the guest goes on as the original did, and
+ *    so it does again from the working set it recorded, restored
+ *    through layers_prefetch HugePages;
  *  - the Full plus the first Diff, merged by snapmerge, restores alike;
  *  - the Full plus all three Diffs, merged, is byte for byte the truth's
  *    memory, and so is a Full taken of it restored and still paused,
@@ -126,9 +128,12 @@ static int create(FIXTURE_DATA(size) *self, struct vmm_proc *v,
 			     sizeof(self->out));
 }
 
-/* Load snapshot @name into a new VMM @v, resumed or paused. */
+/*
+ * Load snapshot @name into a new VMM @v, resumed or paused, with the
+ * further fields @extra of the request (or none: NULL).
+ */
 static int load(FIXTURE_DATA(size) *self, struct vmm_proc *v,
-		const char *name, bool resume)
+		const char *name, bool resume, const char *extra)
 {
 	char body[1024], vmstate[256], mem[256];
 
@@ -138,7 +143,8 @@ static int load(FIXTURE_DATA(size) *self, struct vmm_proc *v,
 	snprintf(body, sizeof(body), "{\"snapshot_path\":\"%s\","
 		 "\"mem_backend\":{\"backend_type\":\"File\","
 		 "\"backend_path\":\"%s\"},"
-		 "\"resume_vm\":%s}", vmstate, mem, resume ? "true" : "false");
+		 "\"resume_vm\":%s%s%s}", vmstate, mem,
+		 resume ? "true" : "false", extra ? "," : "", extra ?: "");
 	return vmm_proc__api(v, "PUT", "/snapshot/load", body, self->out,
 			     sizeof(self->out));
 }
@@ -449,9 +455,9 @@ static void drop(FIXTURE_DATA(size) *self, const char *name)
 
 TEST_F_TIMEOUT(size, full_diff_chain_identical, 2400)
 {
+	char name[16], layers[256], extra[512];
 	struct timespec t0, t1;
 	long n[DIFFS + 1];
-	char name[16];
 	int g;
 
 	if (!size_wanted(variant->mib))
@@ -497,17 +503,37 @@ TEST_F_TIMEOUT(size, full_diff_chain_identical, 2400)
 	ASSERT_TRUE(vmm_proc__expect_tick(&self->a, n[DIFFS] + 8, 60));
 	vmm_proc__kill(&self->a);
 
-	/* The Full. */
-	ASSERT_EQ(204, load(self, &self->b, "base", true)) TH_LOG("%s",
-								  self->out);
+	/* The Full, recording the working set of its first ticks. */
+	ASSERT_EQ(204, load(self, &self->b, "base", true,
+			    "\"track_working_set\":true"))
+		TH_LOG("%s", self->out);
+	expect_goes_on(_metadata, &self->a, &self->b, n[0]);
+	ASSERT_EQ(204, state(self, &self->b, "Paused"));
+	snap_path(self, layers, "base", "layers");
+	snprintf(extra, sizeof(extra), "{\"layers_path\":\"%s\"}", layers);
+	ASSERT_EQ(204, vmm_proc__api(&self->b, "PUT", "/snapshot/layers",
+				     extra, self->out, sizeof(self->out)))
+		TH_LOG("%s", self->out);
+	vmm_proc__kill(&self->b);
+
+	/*
+	 * Those layers read into huge pages before the guest resumes: each
+	 * 2 MiB of memory that holds a page of the working set, on both
+	 * sides of the hole at 4 GiB.
+	 */
+	snprintf(extra, sizeof(extra), "\"layers_path\":\"%s\","
+		 "\"layers_prefetch\":\"HugePages\"", layers);
+	ASSERT_EQ(204, load(self, &self->b, "base", true, extra))
+		TH_LOG("%s", self->out);
 	expect_goes_on(_metadata, &self->a, &self->b, n[0]);
 	vmm_proc__kill(&self->b);
+	unlink(layers);
 
 	/* A Diff of this size, through snapmerge. */
 	ASSERT_EQ(0, merge(self, "gen1", 1));
 	expect_sparse(_metadata, self, "gen1");
-	ASSERT_EQ(204, load(self, &self->b, "gen1", true)) TH_LOG("%s",
-								  self->out);
+	ASSERT_EQ(204, load(self, &self->b, "gen1", true, NULL))
+		TH_LOG("%s", self->out);
 	expect_goes_on(_metadata, &self->a, &self->b, n[1]);
 	vmm_proc__kill(&self->b);
 	drop(self, "gen1");
@@ -518,8 +544,8 @@ TEST_F_TIMEOUT(size, full_diff_chain_identical, 2400)
 	drop(self, "base");
 	EXPECT_EQ(0, same_memory(self, variant->mib, "gen3", "truth"))
 		TH_LOG("the merged chain differs from the memory it recorded");
-	ASSERT_EQ(204, load(self, &self->b, "gen3", false)) TH_LOG("%s",
-								   self->out);
+	ASSERT_EQ(204, load(self, &self->b, "gen3", false, NULL))
+		TH_LOG("%s", self->out);
 	/*
 	 * Restored and not yet run, the VM's memory is still the truth's,
 	 * but for the wall clock KVM writes as the MSR is restored.
