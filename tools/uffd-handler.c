@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "layers.h"
+#include "readahead.h"
 #include "uffd-regions.h"
 #include "vmstate.h"
 
@@ -376,7 +377,7 @@ static int open_layers(struct handler *h, const char *path,
 	if (!h->layer_data)
 		return die(path, strerror(errno));
 	/* Start reading now: the VMM has a VM to build before it faults. */
-	posix_fadvise(h->l.fd, 0, size, POSIX_FADV_WILLNEED);
+	file__readahead(h->l.fd, 0, size);
 	h->have_layers = true;
 	return 0;
 }

@@ -8,7 +8,7 @@
  * default) while the guest runs: the dirty layer first, since a guest's
  * write to a page not yet there costs a read and a copy in the vCPU's own
  * fault, then the read-only layer in file order.  Each class is read
- * ahead whole (POSIX_FADV_WILLNEED, large requests queued at once) and
+ * ahead whole (file__readahead(): every request queued at once) and
  * its guest ranges populated, MADV_POPULATE_WRITE for dirty ones, which
  * makes their private copies now rather than at the guest's write, and
  * MADV_POPULATE_READ for read-only ones, so the guest's first touch finds
@@ -38,6 +38,7 @@
 
 #include "bitmap.h"
 #include "layers.h"
+#include "readahead.h"
 #include "vmm.h"
 #include "vmstate.h"
 
@@ -63,8 +64,7 @@ static void prefetch__class(struct prefetch *pf, uint32_t class)
 		if (!pf->vm->ws)
 			advice = MADV_POPULATE_WRITE;
 	}
-	posix_fadvise(l->fd, off, pages * LAYERS_PAGE_SIZE,
-		      POSIX_FADV_WILLNEED);
+	file__readahead(l->fd, off, pages * LAYERS_PAGE_SIZE);
 	for (i = 0; i < l->h.nr_ranges && !pf->stop; i++) {
 		const struct layers_range *r = &l->ranges[i];
 
@@ -134,16 +134,32 @@ static int read_chunks(struct vm *vm, uint64_t start, uint64_t end,
 	return 0;
 }
 
+/* The next run of set chunks at or after @*c: [@*c, @*end); false if none. */
+static bool next_run(const uint64_t *chunks, uint64_t nr_chunks, uint64_t *c,
+		     uint64_t *end)
+{
+	while (*c < nr_chunks && !bitmap__test(chunks, *c))
+		(*c)++;
+	if (*c >= nr_chunks)
+		return false;
+	for (*end = *c + 1; *end < nr_chunks && bitmap__test(chunks, *end);
+	     (*end)++)
+		;
+	return true;
+}
+
 /*
  * layers_prefetch HugePages: every 2 MiB chunk of guest memory with a page
  * of the working set in it, read into private anonymous memory, one
- * mapping per run of adjacent chunks.
+ * mapping per run of adjacent chunks.  All the runs' reads are queued
+ * before the first is waited for, so a device's latency is paid about
+ * once rather than once per readahead window.
  */
 static int restore__huge(struct vm *vm, const struct layers *l, char *err,
 			 size_t errlen)
 {
 	uint64_t nr_chunks = (vm->mem_size + HUGE_SIZE - 1) / HUGE_SIZE;
-	uint64_t *chunks = bitmap__alloc(nr_chunks), c, run, nr_read = 0;
+	uint64_t *chunks = bitmap__alloc(nr_chunks), c, end, nr_read = 0;
 	uint32_t i, nr_maps = 0;
 	int ret = 0;
 
@@ -158,18 +174,14 @@ static int restore__huge(struct vm *vm, const struct layers *l, char *err,
 		for (c = first; c <= last; c++)
 			bitmap__set(chunks, c);
 	}
-	for (c = 0; c < nr_chunks && !ret; c = run) {
-		if (!bitmap__test(chunks, c)) {
-			run = c + 1;
-			continue;
-		}
-		for (run = c + 1; run < nr_chunks && bitmap__test(chunks, run);
-		     run++)
-			;
-		ret = read_chunks(vm, c * HUGE_SIZE, run * HUGE_SIZE <
-				  vm->mem_size ? run * HUGE_SIZE : vm->mem_size,
+	for (c = 0; next_run(chunks, nr_chunks, &c, &end); c = end)
+		file__readahead(vm->base_mem_fd, c * HUGE_SIZE,
+				(end - c) * HUGE_SIZE);
+	for (c = 0; !ret && next_run(chunks, nr_chunks, &c, &end); c = end) {
+		ret = read_chunks(vm, c * HUGE_SIZE, end * HUGE_SIZE <
+				  vm->mem_size ? end * HUGE_SIZE : vm->mem_size,
 				  err, errlen);
-		nr_read += run - c;
+		nr_read += end - c;
 		nr_maps++;
 	}
 	free(chunks);
