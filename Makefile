@@ -373,12 +373,17 @@ bench-snapshot: vmm $(GUEST_IMAGES) $(B)/bench/page_census
 
 # make bench-restore REPS=5 CASES="cold layers" LAT_US="100 5000", say;
 # CMP_VMM=build/vmm-old CASES="warm layers cmp" measures the layers case of
-# another build of the VMM (inside the tree) beside this one's.  LARGE=1:
-# a 1 GiB guest whose function reads 256 MiB, in a test VM of 8 GiB;
-# its table and plot are build/bench/restore-large.{txt,png}.
+# another build of the VMM (inside the tree) beside this one's ("cmphuge"
+# its huge case; CMP_HANDLER=build/uffd-handler-old and "cmpuffd" the uffd
+# case served by another build of the handler).  LARGE=1:
+# a 1 GiB guest whose function reads 256 MiB, in a test VM of 8 GiB
+# (above the 3 GiB default that testing.rst explains, which QEMU 7.2's
+# nested paging needed; it has run under QEMU 10); its table and plot
+# are build/bench/restore-large.{txt,png}.
 RESTORE_ENV = $(if $(REPS),REPS=$(REPS)) $(if $(CASES),CASES="$(CASES)") \
 	      $(if $(LAT_US),LAT_US="$(LAT_US)") \
 	      $(if $(CMP_VMM),CMP_VMM="$(CMP_VMM)") \
+	      $(if $(CMP_HANDLER),CMP_HANDLER="$(CMP_HANDLER)") \
 	      $(if $(filter 1,$(LARGE)),LARGE=1)
 RESTORE_OUT = restore$(if $(filter 1,$(LARGE)),-large)
 RESTORE_TITLE = $(if $(filter 1,$(LARGE)),fn: read 256 MiB of a 1 GiB guest$(comma) write 8 MiB)

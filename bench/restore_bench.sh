@@ -36,13 +36,14 @@
 # them noisy and only their ratios meaningful.
 #
 # usage: [REPS=N] [CASES="cold warm ..."] [LAT_US="200 2000"]
-#        [CMP_VMM=path] [LARGE=1] restore_bench.sh
+#        [CMP_VMM=path] [CMP_HANDLER=path] [LARGE=1] restore_bench.sh
 # LARGE=1 runs the same function over a 256 MiB dataset in a 1 GiB guest,
 # to show how each way scales with the working set (the test VM needs
 # about 6 GiB for it: 'make bench-restore LARGE=1' gives it 8).
-# CMP_VMM names another build of the VMM: its case "cmp" is the layers
-# case run by it, to measure a change of the VMM against its parent in one
-# run.
+# CMP_VMM names another build of the VMM: its cases "cmp" and "cmphuge"
+# are the layers and huge cases run by it, to measure a change of the VMM
+# against its parent in one run; CMP_HANDLER names another build of
+# uffd-handler, and its case "cmpuffd" is the uffd case served by it.
 # (REPS=3, every case, 200 us and 2 ms by default).  Lines "DAT LAT CASE
 # MS MIB" at the end are the plot's data (bench/restore.gp).
 
@@ -53,6 +54,7 @@ rootfs=build/guest/rootfs.ext4
 reps=${REPS:-3}
 cases=${CASES:-cold warm layers huge addr uffd fcuffd mincore}
 cmp_vmm=${CMP_VMM:-}
+cmp_handler=${CMP_HANDLER:-}
 lats=${LAT_US:-200 2000}
 if [ "${LARGE:-0}" = 1 ]; then
 	guest_mib=1024 data_mib=256 dev_mib=2560
@@ -67,7 +69,12 @@ prog=restore_bench
 die() { echo "$prog: $*" >&2; exit 1; }
 
 case " $cases " in
-*" cmp "*) [ -x "$cmp_vmm" ] || die "case cmp needs CMP_VMM, a VMM binary" ;;
+*" cmp "*|*" cmphuge "*)
+	[ -x "$cmp_vmm" ] || die "cases cmp and cmphuge need CMP_VMM, a VMM binary" ;;
+esac
+case " $cases " in
+*" cmpuffd "*)
+	[ -x "$cmp_handler" ] || die "case cmpuffd needs CMP_HANDLER, an uffd-handler binary" ;;
 esac
 
 top=$(mktemp -d /tmp/restorebench.XXXXXX)
@@ -171,12 +178,17 @@ run_case() {
 	warm) cat "$dir/fn.mem" >/dev/null ;;
 	*) drop_caches ;;
 	esac
-	start_vmm "$1" $([ "$1" = cmp ] && echo "$cmp_vmm")
+	start_vmm "$1" $(case $1 in cmp|cmphuge) echo "$cmp_vmm" ;; esac)
+	# From here: a handler reads its layer file from its start, and that
+	# is part of its restore.
+	c0=$(storage_stat "l$lat")
+	t0=$(now_ms)
 	case $1 in
-	uffd|fcuffd)
+	uffd|fcuffd|cmpuffd)
 		rm -f "$top/handler.sock"
-		build/uffd-handler --socket "$top/handler.sock" --mem "$dir/fn.mem" \
-			$([ "$1" = uffd ] && echo --layers "$dir/ws.layers") \
+		"$([ "$1" = cmpuffd ] && echo "$cmp_handler" || echo build/uffd-handler)" \
+			--socket "$top/handler.sock" --mem "$dir/fn.mem" \
+			$([ "$1" != fcuffd ] && echo --layers "$dir/ws.layers") \
 			2>"$top/handler.log" &
 		handler_pid=$!
 		for i in $(seq 1000); do
@@ -187,13 +199,11 @@ run_case() {
 	case $1 in
 	cold|warm) body=$(load_body File "$dir/fn.mem") ;;
 	layers|cmp) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\"") ;;
-	huge) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\",\"layers_prefetch\":\"HugePages\"") ;;
+	huge|cmphuge) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/ws.layers\",\"layers_prefetch\":\"HugePages\"") ;;
 	addr) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/addr.layers\"") ;;
 	mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
-	uffd|fcuffd) body=$(load_body Uffd "$top/handler.sock") ;;
+	uffd|fcuffd|cmpuffd) body=$(load_body Uffd "$top/handler.sock") ;;
 	esac
-	c0=$(storage_stat "l$lat")
-	t0=$(now_ms)
 	# A restore that fails is reported and the run goes on.
 	if api "$sock" PUT /snapshot/load "$body" && got=$(invoke); then
 		t=$(($(now_ms) - t0))
