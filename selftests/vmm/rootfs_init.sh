@@ -28,4 +28,11 @@ for dev in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do
 done
 echo "ROOTFS-VSOCK $vsock"
 mib=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^fnd\.dataset_mib=//p' | tail -n 1)
+# fnd refuses a size that is not a number by exiting, which would end
+# PID 1 in a panic: say so here and keep the default.
+case $mib in
+*[!0-9]*)
+	echo "ROOTFS-BAD-DATASET fnd.dataset_mib=$mib: not a number of MiB"
+	mib= ;;
+esac
 exec /bin/fnd ${mib:+--dataset-mib "$mib"}

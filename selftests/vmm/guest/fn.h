@@ -4,9 +4,9 @@
  * fn.c, fed over the serial console, and fnd.c, a server on vsock.
  *
  * A dataset (64 MiB unless a front end is told otherwise) and an 8 MiB
- * output buffer are set up once, before the snapshot; each invocation reads the whole dataset, computes over it and
- * writes the whole output, and yields a checksum that depends on every
- * dataset byte.  The replies are the same lines whichever front end
+ * output buffer are set up once, before the snapshot; each invocation
+ * reads the whole dataset, computes over it and writes the whole output,
+ * and yields a checksum that depends on every dataset byte.  The replies are the same lines whichever front end
  * carries them, so the host side parses one format:
  *
  *   FN-DONE n=<invocation> us=<run time> sum=<checksum, 16 hex digits>
