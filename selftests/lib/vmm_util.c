@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -372,12 +373,141 @@ int vmm_proc__load(struct vmm_proc *v, const char *vmstate,
 	return vmm_proc__api(v, "PUT", "/snapshot/load", body, out, len);
 }
 
+/* This VMM names its vCPU threads "fc_vcpu N", QEMU "CPU N/KVM". */
+static bool is_vcpu_thread(const char *comm)
+{
+	size_t n = strlen(comm);
+
+	return !strncmp(comm, "fc_vcpu", 7) ||
+	       (n > 4 && !strcmp(comm + n - 4, "/KVM"));
+}
+
+/* CPU time in ms of @pid's vCPU threads. */
+static unsigned long long vcpu_threads_ms(pid_t pid)
+{
+	unsigned long long ms = 0, ut, st;
+	char path[320], comm[32], buf[1024], *p;
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid,
+			 d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		comm[0] = '\0';
+		if (fgets(buf, sizeof(buf), f)) {
+			p = strchr(buf, '(');
+			if (p)
+				sscanf(p + 1, "%31[^)]", comm);
+			/* After ")": state is field 3, utime 14, stime 15. */
+			p = strrchr(buf, ')');
+			if (p && is_vcpu_thread(comm) &&
+			    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				   "%*u %*u %llu %llu", &ut, &st) == 2)
+				ms += (ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+		}
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return ms;
+}
+
+#define KVM_DEBUGFS	"/sys/kernel/debug/kvm"
+
+/*
+ * KVM's statistic @name summed over @pid's VMs: KVM names a VM's debugfs
+ * directory after the thread that created it ("<tid>-<vm fd>").
+ */
+static bool kvm_stat_sum(pid_t pid, const char *name,
+			 unsigned long long *sum)
+{
+	unsigned long long val;
+	char path[300], task[96];
+	struct dirent *d, *t;
+	bool found = false;
+	DIR *tasks, *kvm;
+	FILE *f;
+
+	*sum = 0;
+	snprintf(task, sizeof(task), "/proc/%d/task", pid);
+	tasks = opendir(task);
+	kvm = opendir(KVM_DEBUGFS);
+	while (tasks && kvm && (t = readdir(tasks))) {
+		size_t n = strlen(t->d_name);
+
+		if (t->d_name[0] == '.')
+			continue;
+		rewinddir(kvm);
+		while ((d = readdir(kvm))) {
+			if (strncmp(d->d_name, t->d_name, n) ||
+			    d->d_name[n] != '-')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", KVM_DEBUGFS,
+				 d->d_name, name);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			if (fscanf(f, "%llu", &val) == 1) {
+				*sum += val;
+				found = true;
+			}
+			fclose(f);
+		}
+	}
+	if (tasks)
+		closedir(tasks);
+	if (kvm)
+		closedir(kvm);
+	return found;
+}
+
+static bool vmm_activity__read(pid_t pid, struct vmm_activity *a)
+{
+	bool found;
+
+	a->vcpu_cpu_ms = vcpu_threads_ms(pid);
+	found = kvm_stat_sum(pid, "exits", &a->exits);
+	kvm_stat_sum(pid, "halt_exits", &a->halt_exits);
+	kvm_stat_sum(pid, "irq_injections", &a->irq_injections);
+	kvm_stat_sum(pid, "io_exits", &a->io_exits);
+	kvm_stat_sum(pid, "mmio_exits", &a->mmio_exits);
+	return found;
+}
+
+bool vmm_proc__activity(struct vmm_proc *v, int ms, struct vmm_activity *a)
+{
+	struct vmm_activity b;
+
+	if (v->pid <= 0 || !vmm_activity__read(v->pid, a))
+		return false;
+	usleep(ms * 1000);
+	if (!vmm_activity__read(v->pid, &b))
+		return false;
+	a->vcpu_cpu_ms = b.vcpu_cpu_ms - a->vcpu_cpu_ms;
+	a->exits = b.exits - a->exits;
+	a->halt_exits = b.halt_exits - a->halt_exits;
+	a->irq_injections = b.irq_injections - a->irq_injections;
+	a->io_exits = b.io_exits - a->io_exits;
+	a->mmio_exits = b.mmio_exits - a->mmio_exits;
+	return true;
+}
+
 void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len)
 {
 	static const char *const reports[] = {
 		"vmm: guest triple-faulted", "Kernel panic", "vmm: ",
 	};
 	char line[256], exited[64] = "", last[256] = "(empty console)";
+	char doing[200] = "";
+	struct vmm_activity act;
 	unsigned int i;
 	int status;
 	FILE *f;
@@ -410,7 +540,14 @@ void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len)
 	if (f)
 		fclose(f);
 	last[strcspn(last, "\r\n")] = '\0';
-	snprintf(why, len, "no answer; last console line: %s", last);
+	if (vmm_proc__activity(v, 1000, &act))
+		snprintf(doing, sizeof(doing),
+			 "; in 1 s the vCPUs ran %llu ms, KVM counted %llu "
+			 "exits (%llu halts, %llu port I/O, %llu MMIO) and "
+			 "%llu injected interrupts",
+			 act.vcpu_cpu_ms, act.exits, act.halt_exits,
+			 act.io_exits, act.mmio_exits, act.irq_injections);
+	snprintf(why, len, "no answer; last console line: %s%s", last, doing);
 }
 
 /* Fork @argv[0] with standard error to @log; wait for it to listen. */

@@ -119,9 +119,24 @@ int vmm_util__layer_pages(const char *vmstate, const char *layers, long *ro,
 			  long *dirty);
 /*
  * Why @v's guest stopped answering, in @why: the VMM's exit, its own
- * report (a triple fault), a guest panic, or the console's last line.
+ * report (a triple fault), a guest panic, or the console's last line
+ * and what the guest did meanwhile (vmm_proc__activity()).
  */
 void vmm_proc__why_stuck(struct vmm_proc *v, char *why, size_t len);
+
+/*
+ * What @v's guest does over @ms: its vCPU threads' CPU time and KVM's
+ * exit counters for the VMM's VMs (debugfs, summed over their vCPUs).
+ * A guest halted for an interrupt that never comes exits only for its
+ * timer; one spinning with interrupts off burns CPU without exits.
+ * Counters KVM does not have read as 0; false if none could be read.
+ */
+struct vmm_activity {
+	unsigned long long vcpu_cpu_ms, exits, halt_exits, irq_injections;
+	unsigned long long io_exits, mmio_exits;
+};
+
+bool vmm_proc__activity(struct vmm_proc *v, int ms, struct vmm_activity *a);
 
 /*
  * Start build/uffd-handler serving @mem (and @layers unless NULL) of

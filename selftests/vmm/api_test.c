@@ -44,6 +44,7 @@ static void configure(struct __test_metadata *_metadata, FIXTURE_DATA(vmm) *self
 
 TEST_F_TIMEOUT(vmm, start_pause_resume, 400)
 {
+	struct vmm_activity act;
 	long paused_at;
 
 	ASSERT_EQ(200, vmm_proc__api(&self->v, "GET", "/", NULL, self->out,
@@ -80,13 +81,25 @@ TEST_F_TIMEOUT(vmm, start_pause_resume, 400)
 			   self->out, sizeof(self->out)));
 	EXPECT_NE(NULL, strstr(self->out, "the version field is not accepted"));
 	EXPECT_NE(0, access("/tmp/api-version.mem", F_OK));
-	sleep(3);
+	/* Paused, no vCPU enters the guest, so KVM counts no exit. */
+	ASSERT_TRUE(vmm_proc__activity(&self->v, 3000, &act))
+		TH_LOG("no KVM statistics in debugfs for the VMM");
+	TH_LOG("paused, over 3 s: vCPUs %llu ms, %llu exits", act.vcpu_cpu_ms,
+	       act.exits);
+	EXPECT_EQ(0, act.exits);
 	EXPECT_EQ(paused_at, vmm_proc__last_tick(&self->v)) TH_LOG("ticked while paused");
 
 	ASSERT_EQ(204, vmm_proc__api(&self->v, "PATCH", "/vm", "{\"state\":\"Resumed\"}",
 			   self->out, sizeof(self->out)));
 	EXPECT_TRUE(vmm_proc__expect_tick(&self->v, paused_at, 120))
 		TH_LOG("no tick after resume");
+	/* Running, the ticker writes to its console (port I/O) at 5 Hz. */
+	ASSERT_TRUE(vmm_proc__activity(&self->v, 2000, &act));
+	TH_LOG("running, over 2 s: vCPUs %llu ms, %llu exits (%llu halts, "
+	       "%llu port I/O, %llu MMIO), %llu injected interrupts",
+	       act.vcpu_cpu_ms, act.exits, act.halt_exits, act.io_exits,
+	       act.mmio_exits, act.irq_injections);
+	EXPECT_LT(0, act.io_exits);
 	EXPECT_EQ(204, vmm_proc__api(&self->v, "PATCH", "/vm", "{\"state\":\"Resumed\"}",
 			   self->out, sizeof(self->out)));
 	vmm_proc__api(&self->v, "GET", "/", NULL, self->out, sizeof(self->out));

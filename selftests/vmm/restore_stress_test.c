@@ -568,7 +568,7 @@ TEST_F_TIMEOUT(stress, restore_n_times, 6 * 3600)
 	time_t end = secs_env ? time(NULL) + strtol(secs_env, NULL, 10) : 0;
 	unsigned int tried = 0;
 	struct tally *t = calloc(NR_BACKENDS, sizeof(*t));
-	char want[17], why[256], name[32], line[256];
+	char want[17], why[512], name[32], line[256];
 	unsigned int b, failed = 0;
 
 	ASSERT_NE(NULL, t);
@@ -714,7 +714,7 @@ TEST_F_TIMEOUT(stress, zapped_booted_guest, 6 * 3600)
 	const char *trace_dir = getenv("RESTORE_TRACE_DIR");
 	long vcpus = vcpus_env ? strtol(vcpus_env, NULL, 10) : 2;
 	time_t end = secs_env ? time(NULL) + strtol(secs_env, NULL, 10) : 0;
-	char want[17] = "", sum[17], why[256], line[256], name[32];
+	char want[17] = "", sum[17], why[512], line[256], name[32];
 	unsigned int ok = 0, failed = 0, boots = 0;
 	long n, i, nth = 0;
 	bool up = false;
