@@ -382,103 +382,103 @@ static bool is_vcpu_thread(const char *comm)
 	       (n > 4 && !strcmp(comm + n - 4, "/KVM"));
 }
 
-/* CPU time in ms of @pid's vCPU threads. */
-static unsigned long long vcpu_threads_ms(pid_t pid)
+/* CPU time in ms of thread @tid of @pid if it is a vCPU, else 0. */
+static unsigned long long vcpu_thread_ms(pid_t pid, const char *tid)
 {
-	unsigned long long ms = 0, ut, st;
-	char path[320], comm[32], buf[1024], *p;
-	struct dirent *d;
-	DIR *dir;
+	unsigned long long ut, st, ms = 0;
+	char path[320], comm[32] = "", buf[1024], *p;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	while (dir && (d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid,
-			 d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		comm[0] = '\0';
-		if (fgets(buf, sizeof(buf), f)) {
-			p = strchr(buf, '(');
-			if (p)
-				sscanf(p + 1, "%31[^)]", comm);
-			/* After ")": state is field 3, utime 14, stime 15. */
-			p = strrchr(buf, ')');
-			if (p && is_vcpu_thread(comm) &&
-			    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-				   "%*u %*u %llu %llu", &ut, &st) == 2)
-				ms += (ut + st) * 1000 / sysconf(_SC_CLK_TCK);
-		}
-		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strchr(buf, '(');
+		if (p)
+			sscanf(p + 1, "%31[^)]", comm);
+		/* After ")": state is field 3, utime 14, stime 15. */
+		p = strrchr(buf, ')');
+		if (p && is_vcpu_thread(comm) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+			   "%*u %*u %llu %llu", &ut, &st) == 2)
+			ms = (ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 	}
-	if (dir)
-		closedir(dir);
+	fclose(f);
 	return ms;
 }
 
 #define KVM_DEBUGFS	"/sys/kernel/debug/kvm"
 
-/*
- * KVM's statistic @name summed over @pid's VMs: KVM names a VM's debugfs
- * directory after the thread that created it ("<tid>-<vm fd>").
- */
-static bool kvm_stat_sum(pid_t pid, const char *name,
-			 unsigned long long *sum)
+/* Add KVM's statistics of the VM in debugfs directory @vm_dir to @a. */
+static bool kvm_vm_stats_add(const char *vm_dir, struct vmm_activity *a)
 {
+	const struct {
+		const char *name;
+		unsigned long long *sum;
+	} stats[] = {
+		{ "exits", &a->exits },
+		{ "halt_exits", &a->halt_exits },
+		{ "irq_injections", &a->irq_injections },
+		{ "io_exits", &a->io_exits },
+		{ "mmio_exits", &a->mmio_exits },
+	};
 	unsigned long long val;
-	char path[300], task[96];
+	bool found = false;
+	char path[320];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", KVM_DEBUGFS, vm_dir,
+			 stats[i].name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &val) == 1) {
+			*stats[i].sum += val;
+			found = true;
+		}
+		fclose(f);
+	}
+	return found;
+}
+
+/*
+ * @pid's vCPU threads' CPU time and KVM's statistics summed over its VMs,
+ * in one walk of its threads: KVM names a VM's debugfs directory after
+ * the thread that created it ("<tid>-<vm fd>").  False if no VM's
+ * statistics could be read.
+ */
+static bool vmm_activity__read(pid_t pid, struct vmm_activity *a)
+{
 	struct dirent *d, *t;
 	bool found = false;
 	DIR *tasks, *kvm;
-	FILE *f;
+	char path[96];
 
-	*sum = 0;
-	snprintf(task, sizeof(task), "/proc/%d/task", pid);
-	tasks = opendir(task);
+	memset(a, 0, sizeof(*a));
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	tasks = opendir(path);
 	kvm = opendir(KVM_DEBUGFS);
-	while (tasks && kvm && (t = readdir(tasks))) {
+	while (tasks && (t = readdir(tasks))) {
 		size_t n = strlen(t->d_name);
 
 		if (t->d_name[0] == '.')
 			continue;
+		a->vcpu_cpu_ms += vcpu_thread_ms(pid, t->d_name);
+		if (!kvm)
+			continue;
 		rewinddir(kvm);
-		while ((d = readdir(kvm))) {
-			if (strncmp(d->d_name, t->d_name, n) ||
-			    d->d_name[n] != '-')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/%s", KVM_DEBUGFS,
-				 d->d_name, name);
-			f = fopen(path, "r");
-			if (!f)
-				continue;
-			if (fscanf(f, "%llu", &val) == 1) {
-				*sum += val;
-				found = true;
-			}
-			fclose(f);
-		}
+		while ((d = readdir(kvm)))
+			if (!strncmp(d->d_name, t->d_name, n) &&
+			    d->d_name[n] == '-')
+				found |= kvm_vm_stats_add(d->d_name, a);
 	}
 	if (tasks)
 		closedir(tasks);
 	if (kvm)
 		closedir(kvm);
-	return found;
-}
-
-static bool vmm_activity__read(pid_t pid, struct vmm_activity *a)
-{
-	bool found;
-
-	a->vcpu_cpu_ms = vcpu_threads_ms(pid);
-	found = kvm_stat_sum(pid, "exits", &a->exits);
-	kvm_stat_sum(pid, "halt_exits", &a->halt_exits);
-	kvm_stat_sum(pid, "irq_injections", &a->irq_injections);
-	kvm_stat_sum(pid, "io_exits", &a->io_exits);
-	kvm_stat_sum(pid, "mmio_exits", &a->mmio_exits);
 	return found;
 }
 
