@@ -104,6 +104,10 @@ vm_suite() {
 	boots=$(wc -l <"$dir/boots.txt")
 	reruns=$(wc -l <"$dir/reruns.txt")
 	vm_lines+=("$name: $boots test-VM boots, $reruns reruns")
+	# The slowest binaries, to see the per-binary timeout coming.
+	slowest=$(sed -n 's|^# === end build/selftests/[a-z]*/\(.*\) status [0-9]*, \([0-9]*\) s$|\2 s \1|p' \
+		"$dir"/boot-*.tap 2>/dev/null | sort -rn | head -n 3 | paste -sd, | sed 's/,/, /g')
+	[ -n "$slowest" ] && vm_lines+=("    slowest: $slowest")
 	while read -r line; do
 		vm_lines+=("    $line")
 	done <"$dir/reruns.txt"

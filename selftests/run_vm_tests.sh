@@ -7,7 +7,7 @@
 #
 # Each binary's output is framed by
 #	# === begin BINARY
-#	# === end BINARY status N
+#	# === end BINARY status N, S s
 # so that scripts/vm-suite.sh, on the host, knows which binaries finished
 # if the VM dies, and which one was running.  While a binary runs, a line
 # goes to the kernel console every HEARTBEAT seconds: a console that stays
@@ -34,6 +34,7 @@ for t in "$@"; do
 	) &
 	beat=$!
 	out=$(mktemp)
+	began=$SECONDS
 	timeout -k 10 "$timeout_s" "$t" 2>&1 | tee "$out"
 	st=${PIPESTATUS[0]}
 	kill "$beat"
@@ -50,7 +51,8 @@ for t in "$@"; do
 		rc=1
 	fi
 	rm -f "$out"
-	echo "# === end $t status $st"
+	# Its time, against the ${timeout_s}s it may take.
+	echo "# === end $t status $st, $((SECONDS - began)) s"
 done
 
 echo "# === begin kernel log"
