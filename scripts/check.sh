@@ -106,7 +106,8 @@ vm_suite() {
 	vm_lines+=("$name: $boots test-VM boots, $reruns reruns")
 	# The slowest binaries, to see the per-binary timeout coming.
 	slowest=$(sed -n 's|^# === end build/selftests/[a-z]*/\(.*\) status [0-9]*, \([0-9]*\) s$|\2 s \1|p' \
-		"$dir"/boot-*.tap 2>/dev/null | sort -rn | head -n 3 | paste -sd, | sed 's/,/, /g')
+		"$dir"/boot-*.tap 2>/dev/null | sort -rn | awk '!seen[$3]++' |
+		head -n 3 | paste -sd, | sed 's/,/, /g')
 	[ -n "$slowest" ] && vm_lines+=("    slowest: $slowest")
 	while read -r line; do
 		vm_lines+=("    $line")
