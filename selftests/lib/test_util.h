@@ -17,6 +17,9 @@
 void __attribute__((noreturn, format(printf, 3, 4)))
 test__fail(const char *file, int line, const char *fmt, ...);
 
+/* CLOCK_MONOTONIC in seconds, for waits and elapsed times. */
+double test__now_s(void);
+
 #define TEST_REQUIRE(cond, fmt, ...)					\
 	do {								\
 		if (!(cond))						\

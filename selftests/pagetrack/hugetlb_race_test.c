@@ -30,13 +30,13 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "pt_util.h"
 #include "mem_util.h"
 #include "sys_util.h"
+#include "test_util.h"
 
 #define SPAN		(1UL << 30)	/* what one PMD table maps */
 #define ITERS_DEFAULT	10000
@@ -216,23 +216,15 @@ struct scanner {
 	atomic_bool done;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *scanner_thread(void *arg)
 {
 	struct scanner *s = arg;
-	double t0 = now_s();
+	double t0 = test__now_s();
 	struct pagetrack_scan sc;
 	long i;
 
 	for (i = 0; i < s->iters; i++) {
-		if (!(i % 64) && now_s() - t0 > s->seconds)
+		if (!(i % 64) && test__now_s() - t0 > s->seconds)
 			break;
 		/* Counts only: the race is in the walk. */
 		sc = (struct pagetrack_scan) {
@@ -276,7 +268,7 @@ TEST_F_TIMEOUT(shared_pmd, scan_while_unsharing, 120)
 	};
 	unsigned long faults = 0;
 	pthread_t thread;
-	double t0 = now_s();
+	double t0 = test__now_s();
 	int status;
 
 	s.fd = pt_open_attached(self->mem, SPAN);
@@ -294,7 +286,7 @@ TEST_F_TIMEOUT(shared_pmd, scan_while_unsharing, 120)
 	self->child = -1;
 
 	TH_LOG("%ld scans in %.1f s; the child ran %lu rounds, we %lu",
-	       s.scans, now_s() - t0, atomic_load(&self->race->rounds),
+	       s.scans, test__now_s() - t0, atomic_load(&self->race->rounds),
 	       faults);
 	EXPECT_EQ(0, s.ret)
 		TH_LOG("scan %ld failed: %s", s.scans, strerror(-s.ret));

@@ -58,14 +58,6 @@ FIXTURE_TEARDOWN(crash)
 		fprintf(stderr, "# cannot remove %s\n", self->dir);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The create in a child, so that the VMM can be killed while it runs. */
 static pid_t create_async(FIXTURE_DATA(crash) *self)
 {
@@ -143,10 +135,10 @@ TEST_F_TIMEOUT(crash, sigkill_during_create, 600)
 
 	ASSERT_TRUE(boot_and_snapshot(self));
 	/* Timed as the trials' creates run: replacing a snapshot. */
-	t0 = now();
+	t0 = test__now_s();
 	pid = create_async(self);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	duration = now() - t0;
+	duration = test__now_s() - t0;
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	TH_LOG("an un-killed create takes %.3f s", duration);
 	vmm_proc__kill(&self->v);

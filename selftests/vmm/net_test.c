@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -23,14 +22,6 @@
 #define GUEST_URL	"http://10.0.2.2/blob"
 #define NET_IFACE	"{\"iface_id\":\"eth0\",\"host_dev_name\":\"" TAP "\"," \
 			"\"guest_mac\":\"06:00:ac:10:00:02\",\"mtu\":1400}"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The first line @cmd prints, in @out. */
 static void run_line(const char *cmd, char *out, size_t len)
@@ -131,9 +122,9 @@ TEST_F_TIMEOUT(net, transfer_and_limit, 600)
 				     "\"refill_time\":1000}}}",
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
-	t = now_s();
+	t = test__now_s();
 	fetch(got, want, sizeof(got));
-	t = now_s() - t;
+	t = test__now_s() - t;
 	EXPECT_STREQ(want, got);
 	EXPECT_GE(t, 4.0) TH_LOG("1 MiB through a 200 kB/s limiter in %.1f s",
 				 t);

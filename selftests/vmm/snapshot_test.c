@@ -11,7 +11,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -81,14 +80,6 @@ static void path(FIXTURE_DATA(snap) *self, char *buf, const char *name)
 	snprintf(buf, 256, "%s/%s", self->dir, name);
 }
 
-static double host_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Guest monotonic time printed with tick @n, or -1. */
 static double tick_time(struct vmm_proc *v, long n)
 {
@@ -140,7 +131,7 @@ static int create_at(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
 	status = vmm_proc__api(v, "PUT", "/snapshot/create", body, self->out,
 			       sizeof(self->out));
 	if (status == 204)
-		self->created_at = host_now();
+		self->created_at = test__now_s();
 	return status;
 }
 
@@ -151,11 +142,11 @@ static int create_at(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
 static int load_body(FIXTURE_DATA(snap) *self, struct vmm_proc *v,
 		     const char *body)
 {
-	double wait = self->created_at + REST_S - host_now();
+	double wait = self->created_at + REST_S - test__now_s();
 
 	if (wait > 0)
 		usleep(wait * 1e6);
-	self->loaded_at = host_now();
+	self->loaded_at = test__now_s();
 	return vmm_proc__api(v, "PUT", "/snapshot/load", body, self->out,
 			     sizeof(self->out));
 }
@@ -242,7 +233,7 @@ static void expect_continues(struct __test_metadata *_metadata,
 
 	ASSERT_TRUE(vmm_proc__expect_tick(v, n + 1, 120))
 		TH_LOG("restored guest did not tick past %ld", n + 1);
-	ran = host_now() - self->loaded_at;
+	ran = test__now_s() - self->loaded_at;
 	ASSERT_TRUE(vmm_proc__expect_tick(v, n + 6, 120))
 		TH_LOG("restored guest did not tick past %ld", n + 6);
 	ASSERT_TRUE(tick_sum(orig, n + 2, want));
@@ -948,7 +939,7 @@ TEST_F_TIMEOUT(snap, layers, 900)
 	ASSERT_EQ(204, vmm_proc__api(&self->a, "PUT", "/snapshot/create", body,
 				     self->out, sizeof(self->out)))
 		TH_LOG("%s", self->out);
-	self->created_at = host_now();
+	self->created_at = test__now_s();
 	EXPECT_EQ(0, vmm_util__layer_pages(vmstate, layers, &ro, &dirty));
 	EXPECT_GE(ro + dirty, 2048);
 	/* The original runs on to show what tick n + 2 must look like. */

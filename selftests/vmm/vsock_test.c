@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -67,14 +66,6 @@ FIXTURE_TEARDOWN(vsock)
 		fprintf(stderr, "# cannot remove %s\n", self->dir);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* PUT /vsock with @body: the HTTP status. */
 static int put_vsock(FIXTURE_DATA(vsock) *self, struct vmm_proc *v,
 		     const char *body)
@@ -110,11 +101,11 @@ static bool boot(FIXTURE_DATA(vsock) *self, struct vmm_proc *v,
 static int read_line(int fd, char *buf, size_t len, int seconds)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	double end = now_s() + seconds;
+	double end = test__now_s() + seconds;
 	size_t n = 0;
 
 	while (n < len - 1) {
-		if (poll(&p, 1, 200) < 0 || now_s() > end)
+		if (poll(&p, 1, 200) < 0 || test__now_s() > end)
 			return -1;
 		if (!(p.revents & (POLLIN | POLLHUP)))
 			continue;
@@ -165,12 +156,12 @@ static int host_connect(FIXTURE_DATA(vsock) *self, unsigned int port,
 static ssize_t read_all(int fd, char *buf, size_t len, int seconds)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	double end = now_s() + seconds;
+	double end = test__now_s() + seconds;
 	size_t n = 0;
 	ssize_t r;
 
 	while (n < len - 1) {
-		if (poll(&p, 1, 200) < 0 || now_s() > end)
+		if (poll(&p, 1, 200) < 0 || test__now_s() > end)
 			return -1;
 		if (!p.revents)
 			continue;
@@ -218,7 +209,7 @@ static bool echo_roundtrip(int fd, size_t len, int seconds)
 {
 	uint8_t *out = malloc(len), *in = malloc(len);
 	struct pollfd p = { .fd = fd };
-	double t0 = now_s(), end = t0 + seconds;
+	double t0 = test__now_s(), end = t0 + seconds;
 	size_t sent = 0, got = 0, i;
 	bool ok = false;
 	ssize_t n;
@@ -229,7 +220,7 @@ static bool echo_roundtrip(int fd, size_t len, int seconds)
 		out[i] = pattern(i);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	while (got < len) {
-		if (now_s() > end) {
+		if (test__now_s() > end) {
 			fprintf(stderr, "# echo: %zu sent, %zu back at the "
 				"timeout\n", sent, got);
 			goto done;
@@ -258,7 +249,7 @@ static bool echo_roundtrip(int fd, size_t len, int seconds)
 	}
 	ok = !memcmp(in, out, len);
 	fprintf(stderr, "# echo: %zu bytes %s in %.1f s\n", len,
-		ok ? "back intact" : "back DIFFERENT", now_s() - t0);
+		ok ? "back intact" : "back DIFFERENT", test__now_s() - t0);
 done:
 	free(out);
 	free(in);
