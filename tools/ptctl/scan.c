@@ -347,9 +347,11 @@ int ptctl_watch(const struct ptctl_opts *o)
 
 		ret = scan_once(fd, &maps, scan_flags(o, true), false, &res);
 	}
-	if (!o->json && !ret)
+	if (!o->json && !ret) {
 		printf("%8s %10s %12s %12s %10s %9s\n", "time_s", "accessed",
 		       "wss_MiB", "present_MiB", "dirty_MiB", "scan_ms");
+		fflush(stdout);
+	}
 	t0 = now_s();
 	for (n = 0; !ret && !stop && (!o->count || n < o->count); n++) {
 		struct scan_result res = { 0 };
@@ -383,6 +385,8 @@ int ptctl_watch(const struct ptctl_opts *o)
 	}
 	maps__free(&maps);
 	close(fd);
+	/* Whatever stdout holds comes before the last word on stderr. */
+	fflush(stdout);
 	if (ret == -ESRCH || ret == -ENOENT) {
 		fprintf(stderr, "ptctl: pid %d exited\n", o->pid);
 		return 0;
