@@ -307,6 +307,14 @@ $(B)/unit/virtio_blk_test: tests/unit/virtio_blk_test.c vmm/virtio/blk.c \
 		vmm/virtio/virtq.c vmm/virtio/limiter.c vmm/vmstate.c \
 		$(LIB_SRCS) -lcmocka -lpthread
 
+# uffd-handler's handshake parser is a tool's.
+$(B)/unit/uffd_regions_test: tests/unit/uffd_regions_test.c tools/uffd-regions.c \
+			     tools/uffd-regions.h
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANITIZE) -Itools -o $@ $< \
+		tools/uffd-regions.c -lcmocka -ljansson
+
 # The metrics registry is the VMM's: its test builds metrics.c too.
 $(B)/unit/metrics_test: tests/unit/metrics_test.c vmm/metrics.c vmm/metrics.h
 	@mkdir -p $(dir $@)

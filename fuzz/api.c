@@ -40,12 +40,13 @@ static bool fake_paused(void *ctx)
 }
 
 static void fake_describe(void *ctx, unsigned int *vcpus,
-			  unsigned int *mem_mib)
+			  unsigned int *mem_mib, bool *hugetlb)
 {
 	struct fake_vm *vm = ctx;
 
 	*vcpus = vm->vcpus;
 	*mem_mib = vm->mem_mib;
+	*hugetlb = false;
 }
 
 static int fake_start(void *ctx, const struct api_config *cfg)

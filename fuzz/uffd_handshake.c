@@ -7,8 +7,8 @@
 #include "fuzz_util.h"
 #include "uffd-regions.h"
 
-/* The memory file of a small guest. */
-#define MEM_SIZE	(64 * UFFD_PAGE)
+/* The memory file of a small guest: room for a few 2 MiB pages. */
+#define MEM_SIZE	(4 * UFFD_HUGE_PAGE)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,9 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	FUZZ_ASSERT(nr >= 1 && nr <= UFFD_MAX_REGIONS);
 	for (i = 0; i < nr; i++) {
+		FUZZ_ASSERT(r[i].page_size == UFFD_PAGE ||
+			    r[i].page_size == UFFD_HUGE_PAGE);
 		FUZZ_ASSERT(r[i].size && r[i].offset + r[i].size <= MEM_SIZE);
 		FUZZ_ASSERT(!((r[i].base | r[i].size | r[i].offset) %
-			      UFFD_PAGE));
+			      r[i].page_size));
 	}
 	return 0;
 }

@@ -179,6 +179,9 @@ static int show_vmstate(const char *path, const struct opts *o)
 	}
 	printf("  memory       %10llu MiB\n  vCPUs        %10u\n",
 	       (unsigned long long)(vm->mem_size >> 20), vm->nr_vcpus);
+	if (vm->flags & VS_VM_HUGETLB_2M)
+		printf("  pages        2 MiB hugetlbfs (huge_pages 2M): "
+		       "restores through Uffd only\n");
 	vcpu = vstate__find(&vs, VS_VCPU, 0, &len);
 	if (vcpu && len >= sizeof(*vcpu))
 		printf("  TSC          %10u kHz\n", vcpu->tsc_khz);

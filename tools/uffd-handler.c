@@ -47,16 +47,19 @@ static void usage(FILE *f)
 "	regions ({base_host_virt_addr, size, offset, page_size_kib,\n"
 "	page_size}) with the userfaultfd attached.  The page size is\n"
 "	page_size, or without it page_size_kib, which Firecracker 1.10\n"
-"	fills in bytes too; it must be 4096.  Every missing page the\n"
-"	guest touches is then copied in from FILE, the snapshot's memory\n"
-"	file, at the region's offset.\n"
+"	fills in bytes too: 4096, or 2097152 for a guest in 2 MiB huge\n"
+"	pages (huge_pages \"2M\").  Every missing page the guest touches\n"
+"	is then copied in from FILE, the snapshot's memory file, at the\n"
+"	region's offset.\n"
 "\n"
 "	With --layers, the first fault starts installing the snapshot's\n"
 "	whole working set from the layer file, in file order (read-only\n"
 "	pages, then dirty ones, each in the order the guest first touched\n"
 "	them when the recording sampled it): REAP's approach.  The layer\n"
 "	file is read ahead from the start.  Faults are served at once, from\n"
-"	the memory file, while the working set goes in.\n"
+"	the memory file, while the working set goes in.  In 2 MiB pages\n"
+"	the working set goes in as the huge pages that hold it, from\n"
+"	FILE.\n"
 "\n"
 "	It serves until the VMM's memory goes away or SIGTERM/SIGINT, then\n"
 "	prints what it did on standard error: faults served, pages\n"
@@ -128,8 +131,9 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Host address of memory-file offset @off, or 0. */
-static uint64_t host_addr(const struct handler *h, uint64_t off)
+/* The region that holds memory-file offset @off, or NULL. */
+static const struct uffd_region *region_of(const struct handler *h,
+					   uint64_t off)
 {
 	unsigned int i;
 
@@ -137,17 +141,18 @@ static uint64_t host_addr(const struct handler *h, uint64_t off)
 		const struct uffd_region *r = &h->regions[i];
 
 		if (off >= r->offset && off - r->offset < r->size)
-			return r->base + off - r->offset;
+			return r;
 	}
-	return 0;
+	return NULL;
 }
 
 /*
- * Copy [src, src + len) to @dst; pages already there (another fault got
- * them in first) are skipped.  Returns 0 or -errno.
+ * Copy [src, src + len) to @dst, both aligned to @page, the region's page
+ * size; pages already there (another fault got them in first) are
+ * skipped.  Returns 0 or -errno.
  */
 static int copy_in(struct handler *h, uint64_t dst, const uint8_t *src,
-		   uint64_t len)
+		   uint64_t len, uint64_t page)
 {
 	/*
 	 * Map the source first, in one call: UFFDIO_COPY reads it with page
@@ -166,7 +171,7 @@ static int copy_in(struct handler *h, uint64_t dst, const uint8_t *src,
 		if (errno == EAGAIN && c.copy > 0) {
 			/* Partly done; go on from there. */
 		} else if (errno == EEXIST) {
-			c.copy = (c.copy > 0 ? c.copy : 0) + PAGE;
+			c.copy = (c.copy > 0 ? c.copy : 0) + page;
 		} else if (errno != EAGAIN) {
 			return -errno;
 		} else {
@@ -183,18 +188,42 @@ static int copy_in(struct handler *h, uint64_t dst, const uint8_t *src,
 
 static int install_working_set(struct handler *h)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), last = 0, last_end = 0;
 	uint32_t i;
 	int ret;
 
 	for (i = 0; i < h->l.h.nr_ranges && !stop; i++) {
 		const struct layers_range *r = &h->l.ranges[i];
-		uint64_t dst = host_addr(h, r->first_page * PAGE);
+		uint64_t off = r->first_page * PAGE, len = r->nr_pages * PAGE;
+		const struct uffd_region *reg = region_of(h, off);
+		const uint8_t *src = h->layer_data + r->file_offset;
+		uint64_t ps, end;
 
-		if (!dst)
+		if (!reg)
 			continue;
-		ret = copy_in(h, dst, h->layer_data + r->file_offset,
-			      r->nr_pages * PAGE);
+		/*
+		 * A huge page goes in whole or not at all: the range's, from
+		 * the memory file (regions are aligned to their page size,
+		 * so the huge pages lie inside the region).  Ranges often
+		 * share one with the range before: that part is in already.
+		 */
+		ps = reg->page_size;
+		if (ps != PAGE) {
+			end = (off + len + ps - 1) & ~(ps - 1);
+			off &= ~(ps - 1);
+			if (off >= last && end <= last_end)
+				len = 0;
+			else if (off >= last && off < last_end)
+				off = last_end;
+			if (len) {
+				last = off;
+				last_end = end;
+				len = end - off;
+			}
+			src = h->mem + off;
+		}
+		ret = len ? copy_in(h, reg->base + off - reg->offset, src, len,
+				    ps) : 0;
 		/* The VMM went away before the working set was in. */
 		if (ret == -ESRCH)
 			break;
@@ -218,14 +247,14 @@ static int serve_fault(struct handler *h, uint64_t addr)
 {
 	unsigned int i;
 
-	addr &= ~(PAGE - 1);
 	for (i = 0; i < h->nr_regions; i++) {
 		const struct uffd_region *r = &h->regions[i];
 
-		if (addr >= r->base && addr - r->base < r->size)
-			return copy_in(h, addr,
-				       h->mem + r->offset + (addr - r->base),
-				       PAGE);
+		if (addr < r->base || addr - r->base >= r->size)
+			continue;
+		addr &= ~(r->page_size - 1);
+		return copy_in(h, addr, h->mem + r->offset + (addr - r->base),
+			       r->page_size, r->page_size);
 	}
 	fprintf(stderr, "uffd-handler: fault at %#llx outside every region\n",
 		(unsigned long long)addr);

@@ -30,9 +30,9 @@ static json_int_t region_page_size(json_t *region)
 static int bad_region(json_int_t base, json_int_t size, json_int_t offset,
 		      json_int_t ps, uint64_t mem_size)
 {
-	return ps != UFFD_PAGE || size <= 0 || offset < 0 ||
-	       (uint64_t)offset + size > mem_size ||
-	       ((uint64_t)base | size | offset) % UFFD_PAGE;
+	return (ps != UFFD_PAGE && ps != UFFD_HUGE_PAGE) || size <= 0 ||
+	       offset < 0 || (uint64_t)offset + size > mem_size ||
+	       ((uint64_t)base | size | offset) % ps;
 }
 
 int uffd_regions__parse(const char *buf, size_t len, uint64_t mem_size,
@@ -60,12 +60,14 @@ int uffd_regions__parse(const char *buf, size_t len, uint64_t mem_size,
 		    bad_region(base, size, offset, ps, mem_size)) {
 			fprintf(stderr, "uffd-handler: bad region %zu (%s)\n",
 				i, jerr.text[0] ? jerr.text :
-				"outside the memory file, or not 4 KiB pages");
+				"outside the memory file, or not aligned "
+				"4 KiB or 2 MiB pages");
 			ret = -EINVAL;
 			break;
 		}
 		regions[i] = (struct uffd_region) {
 			.base = base, .size = size, .offset = offset,
+			.page_size = ps,
 		};
 		(*nr)++;
 	}

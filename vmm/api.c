@@ -439,15 +439,10 @@ static bool bad_machine_values(json_t *body, struct reply *r)
 		return true;
 	}
 	v = json_object_get(body, "huge_pages");
-	if (v && strcmp(json_string_value(v), "None")) {
-		if (!strcmp(json_string_value(v), "2M"))
-			*r = reply_fault("huge_pages \"2M\" (hugetlbfs) is not "
-					 "supported yet: guest memory is 4 KiB "
-					 "pages; give \"None\" or leave it "
-					 "out");
-		else
-			*r = reply_fault("huge_pages must be None or 2M, not "
-					 "'%s'", json_string_value(v));
+	if (v && strcmp(json_string_value(v), "None") &&
+	    strcmp(json_string_value(v), "2M")) {
+		*r = reply_fault("huge_pages must be None or 2M, not '%s'",
+				 json_string_value(v));
 		return true;
 	}
 	return false;
@@ -481,8 +476,9 @@ static struct reply set_machine_config(struct api *api, json_t *body,
 	const char *what = patch ? "PATCH /machine-config" :
 			   "PUT /machine-config";
 	json_int_t vcpus, mem_mib, interval;
-	bool track, track_ws;
+	bool track, track_ws, hugetlb;
 	struct reply r;
+	json_t *v;
 
 	if (bad_machine_fields(body, &r))
 		return r;
@@ -510,6 +506,15 @@ static struct reply set_machine_config(struct api *api, json_t *body,
 				   API_MAX_MEM_MIB, (long long)mem_mib);
 	if (bad_machine_values(body, &r))
 		return r;
+	v = json_object_get(body, "huge_pages");
+	hugetlb = v ? !strcmp(json_string_value(v), "2M") :
+		  patch && api->cfg.hugetlb;
+	/* Firecracker's InvalidMemorySize, in its words. */
+	if (hugetlb && mem_mib % 2)
+		return reply_fault("The memory size (MiB) is either 0, or not "
+				   "a multiple of the configured page size: "
+				   "huge_pages 2M needs an even mem_size_mib, "
+				   "not %lld", (long long)mem_mib);
 	if (bad_ws_interval(body, &interval, track_ws,
 			    patch ? api->cfg.working_set_interval_ms :
 			    API_DEFAULT_WS_INTERVAL_MS, &r))
@@ -520,6 +525,7 @@ static struct reply set_machine_config(struct api *api, json_t *body,
 	api->cfg.vcpus = vcpus;
 	api->cfg.mem_mib = mem_mib;
 	api->cfg.track_dirty_pages = track;
+	api->cfg.hugetlb = hugetlb;
 	api->cfg.track_working_set = track_ws;
 	api->configured = true;
 	return reply_ok();
@@ -537,20 +543,22 @@ static struct reply patch_machine_config(struct api *api, json_t *body)
 
 /*
  * Firecracker's MachineConfig as v1.10 serializes it: no cpu_template
- * when there is none, huge_pages "None".  Started or loaded, the vCPUs
- * and memory are the VM's.  pagetrack's fields only when recording.
+ * when there is none, huge_pages "None" or "2M".  Started or loaded, the
+ * vCPUs, memory and its pages are the VM's.  pagetrack's fields only when
+ * recording.
  */
 static json_t *machine_config_json(struct api *api)
 {
 	unsigned int vcpus = api->cfg.vcpus, mem_mib = api->cfg.mem_mib;
+	bool hugetlb = api->cfg.hugetlb;
 	json_t *obj;
 
 	if (api->ops->started(api->ctx))
-		api->ops->describe(api->ctx, &vcpus, &mem_mib);
+		api->ops->describe(api->ctx, &vcpus, &mem_mib, &hugetlb);
 	obj = json_pack("{s:i, s:i, s:b, s:b, s:s}", "vcpu_count", vcpus,
 			"mem_size_mib", mem_mib, "smt", 0,
 			"track_dirty_pages", api->cfg.track_dirty_pages,
-			"huge_pages", "None");
+			"huge_pages", hugetlb ? "2M" : "None");
 	if (api->cfg.track_working_set) {
 		unsigned int ms = api->cfg.working_set_interval_ms;
 

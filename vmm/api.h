@@ -36,6 +36,7 @@ struct api_config {
 	unsigned int vcpus;
 	unsigned int mem_mib;
 	bool track_dirty_pages;
+	bool hugetlb;		/* huge_pages "2M" */
 	bool track_working_set;
 	unsigned int working_set_interval_ms;
 	/*
@@ -68,9 +69,9 @@ struct api_ops {
 	/* False once a start or load failed half way: restart the VMM. */
 	bool (*usable)(void *ctx);
 	bool (*paused)(void *ctx);
-	/* The vCPUs and memory of the started or loaded VM. */
+	/* The vCPUs, memory and its pages of the started or loaded VM. */
 	void (*describe)(void *ctx, unsigned int *vcpus,
-			 unsigned int *mem_mib);
+			 unsigned int *mem_mib, bool *hugetlb);
 	/*
 	 * Optional: 0, or -errno with the reason in @err for a start that
 	 * cannot succeed (a kernel it cannot boot), checked before anything

@@ -23,6 +23,7 @@ struct vmm_opts {
 	unsigned int vcpus;
 	bool track_dirty;
 	bool track_ws;
+	bool hugetlb;			/* huge_pages "2M" */
 	unsigned int ws_interval_ms;
 	const char *api_sock;
 	const struct api_config *devices;	/* from the API, or NULL */
@@ -201,6 +202,7 @@ static int vmm__boot(struct vm *vm, const struct vmm_opts *o)
 	unsigned int i;
 	int ret;
 
+	vm->hugetlb = o->hugetlb;
 	ret = vm__init(vm, o->mem_size, o->vcpus, -1, o->track_dirty,
 		       o->track_ws);
 	if (ret)
@@ -255,12 +257,13 @@ static bool api_paused(void *ctx)
 }
 
 static void api_describe(void *ctx, unsigned int *vcpus,
-			 unsigned int *mem_mib)
+			 unsigned int *mem_mib, bool *hugetlb)
 {
 	struct vm *vm = ctx;
 
 	*vcpus = vm->nr_vcpus;
 	*mem_mib = vm->mem_size >> 20;
+	*hugetlb = vm->hugetlb;
 }
 
 static int api_start(void *ctx, const struct api_config *cfg)
@@ -275,6 +278,7 @@ static int api_start(void *ctx, const struct api_config *cfg)
 		.vcpus = cfg->vcpus,
 		.track_dirty = cfg->track_dirty_pages,
 		.track_ws = cfg->track_working_set,
+		.hugetlb = cfg->hugetlb,
 		.ws_interval_ms = cfg->working_set_interval_ms,
 		.devices = cfg,
 	};
@@ -282,12 +286,21 @@ static int api_start(void *ctx, const struct api_config *cfg)
 	return vmm__boot(ctx, &o);
 }
 
-/* A kernel that cannot boot fails InstanceStart before the VM exists. */
+/*
+ * A kernel that cannot boot, or huge pages the host does not have, fail
+ * InstanceStart before the VM exists.
+ */
 static int api_check_start(void *ctx, const struct api_config *cfg,
 			   char *err, size_t errlen)
 {
+	int ret;
+
 	(void)ctx;
-	return boot__check_kernel(cfg->kernel, err, errlen);
+	ret = boot__check_kernel(cfg->kernel, err, errlen);
+	if (!ret && cfg->hugetlb)
+		ret = vm__check_hugetlb_pool((uint64_t)cfg->mem_mib << 20, err,
+					     errlen);
+	return ret;
 }
 
 static int api_send_ctrl_alt_del(void *ctx)

@@ -68,6 +68,7 @@ static int build_vmstate(struct vm *vm, enum snapshot_type type,
 	struct vs_vm vsvm = {
 		.mem_size = vm->mem_size,
 		.nr_vcpus = vm->nr_vcpus,
+		.flags = vm->hugetlb ? VS_VM_HUGETLB_2M : 0,
 	};
 	unsigned int i;
 	int ret;
@@ -445,6 +446,25 @@ static int open_memory(const struct snapshot_load *p, const struct vs_vm *vsvm,
 			     errlen);
 }
 
+/*
+ * A guest in 2 MiB huge pages is restored into them, and, as Firecracker
+ * has it, only through Uffd: a private mapping of the memory file cannot
+ * be hugetlbfs.  (Uffd takes no layers_path: its handler serves them.)
+ */
+static int check_hugetlb_load(const struct snapshot_load *p,
+			      const struct vs_vm *vsvm, char *err,
+			      size_t errlen)
+{
+	if (!p->uffd) {
+		snprintf(err, errlen, "this snapshot's guest memory is in 2 "
+			 "MiB huge pages (huge_pages 2M): it can be restored "
+			 "only with the Uffd memory backend, as in "
+			 "Firecracker");
+		return -EINVAL;
+	}
+	return vm__check_hugetlb_pool(vsvm->mem_size, err, errlen);
+}
+
 int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		   char *err, size_t errlen)
 {
@@ -479,6 +499,11 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 	ret = vstate__check_sections(&vs, vsvm, err, errlen);
 	if (ret)
 		goto out;
+	if (vsvm->flags & VS_VM_HUGETLB_2M) {
+		ret = check_hugetlb_load(p, vsvm, err, errlen);
+		if (ret)
+			goto out;
+	}
 
 	if (p->layers_path) {
 		ret = restore__open_layers(vm, p->layers_path, vsvm->mem_size,
@@ -501,6 +526,7 @@ int snapshot__load(struct vm *vm, const struct snapshot_load *p,
 		}
 	}
 	vm->huge_mem = p->layers_huge;
+	vm->hugetlb = vsvm->flags & VS_VM_HUGETLB_2M;
 	ret = vm__init(vm, vsvm->mem_size, vsvm->nr_vcpus, fd, p->track_dirty,
 		       p->track_ws);
 	vm->sampler.interval_ms = p->ws_interval_ms;

@@ -93,6 +93,7 @@ static int uffd__send(int sock, int uffd, const char *json, char *err,
  */
 static void uffd__regions_json(const struct vm *vm, char *json, size_t len)
 {
+	unsigned long long page = vm__page_size(vm);
 	uint64_t low = vm__low_mem(vm), off = 0, size;
 	size_t n = 0;
 	int i;
@@ -106,8 +107,7 @@ static void uffd__regions_json(const struct vm *vm, char *json, size_t len)
 			      "\"page_size\":%llu}", i ? "," : "",
 			      (unsigned long long)(uintptr_t)(vm->mem + off),
 			      (unsigned long long)size,
-			      (unsigned long long)off, VMM_PAGE_SIZE,
-			      VMM_PAGE_SIZE);
+			      (unsigned long long)off, page, page);
 	}
 	snprintf(json + n, len - n, "]");
 }
@@ -141,10 +141,11 @@ int uffd__attach(struct vm *vm, int sock, char *err, size_t errlen)
 	 * is { base_host_virt_addr, size, offset, page_size_kib }, and it
 	 * fills page_size_kib from HugePageConfig::page_size_kib(), which
 	 * returns the page size in bytes despite the name: 4096 for 4 KiB
-	 * pages.  Handlers written to it (its examples/uffd/) take the field
-	 * as bytes.  v1.12 adds page_size, also in bytes, and keeps
-	 * page_size_kib as a deprecated alias.  Both, as Firecracker fills
-	 * them, serve handlers for either version.
+	 * pages, 2097152 for huge_pages 2M.  Handlers written to it (its
+	 * examples/uffd/) take the field as bytes.  v1.12 adds page_size,
+	 * also in bytes, and keeps page_size_kib as a deprecated alias.
+	 * Both, as Firecracker fills them, serve handlers for either
+	 * version.
 	 */
 	uffd__regions_json(vm, json, sizeof(json));
 	ret = uffd__send(sock, fd, json, err, errlen);

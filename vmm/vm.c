@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,14 +46,13 @@ void vm__prepare(struct vm *vm)
 }
 
 /*
- * Guest memory is anonymous, or with @mem_fd a private mapping of a
- * snapshot's memory file: pages load lazily on first touch and the file is
- * never written.
- */
-/*
- * Guest memory, with @align at a host address aligned to VMM_MEM_ALIGN:
- * KVM maps a transparent huge page of it with one entry only where guest
- * and host addresses agree modulo 2 MiB, and mmap() aligns neither a file
+ * Guest memory is anonymous, or with @fd a private mapping of a snapshot's
+ * memory file: pages load lazily on first touch and the file is never
+ * written.
+ *
+ * With @align it starts at a host address aligned to VMM_MEM_ALIGN: KVM
+ * maps a transparent huge page of it with one entry only where guest and
+ * host addresses agree modulo 2 MiB, and mmap() aligns neither a file
  * mapping nor, before Linux 6.7, an anonymous one.  Only restores into
  * huge pages ask for it: booted guests keep the 4 KiB nested mappings
  * every test ran with (a booted guest that hung in the test VM in the
@@ -87,11 +87,77 @@ static uint8_t *map_guest_memory(uint64_t size, int fd, bool align)
 	return mem;
 }
 
-int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
-	     int mem_fd, bool track_dirty, bool track_ws)
+/*
+ * huge_pages "2M": anonymous memory in 2 MiB hugetlbfs pages, which the
+ * kernel aligns.  Unlike Firecracker (MAP_NORESERVE, and a SIGBUS when
+ * the pool runs dry), the pages are reserved here, so a pool too small
+ * fails the mmap() and the request that asked for it, not the guest.
+ */
+static uint8_t *map_hugetlb_memory(uint64_t size)
 {
-	struct kvm_pit_config pit = { .flags = 0 };
-	struct kvm_userspace_memory_region region;
+	uint8_t *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+			    MAP_HUGE_2MB, -1, 0);
+
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+#define HUGETLB_2M_SYSFS	"/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+static long read_hugetlb_count(const char *name)
+{
+	char path[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), HUGETLB_2M_SYSFS "%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Whether the host's pool has the 2 MiB pages a guest of @mem_size needs,
+ * free and not reserved by another mapping: asked before a VM is built,
+ * so that a refusal leaves the VMM able to take the next request.  A
+ * mapping made meanwhile can still take them; vm__init() then fails.
+ */
+int vm__check_hugetlb_pool(uint64_t mem_size, char *err, size_t errlen)
+{
+	long need = mem_size / VMM_HUGE_PAGE_SIZE;
+	long free_pages = read_hugetlb_count("free_hugepages");
+	long resv = read_hugetlb_count("resv_hugepages");
+	long over = read_hugetlb_count("nr_overcommit_hugepages");
+	long surplus = read_hugetlb_count("surplus_hugepages");
+	long avail;
+
+	if (free_pages < 0 || resv < 0 || over < 0 || surplus < 0) {
+		snprintf(err, errlen, "huge_pages 2M: this host has no 2 MiB "
+			 "hugetlbfs pages (%s)", HUGETLB_2M_SYSFS);
+		return -ENODEV;
+	}
+	/* Surplus pages the kernel may still make count too. */
+	avail = free_pages - resv + (over > surplus ? over - surplus : 0);
+	if (avail < need) {
+		snprintf(err, errlen, "huge_pages 2M: the guest needs %ld "
+			 "free 2 MiB huge pages, the host's pool has %ld "
+			 "(raise vm.nr_hugepages)", need, avail);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+uint64_t vm__page_size(const struct vm *vm)
+{
+	return vm->hugetlb ? VMM_HUGE_PAGE_SIZE : VMM_PAGE_SIZE;
+}
+
+static int create_vm(struct vm *vm)
+{
 	int ret;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -107,8 +173,42 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 		return -EINVAL;
 	}
 	vm->vm_fd = vm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
-		return vm->vm_fd;
+	return vm->vm_fd < 0 ? vm->vm_fd : 0;
+}
+
+int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
+	     int mem_fd, bool track_dirty, bool track_ws)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	struct kvm_userspace_memory_region region;
+	int ret;
+
+	/*
+	 * Memory first: a mapping refused (huge pages a hugetlb cgroup or a
+	 * racing mapping took) fails the request before a VM exists, and
+	 * the VMM can take the next one.
+	 */
+	vm->mem_size = mem_size;
+	vm->mem = vm->hugetlb ? map_hugetlb_memory(mem_size) :
+		  map_guest_memory(mem_size, mem_fd, vm->huge_mem);
+	if (!vm->mem) {
+		ret = -errno;
+		vmm__log("cannot map %llu MiB of guest memory%s: %s",
+			 (unsigned long long)(mem_size >> 20),
+			 vm->hugetlb ? " in 2 MiB huge pages" : "",
+			 strerror(errno));
+		return ret;
+	}
+	ret = create_vm(vm);
+	if (ret) {
+		/* No VM: nothing is half built, the next request may try. */
+		if (vm->kvm_fd >= 0)
+			close(vm->kvm_fd);
+		vm->kvm_fd = -1;
+		munmap(vm->mem, mem_size);
+		vm->mem = NULL;
+		return ret;
+	}
 	ret = vm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (ret < 0)
 		return ret;
@@ -121,14 +221,6 @@ int vm__init(struct vm *vm, uint64_t mem_size, unsigned int nr_vcpus,
 	    (ret = vm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit)))
 		return ret;
 
-	vm->mem_size = mem_size;
-	vm->mem = map_guest_memory(mem_size, mem_fd, vm->huge_mem);
-	if (!vm->mem) {
-		ret = -errno;
-		vmm__log("cannot map %llu MiB of guest memory: %s",
-			 (unsigned long long)(mem_size >> 20), strerror(errno));
-		return ret;
-	}
 	/* The recorder needs KVM's dirty log, so it turns logging on. */
 	vm->track_dirty = track_dirty || track_ws;
 	if (vm->track_dirty) {

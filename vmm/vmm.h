@@ -29,6 +29,8 @@
 #define VMM_PAGE_SIZE		4096ULL
 /* Where guest memory starts in the host: a huge page's size. */
 #define VMM_MEM_ALIGN		(2ULL << 20)
+/* huge_pages "2M": guest memory in hugetlbfs pages of this size. */
+#define VMM_HUGE_PAGE_SIZE	(2ULL << 20)
 /*
  * Guest RAM: slot 0 from 0 up to 3 GiB, below the 32-bit hole of the
  * virtio windows, the I/O APIC and the LAPIC; the rest in slot 1 from
@@ -120,6 +122,7 @@ struct vm {
 	uint8_t snapshot_id[16];
 	struct prefetch *prefetch;	/* restored from layers */
 	bool huge_mem;			/* guest memory 2 MiB aligned */
+	bool hugetlb;			/* in 2 MiB hugetlbfs pages */
 	int uffd;			/* Uffd backend, or -1 */
 
 	unsigned int nr_vcpus;
@@ -155,6 +158,8 @@ int vm__irq_line(struct vm *vm, unsigned int irq, int level);
 void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Bytes of guest RAM below the hole (slot 0). */
 uint64_t vm__low_mem(const struct vm *vm);
+uint64_t vm__page_size(const struct vm *vm);
+int vm__check_hugetlb_pool(uint64_t mem_size, char *err, size_t errlen);
 
 /* vcpu_state.c */
 struct vsbuf;

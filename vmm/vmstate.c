@@ -811,9 +811,16 @@ int vstate__layout(const struct vstate *vs, const struct vs_vm **vmp,
 			 "the wrong size");
 		return -EINVAL;
 	}
-	if (!vm->mem_size || vm->mem_size % VMSTATE_PAGE_SIZE) {
+	if (!vm->mem_size || vm->mem_size % VMSTATE_PAGE_SIZE ||
+	    ((vm->flags & VS_VM_HUGETLB_2M) &&
+	     vm->mem_size % VMSTATE_HUGE_PAGE_SIZE)) {
 		snprintf(err, errlen, "vmstate gives an impossible memory size "
 			 "(%llu bytes)", (unsigned long long)vm->mem_size);
+		return -EINVAL;
+	}
+	if (vm->flags & ~VS_VM_FLAGS) {
+		snprintf(err, errlen, "vmstate VM section has flags %#x this "
+			 "VMM does not know", vm->flags & ~VS_VM_FLAGS);
 		return -EINVAL;
 	}
 	mem = vstate__find(vs, VS_MEMORY, 0, &len);

@@ -60,10 +60,17 @@ struct vmstate_section {
 struct vs_vm {
 	uint64_t mem_size;
 	uint32_t nr_vcpus;
-	uint32_t reserved;
+	uint32_t flags;		/* VS_VM_*; 0 in files before they were */
 	uint8_t id[VS_ID_BYTES];
 	uint8_t parent_id[VS_ID_BYTES];
 };
+
+/*
+ * Guest memory in 2 MiB hugetlbfs pages (huge_pages "2M"): a restore
+ * uses them too and goes through the Uffd backend, as in Firecracker.
+ */
+#define VS_VM_HUGETLB_2M	(1u << 0)
+#define VS_VM_FLAGS		VS_VM_HUGETLB_2M
 
 enum vs_memory_type { VS_MEM_FULL, VS_MEM_DIFF };
 
@@ -146,6 +153,7 @@ struct vsbuf {
 };
 
 #define VMSTATE_PAGE_SIZE	4096ULL
+#define VMSTATE_HUGE_PAGE_SIZE	(2ULL << 20)	/* VS_VM_HUGETLB_2M */
 
 /* Writing: sections appended to a growing buffer. */
 void vsbuf__init(struct vsbuf *b);

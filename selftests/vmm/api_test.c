@@ -271,8 +271,8 @@ TEST_F_TIMEOUT(vmm, machine_config_and_gets, 400)
 		  "cpu_template 'T2' is not supported" },
 		{ "PUT", "{\"vcpu_count\":2,\"mem_size_mib\":256,\"cpu_template\":\"Z9\"}",
 		  "cpu_template must be one of C3, T2, T2S, T2CL, T2A, V1N1 or None" },
-		{ "PUT", "{\"vcpu_count\":2,\"mem_size_mib\":256,\"huge_pages\":\"2M\"}",
-		  "huge_pages \\\"2M\\\" (hugetlbfs) is not supported" },
+		{ "PUT", "{\"vcpu_count\":2,\"mem_size_mib\":255,\"huge_pages\":\"2M\"}",
+		  "not a multiple of the configured page size" },
 		{ "PUT", "{\"vcpu_count\":2,\"mem_size_mib\":256,\"huge_pages\":\"1G\"}",
 		  "huge_pages must be None or 2M" },
 		{ "PUT", "{\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":true}",
@@ -289,7 +289,8 @@ TEST_F_TIMEOUT(vmm, machine_config_and_gets, 400)
 		{ "PATCH", "{\"mem_size_mib\":\"256\"}", "mem_size_mib must be an integer" },
 		{ "PATCH", "{\"smt\":true}", "smt is not supported" },
 		{ "PATCH", "{\"cpu_template\":\"C3\"}", "cpu_template 'C3' is not supported" },
-		{ "PATCH", "{\"huge_pages\":\"2M\"}", "is not supported yet" },
+		{ "PATCH", "{\"huge_pages\":\"2M\",\"mem_size_mib\":17}",
+		  "huge_pages 2M needs an even mem_size_mib" },
 		{ "PATCH", "{\"vcpu_count\":2,\"bogus\":true}", "unknown field 'bogus'" },
 	};
 	char want[2048], boot[1024], body[1024];

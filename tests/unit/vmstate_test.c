@@ -612,6 +612,45 @@ static void test_second_layout_section(void **state)
 	expect_refused(f, "two VM sections");
 }
 
+/* A Full of a VM of @mem_size bytes whose VM section has @flags. */
+static void write_flagged(struct fixture *f, uint64_t mem_size,
+			  uint32_t flags)
+{
+	struct vs_vm vm = { .mem_size = mem_size, .nr_vcpus = 1,
+			    .flags = flags };
+	struct vsbuf b;
+	char err[256];
+
+	vsbuf__init(&b);
+	assert_int_equal(vsbuf__add_layout(&b, &vm, NULL), 0);
+	assert_int_equal(vstate__write_file(f->path, &b, err, sizeof(err)), 0);
+	vsbuf__free(&b);
+}
+
+/*
+ * huge_pages "2M" is a flag of the VM section: kept, and with it a memory
+ * size of whole huge pages; a flag this VMM does not know is refused
+ * rather than dropped.
+ */
+static void test_vm_flags(void **state)
+{
+	struct fixture *f = *state;
+	const struct vs_memory *mem;
+	const struct vs_vm *vm;
+	struct vstate vs;
+	char err[256];
+
+	write_flagged(f, 64 << 20, VS_VM_HUGETLB_2M);
+	assert_int_equal(vstate__read_file(f->path, &vs, err, sizeof(err)), 0);
+	assert_int_equal(vstate__layout(&vs, &vm, &mem, err, sizeof(err)), 0);
+	assert_int_equal(vm->flags, VS_VM_HUGETLB_2M);
+	vstate__free(&vs);
+	write_flagged(f, (64 << 20) + VMSTATE_PAGE_SIZE, VS_VM_HUGETLB_2M);
+	expect_refused(f, "impossible memory size");
+	write_flagged(f, 64 << 20, VS_VM_HUGETLB_2M | 1u << 5);
+	expect_refused(f, "flags 0x20 this VMM does not know");
+}
+
 /* A merged chain is the last Diff made whole: its id, no parent. */
 static void test_as_full_keeps_id(void **state)
 {
@@ -687,6 +726,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_layout_section,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_as_full_keeps_id, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vm_flags, setup,
 						teardown),
 		cmocka_unit_test(test_memfile_offset),
 	};
