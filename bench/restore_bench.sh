@@ -20,6 +20,10 @@
 #   uffd     Uffd backend, uffd-handler installing the working set
 #   fcuffd   Uffd backend, uffd-handler without a working set: page by
 #            page, as Firecracker's own example handler restores
+#   uffd2m   the same, of a snapshot of the function booted with
+#            "huge_pages": "2M": Firecracker's huge-page restore, a
+#            fault per 2 MiB page the guest touches (the bench raises
+#            the 2 MiB pool by what the guest needs, and gives it back)
 #   mincore  layers taken from page-cache residency (FaaSnap's method)
 #
 # Runs inside the test VM with pagetrack.ko loaded ('make bench-restore').
@@ -52,7 +56,7 @@ kernel=/boot/vmlinuz-$(uname -r)
 initrd=build/guest/rootfs-initrd.cpio.gz
 rootfs=build/guest/rootfs.ext4
 reps=${REPS:-3}
-cases=${CASES:-cold warm layers huge addr uffd fcuffd mincore}
+cases=${CASES:-cold warm layers huge addr uffd fcuffd uffd2m mincore}
 cmp_vmm=${CMP_VMM:-}
 cmp_handler=${CMP_HANDLER:-}
 lats=${LAT_US:-200 2000}
@@ -78,13 +82,26 @@ case " $cases " in
 esac
 
 top=$(mktemp -d /tmp/restorebench.XXXXXX)
+pool=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+pool_was=
 cleanup() {
 	pkill -KILL -P $$ 2>/dev/null
 	wait
 	storage_teardown
 	rm -rf "$top"
+	[ -z "$pool_was" ] || echo "$pool_was" >"$pool"
 }
 trap cleanup EXIT
+
+# uffd2m: the guest's 2 MiB pages, one copy booted or restored at a time.
+case " $cases " in
+*" uffd2m "*)
+	pool_was=$(cat "$pool")
+	echo 1 >/proc/sys/vm/compact_memory
+	echo $((pool_was + guest_mib / 2 + 8)) >"$pool"
+	[ "$(cat "$pool")" -ge $((pool_was + guest_mib / 2)) ] ||
+		die "the test VM gave $(cat "$pool") of $((pool_was + guest_mib / 2 + 8)) 2 MiB pages" ;;
+esac
 
 for lat in $lats; do
 	mkdir "$top/$lat" && storage_add "l$lat" "$dev_mib" "$lat" "$top/$lat" ||
@@ -116,8 +133,8 @@ stop_vmm() {
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-load_body() { # BACKEND PATH [EXTRA]
-	echo "{\"snapshot_path\":\"$dir/fn.vmstate\",\"mem_backend\":{\"backend_type\":\"$1\",\"backend_path\":\"$2\"},\"resume_vm\":true${3:+,$3}}"
+load_body() { # BACKEND PATH [EXTRA [SNAPSHOT]]
+	echo "{\"snapshot_path\":\"$dir/${4:-fn}.vmstate\",\"mem_backend\":{\"backend_type\":\"$1\",\"backend_path\":\"$2\"},\"resume_vm\":true${3:+,$3}}"
 }
 
 # invoke: one "go" on a new vsock connection; prints its checksum.
@@ -145,17 +162,28 @@ record() {
 	stop_vmm
 }
 
+# boot_and_snapshot NAME [MACHINE-CONFIG EXTRA]: the function booted and
+# snapshotted to $dir/NAME.vmstate and NAME.mem.
+boot_and_snapshot() {
+	start_vmm base
+	api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args fnd.dataset_mib=$data_mib\"}" &&
+	api "$sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$rootfs\",\"is_root_device\":true,\"is_read_only\":true}" &&
+	api "$sock" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$uds\"}" &&
+	api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$guest_mib${2:-}}" &&
+	api "$sock" PUT /actions '{"action_type":"InstanceStart"}' || die "boot failed"
+	wait_for "$log" FND-LISTENING 600 || exit 1
+	api "$sock" PATCH /vm '{"state":"Paused"}' &&
+	api "$sock" PUT /snapshot/create "{\"snapshot_path\":\"$dir/$1.vmstate\",\"mem_file_path\":\"$dir/$1.mem\"}" || die "snapshot failed"
+	stop_vmm
+}
+
 echo "restore_bench: booting the function" >&2
-start_vmm base
-api "$sock" PUT /boot-source "{\"kernel_image_path\":\"$kernel\",\"initrd_path\":\"$initrd\",\"boot_args\":\"$boot_args fnd.dataset_mib=$data_mib\"}" &&
-api "$sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$rootfs\",\"is_root_device\":true,\"is_read_only\":true}" &&
-api "$sock" PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$uds\"}" &&
-api "$sock" PUT /machine-config "{\"vcpu_count\":2,\"mem_size_mib\":$guest_mib}" &&
-api "$sock" PUT /actions '{"action_type":"InstanceStart"}' || die "boot failed"
-wait_for "$log" FND-LISTENING 600 || exit 1
-api "$sock" PATCH /vm '{"state":"Paused"}' &&
-api "$sock" PUT /snapshot/create "{\"snapshot_path\":\"$dir/fn.vmstate\",\"mem_file_path\":\"$dir/fn.mem\"}" || die "snapshot failed"
-stop_vmm
+boot_and_snapshot fn
+case " $cases " in
+*" uffd2m "*)
+	echo "restore_bench: booting it again in 2 MiB huge pages" >&2
+	boot_and_snapshot fn2m ',"huge_pages":"2M"' ;;
+esac
 
 echo "restore_bench: recording the working set of one invocation" >&2
 record ws
@@ -166,7 +194,7 @@ ws_dirty=$(echo "$info" | awk '/ dirty/ { print $2 }')
 ws_pages=$((ws_ro + ws_dirty))
 for lat in $lats; do
 	[ "$lat" = "$first" ] ||
-		cp --sparse=always "$dir"/fn.vmstate "$dir"/fn.mem "$dir"/*.layers "$top/$lat/" ||
+		cp --sparse=always "$dir"/fn*.vmstate "$dir"/fn*.mem "$dir"/*.layers "$top/$lat/" ||
 		die "cannot copy the snapshot to the $lat us device"
 done
 
@@ -184,11 +212,12 @@ run_case() {
 	c0=$(storage_stat "l$lat")
 	t0=$(now_ms)
 	case $1 in
-	uffd|fcuffd|cmpuffd)
+	uffd|fcuffd|cmpuffd|uffd2m)
 		rm -f "$top/handler.sock"
 		"$([ "$1" = cmpuffd ] && echo "$cmp_handler" || echo build/uffd-handler)" \
-			--socket "$top/handler.sock" --mem "$dir/fn.mem" \
-			$([ "$1" != fcuffd ] && echo --layers "$dir/ws.layers") \
+			--socket "$top/handler.sock" \
+			--mem "$dir/$([ "$1" = uffd2m ] && echo fn2m || echo fn).mem" \
+			$(case $1 in uffd|cmpuffd) echo --layers "$dir/ws.layers" ;; esac) \
 			2>"$top/handler.log" &
 		handler_pid=$!
 		for i in $(seq 1000); do
@@ -203,6 +232,7 @@ run_case() {
 	addr) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/addr.layers\"") ;;
 	mincore) body=$(load_body File "$dir/fn.mem" "\"layers_path\":\"$dir/mc.layers\"") ;;
 	uffd|fcuffd|cmpuffd) body=$(load_body Uffd "$top/handler.sock") ;;
+	uffd2m) body=$(load_body Uffd "$top/handler.sock" "" fn2m) ;;
 	esac
 	# A restore that fails is reported and the run goes on.
 	if api "$sock" PUT /snapshot/load "$body" && got=$(invoke); then
